@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ..errors import MrgenError
 
 #: Subcommand modules in the order ``mrgen --help`` lists them.
-COMMANDS = ("import_", "export", "info", "preview")
+COMMANDS = ("import_", "export", "info", "preview", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except MrgenError as e:
         print(f"mrgen: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `mrgen info x.npz | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("mrgen: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,487 @@
+"""SMPL motion -> any armature (a user's rigged character): bone-map presets, auto-detection, the retarget maths.
+
+numpy only, no Blender: the add-on reads the target's bones into a :class:`TargetRig`, calls :func:`retarget` and
+writes the returned local rotations as keys. The method is the one retargeting add-ons share (Rokoko, Expy Kit,
+Keemap): each SMPL joint's world-space rotation delta from its rest to its pose is applied on the mapped target
+bone's own rest orientation, then turned into local rotations top-down. Rest-pose differences are handled first:
+
+* the target's rest is turned to face like SMPL's rest (body frame from its hips and spine), so object rotations and
+  rigs modelled facing +Y work;
+* every mapped bone is aligned so that its rest direction (its head to the head of the bone mapped to the SMPL child
+  joint) matches SMPL's T-pose direction: A-pose arms, splayed legs and different bone rolls all map correctly;
+* object transforms (rotation, uniform scale) of both armatures are taken into account;
+* the hips motion is scaled by the ratio of leg lengths.
+
+Conventions: matrices act on column vectors; bone rest matrices are Blender's ``bone.matrix_local`` (armature space,
+head at the translation, the bone along its local +Y); quaternions are ``(w, x, y, z)``.
+
+This module also holds the layout of mrgen's SMPL armature in Blender (:func:`smpl_rig_rest`,
+:func:`motion_to_smpl_rig`, :func:`smpl_rig_to_motion`): every bone shares the rest orientation ``F`` (the SMPL
+template frame turned Z-up), so SMPL's local axis-angle goes straight into each bone's quaternion; only the root
+carries the Y-up -> Z-up fold that :class:`~mrgen_core.motion.Motion` keeps in ``poses[:, 0]``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import RetargetError
+from ..io.atomic import atomic_path
+from ..motion import Motion
+from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_quat, quat_continuous, quat_to_matrix
+from ..skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS, Y_UP_TO_Z_UP, Skeleton, forward_kinematics
+
+F = Y_UP_TO_Z_UP
+#: The child that gives each SMPL joint its bone direction (the main chain; None for end joints).
+CHAIN_CHILD: dict[str, str | None] = {
+    "pelvis": "spine1", "spine1": "spine2", "spine2": "spine3", "spine3": "neck", "neck": "head", "head": None,
+    **{f"{s}_{a}": (f"{s}_{b}" if b else None) for s in ("left", "right") for a, b in (
+        ("hip", "knee"), ("knee", "ankle"), ("ankle", "foot"), ("foot", None), ("collar", "shoulder"),
+        ("shoulder", "elbow"), ("elbow", "wrist"), ("wrist", "hand"), ("hand", None))},
+}
+
+
+# --- bone-map presets ---------------------------------------------------------------------------------------------
+def _sides(template: dict[str, str]) -> dict[str, str]:
+    """Expand ``{s}`` (left/right joint side) and ``{L}``/``{l}``/``{Left}`` (the rig's spelling) in a template."""
+    out = {}
+    for k, v in template.items():
+        if "{s}" not in k:
+            out[k] = v
+            continue
+        for s, L, l, Left in (("left", "L", "l", "Left"), ("right", "R", "r", "Right")):
+            out[k.format(s=s)] = v.format(L=L, l=l, Left=Left)
+    return out
+
+
+#: Preset name -> {SMPL joint: target bone}. Names are matched ignoring case and namespace prefixes (``mixamorig:``).
+PRESETS: dict[str, dict[str, str]] = {
+    "smpl": {n: n for n in JOINT_NAMES},
+    "mixamo": _sides({
+        "pelvis": "Hips", "{s}_hip": "{Left}UpLeg", "spine1": "Spine", "{s}_knee": "{Left}Leg", "spine2": "Spine1",
+        "{s}_ankle": "{Left}Foot", "spine3": "Spine2", "{s}_foot": "{Left}ToeBase", "neck": "Neck",
+        "{s}_collar": "{Left}Shoulder", "head": "Head", "{s}_shoulder": "{Left}Arm", "{s}_elbow": "{Left}ForeArm",
+        "{s}_wrist": "{Left}Hand"}),
+    "rigify": _sides({  # the FK controls of a generated Rigify rig (switch the limbs to FK)
+        "pelvis": "torso", "spine1": "spine_fk.001", "spine2": "spine_fk.002", "spine3": "spine_fk.003",
+        "neck": "neck", "head": "head", "{s}_hip": "thigh_fk.{L}", "{s}_knee": "shin_fk.{L}",
+        "{s}_ankle": "foot_fk.{L}", "{s}_foot": "toe_fk.{L}", "{s}_collar": "shoulder.{L}",
+        "{s}_shoulder": "upper_arm_fk.{L}", "{s}_elbow": "forearm_fk.{L}", "{s}_wrist": "hand_fk.{L}"}),
+    "rigify_metarig": _sides({  # Rigify's human metarig (and rigs built from its bone names)
+        "pelvis": "spine", "spine1": "spine.001", "spine2": "spine.002", "spine3": "spine.003", "neck": "spine.004",
+        "head": "spine.006", "{s}_hip": "thigh.{L}", "{s}_knee": "shin.{L}", "{s}_ankle": "foot.{L}",
+        "{s}_foot": "toe.{L}", "{s}_collar": "shoulder.{L}", "{s}_shoulder": "upper_arm.{L}",
+        "{s}_elbow": "forearm.{L}", "{s}_wrist": "hand.{L}"}),
+    "unreal": _sides({  # UE4 Mannequin; UE5 Manny/Quinn share these names (spine_04/05 stay unmapped)
+        "pelvis": "pelvis", "spine1": "spine_01", "spine2": "spine_02", "spine3": "spine_03", "neck": "neck_01",
+        "head": "head", "{s}_hip": "thigh_{l}", "{s}_knee": "calf_{l}", "{s}_ankle": "foot_{l}",
+        "{s}_foot": "ball_{l}", "{s}_collar": "clavicle_{l}", "{s}_shoulder": "upperarm_{l}",
+        "{s}_elbow": "lowerarm_{l}", "{s}_wrist": "hand_{l}"}),
+    "cmu": _sides({  # CMU BVH (cgspeed MotionBuilder release), e.g. imported with Blender's BVH importer
+        "pelvis": "Hips", "{s}_hip": "{Left}UpLeg", "spine1": "LowerBack", "{s}_knee": "{Left}Leg",
+        "spine2": "Spine", "{s}_ankle": "{Left}Foot", "spine3": "Spine1", "{s}_foot": "{Left}ToeBase",
+        "neck": "Neck1", "{s}_collar": "{Left}Shoulder", "head": "Head", "{s}_shoulder": "{Left}Arm",
+        "{s}_elbow": "{Left}ForeArm", "{s}_wrist": "{Left}Hand"}),
+}
+#: A detection must match at least this many joints (of the preset's entries).
+MIN_DETECTED = 10
+
+_PREFIX_RE = re.compile(r"^(?:.*[:|])|^(?:mixamorig\d*_|m_avg_)", re.IGNORECASE)
+
+
+def _norm(name: str) -> str:
+    return _PREFIX_RE.sub("", str(name).strip()).lower()
+
+
+def _resolve(names: Sequence[str], preset: Mapping[str, str]) -> dict[str, str]:
+    exact = set(names)
+    loose: dict[str, str] = {}
+    for n in names:
+        loose.setdefault(_norm(n), n)
+    out = {}
+    for joint, bone in preset.items():
+        if bone in exact:
+            out[joint] = bone
+        elif _norm(bone) in loose:
+            out[joint] = loose[_norm(bone)]
+    return out
+
+
+def detect_bone_map(names: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Find the preset that fits an armature's bone ``names``: ``(preset name, {SMPL joint: bone})`` using the
+    armature's own spelling. Also tries the BVH rig presets of :mod:`mrgen_core.retarget.rigs` (Bandai, iClone,
+    Second Life, ...; the last bone of each chain is driven). Raises :class:`RetargetError` when nothing fits."""
+    best: tuple[int, str, dict[str, str]] | None = None
+    for name, preset in PRESETS.items():
+        found = _resolve(names, preset)
+        if len(found) >= MIN_DETECTED and (best is None or len(found) > best[0]):
+            best = (len(found), name, found)
+    try:
+        from .rigs import detect_rig
+
+        other = detect_rig(list(names))
+    except Exception:  # noqa: BLE001 - the BVH presets are an optional extra
+        other = None
+    if other is not None:
+        found = {j: chain[-1] for j, chain in other[1].items()}
+        if len(found) >= MIN_DETECTED and (best is None or len(found) > best[0]):
+            best = (len(found), other[0], found)
+    if best is None:
+        raise RetargetError(f"no bone-map preset fits this armature ({len(names)} bones, e.g. "
+                            f"{', '.join(list(names)[:5])}); map the bones by hand or load a JSON preset")
+    return best[1], best[2]
+
+
+def validate_bone_map(mapping: Mapping[str, str], names: Sequence[str] | None = None,
+                      where: str | None = None) -> dict[str, str]:
+    """Check a {SMPL joint: target bone} map (known joints, string bones, bones present in ``names``, pelvis mapped,
+    no bone used twice); empty entries are dropped. Raises :class:`RetargetError` naming ``where``."""
+    if not isinstance(mapping, Mapping):
+        raise RetargetError("a bone map must be a JSON object {smpl_joint: target_bone}", where)
+    out: dict[str, str] = {}
+    for joint, bone in mapping.items():
+        if joint not in JOINT_INDEX:
+            raise RetargetError(f"unknown SMPL joint {joint!r} in the bone map (expected one of: "
+                                f"{', '.join(JOINT_NAMES)})", where)
+        if bone in (None, ""):
+            continue
+        if not isinstance(bone, str):
+            raise RetargetError(f"bone for {joint!r} must be a name, got {bone!r}", where)
+        if names is not None and bone not in names:
+            raise RetargetError(f"bone {bone!r} (mapped from {joint!r}) is not in the target armature", where)
+        out[joint] = bone
+    if "pelvis" not in out:
+        raise RetargetError("the bone map must map 'pelvis' (the hips bone that carries the root motion)", where)
+    seen: dict[str, str] = {}
+    for joint, bone in out.items():
+        if bone in seen:
+            raise RetargetError(f"bone {bone!r} is mapped twice ({seen[bone]!r} and {joint!r})", where)
+        seen[bone] = joint
+    return out
+
+
+def save_bone_map(mapping: Mapping[str, str], path: str | os.PathLike, preset: str = "") -> None:
+    """Write a bone map as a JSON preset ``{"preset": ..., "bones": {smpl_joint: bone}}`` (atomic)."""
+    data = {"format": "mrgen-bone-map", "version": 1, "preset": preset,
+            "bones": {j: mapping[j] for j in JOINT_NAMES if mapping.get(j)}}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def load_bone_map(path: str | os.PathLike, names: Sequence[str] | None = None) -> dict[str, str]:
+    """Read a JSON bone map written by :func:`save_bone_map` (or a plain ``{smpl_joint: bone}`` object)."""
+    p = os.fspath(path)
+    try:
+        with open(p, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise RetargetError("bone map file not found", p) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RetargetError(f"cannot read bone map file: {e}", p) from None
+    except json.JSONDecodeError as e:
+        raise RetargetError(f"bone map file is not valid JSON (line {e.lineno}: {e.msg})", p) from None
+    if isinstance(data, dict) and "bones" in data:
+        data = data["bones"]
+    return validate_bone_map(data, names, p)
+
+
+# --- the target armature ------------------------------------------------------------------------------------------
+@dataclass
+class TargetRig:
+    """An armature as the retargeter sees it.
+
+    ``names`` bone names, ``parents`` parent index per bone (-1 for roots; parents come before children),
+    ``rest`` (B, 4, 4) rest matrices in armature space (Blender's ``bone.matrix_local``), ``world`` (4, 4) the
+    armature object's world matrix, ``inherit_rotation`` (B,) bools (Blender's ``bone.use_inherit_rotation``).
+    """
+
+    names: tuple[str, ...]
+    parents: np.ndarray
+    rest: np.ndarray
+    world: np.ndarray = field(default_factory=lambda: np.eye(4))
+    inherit_rotation: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.names = tuple(self.names)
+        self.parents = np.asarray(self.parents, dtype=int).reshape(-1)
+        self.rest = np.asarray(self.rest, dtype=float)
+        self.world = np.asarray(self.world, dtype=float)
+        b = len(self.names)
+        if self.parents.shape != (b,) or self.rest.shape != (b, 4, 4) or self.world.shape != (4, 4):
+            raise RetargetError(f"inconsistent target rig: {b} names, parents {self.parents.shape}, rest "
+                                f"{self.rest.shape}, world {self.world.shape}")
+        if any(p >= i for i, p in enumerate(self.parents)):
+            raise RetargetError("target rig bones must be listed parents first")
+        self.inherit_rotation = (np.ones(b, bool) if self.inherit_rotation is None
+                                 else np.asarray(self.inherit_rotation, bool).reshape(b))
+        self.index = {n: i for i, n in enumerate(self.names)}
+
+    def rest_heads_world(self) -> np.ndarray:
+        """Bone heads at rest in world space (B, 3)."""
+        return self.rest[:, :3, 3] @ self.world[:3, :3].T + self.world[:3, 3]
+
+
+@dataclass
+class Retargeted:
+    """The keys to write on the target: ``bones`` (names), ``quats`` (T, len(bones), 4) pose-space local rotations
+    (Blender's ``rotation_quaternion``; sign-continuous), ``root_bone`` and ``root_location`` (T, 3) its pose
+    location, ``fps``, and ``hips_scale`` (the leg-length ratio applied to the hips motion)."""
+
+    bones: tuple[str, ...]
+    quats: np.ndarray
+    root_bone: str
+    root_location: np.ndarray
+    fps: float
+    hips_scale: float
+
+
+def _rotation_part(m: np.ndarray) -> tuple[np.ndarray, float]:
+    """Nearest rotation of a 3x3 (polar decomposition) and its mean scale."""
+    u, s, vt = np.linalg.svd(m)
+    r = u @ vt
+    if np.linalg.det(r) < 0:  # mirrored object: keep a proper rotation
+        u[:, -1] *= -1
+        r = u @ vt
+    return r, float(np.mean(s))
+
+
+def _align(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking direction ``u`` to direction ``v`` (3x3)."""
+    u = u / np.linalg.norm(u)
+    v = v / np.linalg.norm(v)
+    c = float(np.dot(u, v))
+    axis = np.cross(u, v)
+    s = float(np.linalg.norm(axis))
+    if s < 1e-9:
+        if c > 0:
+            return np.eye(3)
+        perp = np.cross(u, [1.0, 0, 0]) if abs(u[0]) < 0.9 else np.cross(u, [0, 1.0, 0])
+        return axis_angle_to_matrix(perp / np.linalg.norm(perp) * np.pi)
+    return axis_angle_to_matrix(axis / s * np.arctan2(s, c))
+
+
+def _frame(up: np.ndarray, lateral: np.ndarray) -> np.ndarray:
+    """Orthonormal body frame (columns: lateral, forward, up) from an up vector and a left-right vector."""
+    z = up / np.linalg.norm(up)
+    x = lateral - np.dot(lateral, z) * z
+    x = x / np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z], axis=1)
+
+
+def _body_frame(pos: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """Body frame from joint positions (by SMPL name): up = pelvis -> neck/spine, lateral = right -> left."""
+    top = next((pos[j] for j in ("neck", "spine3", "head", "spine2", "spine1") if j in pos), None)
+    pair = next(((pos[a], pos[b]) for a, b in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"),
+                                                ("left_knee", "right_knee"), ("left_collar", "right_collar"))
+                 if a in pos and b in pos), None)
+    if top is None or pair is None or "pelvis" not in pos:
+        return None
+    up, lateral = top - pos["pelvis"], pair[0] - pair[1]
+    if np.linalg.norm(up) < 1e-9 or np.linalg.norm(np.cross(up, lateral)) < 1e-9:
+        return None
+    return _frame(up, lateral)
+
+
+def smpl_rest_world(skeleton: Skeleton) -> np.ndarray:
+    """Joint positions (24, 3) of SMPL's rest (T-)pose in the Z-up world, facing -Y, lowest joint at z = 0."""
+    p = skeleton.rest_positions() @ F.T
+    p[:, 2] -= p[:, 2].min()
+    return p
+
+
+def _leg_length(pos: Mapping[str, np.ndarray]) -> float | None:
+    legs = []
+    for s in ("left", "right"):
+        chain = [pos.get(f"{s}_hip"), pos.get(f"{s}_knee"), pos.get(f"{s}_ankle")]
+        if all(c is not None for c in chain):
+            legs.append(np.linalg.norm(chain[1] - chain[0]) + np.linalg.norm(chain[2] - chain[1]))
+    return float(np.mean(legs)) if legs else None
+
+
+def retarget(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str], *,
+             source_world: np.ndarray | None = None, scale_hips: bool = True) -> Retargeted:
+    """Retarget an SMPL ``motion`` onto ``rig`` with ``bone_map`` ({SMPL joint: target bone}).
+
+    ``source_world``: the SMPL armature's object matrix (4, 4) when it is not at the origin (its rotation and scale
+    apply to the motion). ``scale_hips``: scale the hips displacement by target / source leg length.
+    """
+    bmap = validate_bone_map(bone_map, rig.names)
+    skel = motion.skeleton
+    t = motion.num_frames
+    sw = np.eye(4) if source_world is None else np.asarray(source_world, float)
+    rs, ss = _rotation_part(sw[:3, :3])
+    rt, _ = _rotation_part(rig.world[:3, :3])
+
+    # source: world rotations and positions of the posed and the rest SMPL body
+    pos, glob = forward_kinematics(axis_angle_to_matrix(motion.poses), motion.trans, skel.offsets)
+    glob = rs @ glob  # (T, 24, 3, 3)
+    pos = pos @ sw[:3, :3].T + sw[:3, 3]
+    rest_src = smpl_rest_world(skel) @ sw[:3, :3].T + sw[:3, 3]
+    rest_rot = rs @ F  # world rest rotation of every SMPL joint
+    delta = glob @ rest_rot.T  # (T, 24, 3, 3) world rotation from rest to pose
+
+    # target rest, turned to face like the source
+    heads = rig.rest_heads_world()
+    w_rest = rt @ rig.rest[:, :3, :3]  # (B, 3, 3) world rest orientations
+    tpos = {j: heads[rig.index[b]] for j, b in bmap.items()}
+    spos = {j: rest_src[JOINT_INDEX[j]] for j in bmap}
+    f_t, f_s = _body_frame(tpos), _body_frame(spos)
+    turn = np.eye(3) if f_t is None or f_s is None else f_s @ f_t.T
+
+    # desired world rotation of each mapped bone over time; a bone whose chain child is not mapped keeps the rest
+    # alignment of its parent joint (a hand follows its forearm's A -> T correction)
+    desired: dict[int, np.ndarray] = {}
+    aligns: dict[str, np.ndarray] = {}
+    for joint in JOINT_NAMES:
+        parent = JOINT_NAMES[PARENTS[JOINT_INDEX[joint]]] if joint != "pelvis" else None
+        align = aligns.get(parent, np.eye(3))
+        child = CHAIN_CHILD.get(joint)
+        if joint in bmap and child is not None and child in bmap:
+            u = turn @ (heads[rig.index[bmap[child]]] - heads[rig.index[bmap[joint]]])
+            s = rest_src[JOINT_INDEX[child]] - rest_src[JOINT_INDEX[joint]]
+            if np.linalg.norm(u) > 1e-9 and np.linalg.norm(s) > 1e-9:
+                align = _align(u, s)
+        aligns[joint] = align
+        if joint in bmap:
+            b = rig.index[bmap[joint]]
+            desired[b] = delta[:, JOINT_INDEX[joint]] @ (align @ turn @ w_rest[b])
+
+    # top-down: local (pose basis) rotations in armature space
+    nb = len(rig.names)
+    arm_rot = np.empty((t, nb, 3, 3))
+    basis = {}
+    rest_r = rig.rest[:, :3, :3]
+    for b in range(nb):
+        p = rig.parents[b]
+        if b in desired:
+            a = rt.T @ desired[b]  # armature space
+            if p < 0 or not rig.inherit_rotation[b]:
+                basis[b] = rest_r[b].T @ a
+            else:
+                basis[b] = rest_r[b].T @ rest_r[p] @ np.swapaxes(arm_rot[:, p], -1, -2) @ a
+            arm_rot[:, b] = a
+        elif p < 0 or not rig.inherit_rotation[b]:
+            arm_rot[:, b] = rest_r[b]
+        else:
+            arm_rot[:, b] = arm_rot[:, p] @ (rest_r[p].T @ rest_r[b])
+
+    # hips: target rest head + scaled source pelvis displacement, as the root bone's pose location
+    root = rig.index[bmap["pelvis"]]
+    k = 1.0
+    if scale_hips:
+        lt, ls = _leg_length(tpos), _leg_length(spos)
+        if lt and ls:
+            k = lt / ls
+    target_head = heads[root] + k * (pos[:, 0] - rest_src[0])
+    head_arm = (target_head - rig.world[:3, 3]) @ np.linalg.inv(rig.world[:3, :3]).T
+    loc = _root_location(rig, root, arm_rot, head_arm)
+
+    bones = tuple(rig.names[b] for b in sorted(desired))
+    quats = np.stack([matrix_to_quat(basis[b]) for b in sorted(desired)], axis=1)
+    quats = quat_continuous(quats, axis=0)
+    return Retargeted(bones, quats, rig.names[root], loc, motion.fps, float(k))
+
+
+def _root_location(rig: TargetRig, b: int, arm_rot: np.ndarray, head_arm: np.ndarray) -> np.ndarray:
+    """Pose location of bone ``b`` that puts its head at ``head_arm`` (T, 3), armature space."""
+    p = rig.parents[b]
+    if p < 0:
+        base_rot, base_pos = rig.rest[b, :3, :3], rig.rest[b, :3, 3]
+        return (head_arm - base_pos) @ base_rot  # R^T (x - p)
+    # parent posed; its head position follows from its own ancestors (all at their pose)
+    parent_mat = _pose_matrix(rig, p, arm_rot)  # (T, 4, 4)
+    rel = np.linalg.inv(rig.rest[p]) @ rig.rest[b]
+    base = parent_mat @ rel
+    return np.einsum("tji,tj->ti", base[:, :3, :3], head_arm - base[:, :3, 3])
+
+
+def _pose_matrix(rig: TargetRig, b: int, arm_rot: np.ndarray) -> np.ndarray:
+    """Armature-space pose matrices (T, 4, 4) of bone ``b`` from all bones' armature rotations (no pose locations
+    on ``b``'s ancestors)."""
+    t = arm_rot.shape[0]
+    chain = []
+    i = b
+    while i >= 0:
+        chain.append(i)
+        i = rig.parents[i]
+    m = None
+    for i in reversed(chain):
+        p = rig.parents[i]
+        mi = np.tile(np.eye(4), (t, 1, 1))
+        mi[:, :3, :3] = arm_rot[:, i]
+        if p < 0:
+            mi[:, :3, 3] = rig.rest[i, :3, 3]
+        else:
+            rel = np.linalg.inv(rig.rest[p]) @ rig.rest[i]
+            mi[:, :3, 3] = (m @ rel)[:, :3, 3]
+        m = mi
+    return m
+
+
+def pose_rig(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: str | None = None,
+             root_location: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate the target rig like Blender does: world bone heads (T, B, 3) and world rotations (T, B, 3, 3) from
+    pose-basis quaternions per bone name ((T, 4) each; unlisted bones at rest) and an optional root location."""
+    t = len(next(iter(basis_quats.values())))
+    nb = len(rig.names)
+    mats = np.empty((t, nb, 4, 4))
+    for b in range(nb):
+        basis = np.tile(np.eye(4), (t, 1, 1))
+        name = rig.names[b]
+        if name in basis_quats:
+            basis[:, :3, :3] = quat_to_matrix(np.asarray(basis_quats[name], float))
+        if root_location is not None and name == root_bone:
+            basis[:, :3, 3] = root_location
+        p = rig.parents[b]
+        if p < 0:
+            mats[:, b] = rig.rest[b] @ basis
+        else:
+            m = mats[:, p] @ (np.linalg.inv(rig.rest[p]) @ rig.rest[b]) @ basis
+            if not rig.inherit_rotation[b]:
+                m[:, :3, :3] = (rig.rest[b, :3, :3] @ basis[:, :3, :3])
+            mats[:, b] = m
+    world = rig.world @ mats
+    rot, _ = _rotation_part(rig.world[:3, :3])
+    return world[:, :, :3, 3], rot @ mats[:, :, :3, :3]
+
+
+# --- mrgen's SMPL armature in Blender -----------------------------------------------------------------------------
+def smpl_rig_rest(gender: str = "neutral") -> tuple[np.ndarray, np.ndarray]:
+    """Bone heads (24, 3) and the shared rest rotation ``F`` (3, 3) of mrgen's SMPL armature: Z-up, metres, facing
+    -Y, standing on z = 0; every bone points along ``F``'s +Y (world +Z)."""
+    return smpl_rest_world(Skeleton.smpl(gender)), F.copy()
+
+
+def motion_to_smpl_rig(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Pose of mrgen's SMPL armature for ``motion``: bone quaternions (T, 24, 4) (sign-continuous over time) and
+    the root bone's pose location (T, 3). Bones 1..23 take SMPL's axis-angle as is; the root's rotation is
+    ``F^T R_0`` (the Z-up fold taken out) and its location puts the pelvis at ``trans + J_0``."""
+    heads, f = smpl_rig_rest(motion.gender)
+    rot = axis_angle_to_matrix(motion.poses)
+    rot[:, 0] = f.T @ rot[:, 0]
+    quats = quat_continuous(matrix_to_quat(rot), axis=0)
+    j0 = motion.skeleton.offsets[0]
+    loc = (motion.trans + j0 - heads[0]) @ f  # F^T (trans + J_0 - h_0)
+    return quats, loc
+
+
+def smpl_rig_to_motion(quats: np.ndarray, root_location: np.ndarray, fps: float, gender: str = "neutral",
+                       **fields) -> Motion:
+    """Inverse of :func:`motion_to_smpl_rig`: a :class:`Motion` from the SMPL armature's keys."""
+    heads, f = smpl_rig_rest(gender)
+    rot = quat_to_matrix(np.asarray(quats, float))
+    rot[:, 0] = f @ rot[:, 0]
+    poses = matrix_to_axis_angle(rot)
+    j0 = Skeleton.smpl(gender).offsets[0]
+    trans = np.asarray(root_location, float) @ f.T + heads[0] - j0
+    return Motion(poses, trans, fps, gender=gender, **fields)
+
+
+__all__ = ["PRESETS", "CHAIN_CHILD", "TargetRig", "Retargeted", "detect_bone_map", "validate_bone_map",
+           "save_bone_map", "load_bone_map", "retarget", "pose_rig", "smpl_rest_world", "smpl_rig_rest",
+           "motion_to_smpl_rig", "smpl_rig_to_motion", "NUM_JOINTS", "PARENTS"]

@@ -1,0 +1,218 @@
+"""Foot cleanup: planted feet stop sliding, only the legs change, nothing pops, out-of-reach targets stay finite."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import data_path
+from mrgen_core.cleanup import LEGS, _exact_reach, _two_bone_ik, cleanup_feet
+from mrgen_core.contacts import foot_contacts
+from mrgen_core.errors import MrgenError
+from mrgen_core.motion import Motion
+from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from mrgen_core.skeleton import FOOT_JOINTS, PARENTS, forward_kinematics
+
+FPS = 30.0
+LEG_JOINTS = [1, 2, 4, 5, 7, 8]
+
+
+def march(seconds: float = 5.0, drift: float = 0.05, fps: float = FPS) -> Motion:
+    """Marching in place (knees slightly bent in stance) while the root wanders horizontally by up to ``drift`` m,
+    so every planted foot slides with the root (up to about 10 cm/s per 5 cm of drift) - as a generator's output can.
+    """
+    t = np.arange(int(seconds * fps)) / fps
+    poses = np.zeros((len(t), 24, 3))
+    poses[:, 0, 0] = np.pi / 2  # Y-up template -> Z-up world
+    phase = 2 * np.pi * 0.8 * t
+    for (hip, knee, ankle, _), lift in zip(LEGS, (np.sin(phase), -np.sin(phase))):
+        a = 0.7 * np.clip(lift, 0, None) ** 2
+        poses[:, hip, 0] = -a - 0.15
+        poses[:, knee, 0] = 1.6 * a + 0.3
+        poses[:, ankle, 0] = -0.4 * a - 0.15
+    poses[:, 16, 2], poses[:, 17, 2] = -1.2, 1.2  # arms down
+    trans = np.zeros((len(t), 3))
+    lowest = Motion(poses[:1], trans[:1], fps).joints()[0, list(FOOT_JOINTS), 2].min()
+    trans[:, 2] = 0.02 - lowest
+    trans[:, 0] = drift * np.sin(2 * np.pi * 0.3 * t)
+    trans[:, 1] = 0.5 * drift * np.sin(2 * np.pi * 0.21 * t)
+    return Motion(poses, trans, fps, name="march")
+
+
+def horizontal_speed(joints: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 4) horizontal speed (cm/s) of the foot joints, central differences."""
+    feet = joints[:, list(FOOT_JOINTS), :2]
+    return np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps * 100.0
+
+
+def skating(joints: np.ndarray, fps: float, contacts: np.ndarray | None = None) -> float:
+    """Foot skating (cm/s) as in the metrics: mean horizontal foot speed over contact frames."""
+    contacts = foot_contacts(joints, fps) if contacts is None else contacts
+    return float(horizontal_speed(joints, fps)[contacts > 0.5].mean())
+
+
+def acceleration(joints: np.ndarray, fps: float) -> np.ndarray:
+    return np.linalg.norm(joints[2:] - 2 * joints[1:-1] + joints[:-2], axis=-1) * fps * fps
+
+
+def jitter(joints: np.ndarray, fps: float) -> float:
+    """Jitter as in the metrics: mean joint acceleration magnitude (m/s^2)."""
+    return float(acceleration(joints, fps).mean())
+
+
+def test_planted_feet_stop_sliding():
+    m = march(drift=0.05)
+    before = m.joints()
+    contacts = foot_contacts(before, m.fps)
+    assert contacts.mean() > 0.5  # the walk is planted most of the time
+    after = cleanup_feet(m).joints()
+    inner = contacts > 0.5
+    inner[1:-1] &= inner[:-2] & inner[2:]  # contact frames whose neighbours are contacts too
+    inner[[0, -1]] = False
+    assert horizontal_speed(before, m.fps)[inner].mean() > 5.0  # it really slid
+    speed = horizontal_speed(after, m.fps)[inner]
+    assert speed.mean() < 0.2 and np.percentile(speed, 99) < 1.0, (speed.mean(), speed.max())
+
+
+@pytest.mark.parametrize("drift", [0.02, 0.05, 0.1])
+def test_skating_halved_without_raising_jitter_by_10_percent(drift):
+    m = march(drift=drift)
+    before = m.joints()
+    after = cleanup_feet(m).joints()
+    s0, s1 = skating(before, m.fps), skating(after, m.fps)
+    j0, j1 = jitter(before, m.fps), jitter(after, m.fps)
+    assert s1 < 0.5 * s0, (s0, s1)
+    assert j1 < 1.10 * j0, (j0, j1)
+
+
+def test_only_leg_rotations_change_and_only_near_contacts():
+    m = march(drift=0.05)
+    contacts = foot_contacts(m.joints(), m.fps)
+    b = 5
+    out = cleanup_feet(m, contacts, blend_frames=b, fill_gaps=0)
+    assert out is not m and out.poses is not m.poses
+    np.testing.assert_array_equal(out.trans, m.trans)
+    others = [j for j in range(24) if j not in LEG_JOINTS]
+    np.testing.assert_array_equal(out.poses[:, others], m.poses[:, others])
+    assert np.abs(out.poses - m.poses).max() > 0.01  # it did something
+    frames = np.arange(len(m))
+    for side, (hip, knee, ankle, _) in enumerate(LEGS):
+        planted = np.flatnonzero(contacts[:, 2 * side: 2 * side + 2].max(axis=1) > 0.5)
+        dist = np.abs(frames[:, None] - planted[None]).min(axis=1)
+        far = dist > b
+        assert far.sum() > 10
+        np.testing.assert_array_equal(out.poses[far][:, [hip, knee, ankle]], m.poses[far][:, [hip, knee, ankle]])
+
+
+def test_bone_lengths_are_kept():
+    m = march(drift=0.1)
+    out = cleanup_feet(m).joints()
+    before = m.joints()
+    bones = lambda j: np.linalg.norm(j[:, 1:] - j[:, PARENTS[1:]], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(bones(out), bones(before), atol=1e-9)
+
+
+def test_blending_avoids_pops():
+    """The correction fades in and out: leg accelerations stay near the input's, unlike a hard (1-frame) switch."""
+    m = march(drift=0.08)
+    before = m.joints()
+    smooth = cleanup_feet(m).joints()
+    hard = cleanup_feet(m, blend_frames=1).joints()
+    legs = [4, 5, 7, 8, 10, 11]
+    a0, a_smooth, a_hard = (acceleration(j, m.fps)[:, legs].max() for j in (before, smooth, hard))
+    assert a_smooth < 1.25 * a0, (a0, a_smooth)
+    assert a_hard > a_smooth * 1.1, (a_hard, a_smooth)
+    # frame-to-frame change of the edited joint rotations stays within 1.5x the input's largest step
+    out = cleanup_feet(m)
+    step = lambda p: np.linalg.norm(np.diff(p[:, LEG_JOINTS], axis=0), axis=-1).max()  # noqa: E731
+    assert step(out.poses) < 1.5 * step(m.poses)
+
+
+def test_out_of_reach_targets_give_no_nan():
+    """Feet held planted while the body flies up and away: the legs straighten (clamped), nothing is NaN."""
+    m = march(seconds=2.0, drift=0.0)
+    t = np.arange(len(m)) / m.fps
+    m.trans[:, 2] += 0.6 * t  # rises 1.2 m
+    m.trans[:, 0] += 1.0 * t
+    out = cleanup_feet(m, contacts=np.ones((len(m), 4)))
+    assert np.all(np.isfinite(out.poses))
+    j = out.joints()
+    assert np.all(np.isfinite(j))
+    for hip, knee, ankle, _ in LEGS:
+        reach = np.linalg.norm(j[:, ankle] - j[:, hip], axis=-1)
+        full = np.linalg.norm(j[:, knee] - j[:, hip], axis=-1) + np.linalg.norm(j[:, ankle] - j[:, knee], axis=-1)
+        assert np.all(reach <= full + 1e-9)
+        assert reach[-1] > 0.97 * full[-1]  # stretched out towards the unreachable floor (the hinge is skewed)
+        assert np.abs(np.diff(out.poses[:, knee], axis=0)).max() < 0.2  # eased into extension, no knee pop
+
+
+def test_contacts_default_and_soft_probabilities():
+    m = march(drift=0.05)
+    flags = foot_contacts(m.joints(), m.fps)
+    default = cleanup_feet(m)
+    np.testing.assert_array_equal(default.poses, cleanup_feet(m, flags).poses)
+    rng = np.random.default_rng(0)
+    probs = np.clip(flags * 0.8 + 0.1 + rng.uniform(-0.05, 0.05, flags.shape), 0, 1)  # a model's soft output
+    np.testing.assert_allclose(cleanup_feet(m, probs).poses, default.poses, atol=1e-12)
+    none = cleanup_feet(m, np.zeros_like(flags))
+    np.testing.assert_array_equal(none.poses, m.poses)
+
+
+def test_bad_contacts_and_tiny_motions():
+    m = march(seconds=1.0)
+    with pytest.raises(MrgenError, match="contacts must have shape"):
+        cleanup_feet(m, np.ones((len(m), 2)))
+    with pytest.raises(MrgenError, match="blend_frames"):
+        cleanup_feet(m, blend_frames=0)
+    one = m.slice(0, 1)
+    np.testing.assert_array_equal(cleanup_feet(one).poses, one.poses)
+
+
+def test_two_bone_ik_reaches_and_keeps_the_knee_hinge():
+    rng = np.random.default_rng(3)
+    n = 200
+    poses = np.zeros((n, 24, 3))
+    poses[:, 0] = rng.normal(0, 0.5, (n, 3))
+    poses[:, 1] = rng.normal(0, 0.4, (n, 3))
+    poses[:, 4, 0] = rng.uniform(0.1, 1.5, n)  # bent knees
+    m = Motion(poses, np.zeros((n, 3)), FPS)
+    local = axis_angle_to_matrix(m.poses[:, :12])
+    pos, glob = forward_kinematics(local, m.trans, m.skeleton.offsets[:12], PARENTS[:12])
+    hip, knee, ankle = pos[:, 1], pos[:, 4], pos[:, 7]
+    target = ankle + rng.normal(0, 0.08, (n, 3))
+    l1 = np.linalg.norm(knee - hip, axis=-1)
+    l2 = np.linalg.norm(ankle - knee, axis=-1)
+    reach = np.linalg.norm(target - hip, axis=-1)
+    ok = (reach < _exact_reach(hip, knee, ankle) - 1e-3) & (reach > np.abs(l1 - l2) + 0.02)
+    assert ok.mean() > 0.5
+    g_hip, g_knee = _two_bone_ik(hip, knee, ankle, glob[:, 1], glob[:, 4], target)
+    new_knee = hip + np.einsum("nij,j->ni", g_hip, m.skeleton.offsets[4])
+    new_ankle = new_knee + np.einsum("nij,j->ni", g_knee, m.skeleton.offsets[7])
+    np.testing.assert_allclose(new_ankle[ok], target[ok], atol=1e-6)
+    # the knee's local rotation changes only about its own x axis (its hinge): the bend plane is kept
+    old_local = np.swapaxes(glob[:, 1], -1, -2) @ glob[:, 4]
+    new_local = np.swapaxes(g_hip, -1, -2) @ g_knee
+    change = matrix_to_axis_angle(np.swapaxes(old_local, -1, -2) @ new_local)
+    np.testing.assert_allclose(change[:, 1:], 0, atol=1e-7)
+    # and the knee ends up flexed (positive x), never flipped backwards
+    assert np.all(matrix_to_axis_angle(new_local)[ok, 0] > 0)
+
+
+@pytest.mark.parametrize("clip", ["cmu_mocap/cgspeed_motionbuilder/02_01.bvh",
+                                  "bandai_namco_motion/dataset-1/dataset-1_walk_normal_001.bvh"])
+def test_real_walk_with_added_sliding(clip):
+    """Issue 5's target on real walks: skating at least halved, jitter up by less than 10 %. Mocap barely slides,
+    so the root is made to wander by up to 5 cm (as a generated root that does not match its steps)."""
+    from mrgen_core.retarget import bvh_to_motion
+
+    m = bvh_to_motion(data_path(clip), fps=FPS)
+    t = np.arange(len(m)) / m.fps
+    trans = m.trans.copy()
+    trans[:, 0] += 0.05 * np.sin(2 * np.pi * 0.35 * t)
+    trans[:, 1] += 0.05 * np.sin(2 * np.pi * 0.23 * t + 1.0)
+    for motion, max_ratio in ((m, 0.75), (m.copy(trans=trans), 0.5)):
+        before = motion.joints()
+        after = cleanup_feet(motion).joints()
+        s0, s1 = skating(before, FPS), skating(after, FPS)
+        j0, j1 = jitter(before, FPS), jitter(after, FPS)
+        assert s1 < max_ratio * s0, (s0, s1)
+        assert j1 < 1.10 * j0, (j0, j1)
