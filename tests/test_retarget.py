@@ -4,11 +4,12 @@ Per-clip figures are printed (run with ``-s`` to see them): bone-direction angle
 
 Bones compared (SMPL bone = parent(j) -> j; source bone = between the mapped source joints):
 * chain bones, the bone each SMPL joint's rotation aims (hip->knee, knee->ankle, ankle->toe, spine1->spine2,
-  spine2->spine3, spine3->neck, neck->head, collar->shoulder, shoulder->elbow, elbow->wrist, wrist->hand): the angle
+  spine2->spine3, spine3->neck, collar->shoulder, shoulder->elbow, elbow->wrist, wrist->hand): the angle
   between the SMPL bone (our FK) and the source bone (the BVH's own FK, same Z-up world) must be < 5 deg on average
   and < 10 deg at the 95th percentile;
-* branch bones inside the rigid pelvis and chest (pelvis->hips, pelvis->spine1, spine3->collars): rigs place these
-  joints differently (e.g. CMU's hip joints sit ~20 deg further forward of the root than SMPL's), so the angle is a
+* branch bones inside the rigid pelvis, chest and skull (pelvis->hips, pelvis->spine1, spine3->collars, neck->head):
+  rigs place these joints differently (SMPL's head joint sits mid-skull, 38 deg forward of the neck; the rigs' head
+  joint sits on top of the neck) (e.g. CMU's hip joints sit ~20 deg further forward of the root than SMPL's), so the angle is a
   constant of the two skeletons, printed as ``offset``; what must hold is that SMPL moves them rigidly with the source:
   the source bone, seen from the SMPL parent joint's frame, stays within 5 deg (mean) / 10 deg (p95) of its mean;
 * skipped: bones whose source joints coincide (CMU pelvis->spine1: LowerBack sits on Hips; CMU spine3->collars:
@@ -248,7 +249,7 @@ def test_twist_survives_synthetic_tpose_rig(tmp_path):
     joints = motion.joints()
     src_pos, _ = read_bvh(p).fk()
     src_pos = src_pos @ info.world.T
-    for j, c in ((18, 20), (12, 15), (16, 18)):
+    for j, c in ((18, 20), (16, 18)):
         a = _angle_deg(joints[:, c] - joints[:, j], src_pos[:, info.source_index[c]] - src_pos[:, info.source_index[j]])
         assert a.max() < 0.5
 

@@ -14,6 +14,11 @@ For every mapped SMPL joint ``j`` with source joint ``k`` (the last of its chain
 * ``S_j(t)`` is a per-frame minimal swing that lays the SMPL bone exactly along the source bone (from the source's
   joint positions). It never changes twist, so a turning head or a forearm twist survives.
 
+The neck aims no bone: SMPL's head joint sits mid-skull, 38 degrees forward of the neck, where every rig's head joint
+sits on top of the neck, so aiming that "bone" would bend the SMPL neck back by ~40 degrees; the neck keeps its
+rest-corrected source rotation instead (the head still turns and tilts with the source). Reallusion CC's spine is
+split at other heights than SMPL's, so its ``spine2`` is left unmapped (interpolated) rather than zig-zagged.
+
 Joints without a source keep an identity local rotation, or take half of the rotation between their mapped parent
 and child (e.g. Bandai's missing ``spine2``). The root translation follows the source's mid-hip, scaled by the ratio
 of leg lengths; the floor (the median height of the planted feet) is put at z = 0; calibration frames at the ends
@@ -44,7 +49,7 @@ PRIMARY_CHILD = {
     _J["pelvis"]: None, _J["left_hip"]: _J["left_knee"], _J["right_hip"]: _J["right_knee"],
     _J["spine1"]: _J["spine2"], _J["left_knee"]: _J["left_ankle"], _J["right_knee"]: _J["right_ankle"],
     _J["spine2"]: _J["spine3"], _J["left_ankle"]: _J["left_foot"], _J["right_ankle"]: _J["right_foot"],
-    _J["spine3"]: _J["neck"], _J["left_foot"]: None, _J["right_foot"]: None, _J["neck"]: _J["head"],
+    _J["spine3"]: _J["neck"], _J["left_foot"]: None, _J["right_foot"]: None, _J["neck"]: None,
     _J["left_collar"]: _J["left_shoulder"], _J["right_collar"]: _J["right_shoulder"], _J["head"]: None,
     _J["left_shoulder"]: _J["left_elbow"], _J["right_shoulder"]: _J["right_elbow"],
     _J["left_elbow"]: _J["left_wrist"], _J["right_elbow"]: _J["right_wrist"],
