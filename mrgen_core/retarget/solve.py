@@ -41,7 +41,7 @@ from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_qu
 from ..skeleton import FOOT_JOINTS, JOINT_INDEX, NUM_JOINTS, OFFSETS, PARENTS, Y_UP_TO_Z_UP, Skeleton
 from .rigs import detect_rig, load_mapping, normalise_mapping
 
-__all__ = ["bvh_to_motion", "retarget", "RetargetInfo", "PRIMARY_CHILD", "foot_heights"]
+__all__ = ["bvh_to_motion", "retarget", "RetargetInfo", "PRIMARY_CHILD", "AIM_UP", "foot_heights"]
 
 _J = JOINT_INDEX
 #: The child whose bone each SMPL joint's rotation aims (the pelvis aims the hip line, see ``_primary_vectors``).
@@ -49,13 +49,17 @@ PRIMARY_CHILD = {
     _J["pelvis"]: None, _J["left_hip"]: _J["left_knee"], _J["right_hip"]: _J["right_knee"],
     _J["spine1"]: _J["spine2"], _J["left_knee"]: _J["left_ankle"], _J["right_knee"]: _J["right_ankle"],
     _J["spine2"]: _J["spine3"], _J["left_ankle"]: _J["left_foot"], _J["right_ankle"]: _J["right_foot"],
-    _J["spine3"]: _J["neck"], _J["left_foot"]: None, _J["right_foot"]: None, _J["neck"]: None,
+    _J["spine3"]: _J["neck"], _J["left_foot"]: None, _J["right_foot"]: None, _J["neck"]: _J["head"],
     _J["left_collar"]: _J["left_shoulder"], _J["right_collar"]: _J["right_shoulder"], _J["head"]: None,
     _J["left_shoulder"]: _J["left_elbow"], _J["right_shoulder"]: _J["right_elbow"],
     _J["left_elbow"]: _J["left_wrist"], _J["right_elbow"]: _J["right_wrist"],
     _J["left_wrist"]: _J["left_hand"], _J["right_wrist"]: _J["right_hand"], _J["left_hand"]: None,
     _J["right_hand"]: None,
 }
+
+#: Joints that aim the template's up axis, not the bone to their child, along the source bone: SMPL's head joint sits
+#: mid-skull, 38 degrees forward of the neck, while every rig's head joint sits on top of the neck.
+AIM_UP = frozenset({_J["neck"]})
 
 
 @dataclass
@@ -133,7 +137,8 @@ def retarget(bvh: BVH, mapping: Mapping | str | os.PathLike | None = None, rest:
     rest_pos, rest_glob = rest_pos[0] @ world.T, world @ rest_glob[0]
     zero_ok = rest == "zero" or (rest == "auto" and _zero_pose_is_rest(rest_pos, src, skel.offsets))
     corrections: dict[int, np.ndarray] = {}
-    g_smpl = _solve_rotations(pos, glob, rest_pos, rest_glob, src, skel.offsets, zero_ok, world, corrections)
+    aim_up = frozenset() if gender else AIM_UP  # an SMPL source's neck bone is SMPL's own
+    g_smpl = _solve_rotations(pos, glob, rest_pos, rest_glob, src, skel.offsets, zero_ok, world, corrections, aim_up)
 
     local = np.empty_like(g_smpl)
     local[:, 0] = g_smpl[:, 0]
@@ -294,8 +299,8 @@ def _zero_pose_is_rest(rest_pos: np.ndarray, src: dict[int, int], offsets: np.nd
     return bool(legs_spine) and max(legs_spine) < 45.0
 
 
-def _primary_vectors(j: int, pos: np.ndarray, src: dict[int, int], offsets: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray] | None:
+def _primary_vectors(j: int, pos: np.ndarray, src: dict[int, int], offsets: np.ndarray,
+                     aim_up: frozenset = frozenset()) -> tuple[np.ndarray, np.ndarray] | None:
     """(SMPL rest vector in the template frame (3,), source world vectors per frame (T, 3)) for the bone that joint
     ``j`` aims (the pelvis: the line from the right to the left hip). A primary child without a source is skipped
     for its own (Bandai: spine1 aims at spine3 over the missing spine2)."""
@@ -311,11 +316,12 @@ def _primary_vectors(j: int, pos: np.ndarray, src: dict[int, int], offsets: np.n
         c = PRIMARY_CHILD[c]
     if c is None:
         return None
-    return v + offsets[c], pos[:, src[c]] - pos[:, src[j]]
+    rest = np.array([0.0, 1.0, 0.0]) if j in aim_up else v + offsets[c]
+    return rest, pos[:, src[c]] - pos[:, src[j]]
 
 
 def _solve_rotations(pos, glob, rest_pos, rest_glob, src, offsets, zero_ok: bool, world: np.ndarray,
-                     corrections: dict[int, np.ndarray]) -> np.ndarray:
+                     corrections: dict[int, np.ndarray], aim_up: frozenset = frozenset()) -> np.ndarray:
     """SMPL global rotations (T, 24, 3, 3) in the Z-up world; fills ``corrections`` (SMPL joint -> C)."""
     t = len(pos)
     a = Y_UP_TO_Z_UP
@@ -327,9 +333,9 @@ def _solve_rotations(pos, glob, rest_pos, rest_glob, src, offsets, zero_ok: bool
         if j not in src:
             continue
         k = src[j]
-        prim = _primary_vectors(j, pos, src, offsets)
+        prim = _primary_vectors(j, pos, src, offsets, aim_up)
         if zero_ok:
-            c = rest_glob[k].T @ _rest_swing(j, rest_pos, src, offsets) @ a
+            c = rest_glob[k].T @ _rest_swing(j, rest_pos, src, offsets, aim_up) @ a
         else:
             anc = PARENTS[j]
             while anc >= 0 and anc not in src:
@@ -383,9 +389,9 @@ def _smpl_rest_positions(offsets: np.ndarray) -> np.ndarray:
     return p
 
 
-def _rest_swing(j: int, rest_pos, src, offsets) -> np.ndarray:
+def _rest_swing(j: int, rest_pos, src, offsets, aim_up: frozenset = frozenset()) -> np.ndarray:
     """Minimal rotation taking the SMPL rest bone of ``j`` onto the source's zero-pose bone (identity if none)."""
-    prim = _primary_vectors(j, rest_pos[None], src, offsets)
+    prim = _primary_vectors(j, rest_pos[None], src, offsets, aim_up)
     if prim is None:
         return np.eye(3)
     v, d = prim
