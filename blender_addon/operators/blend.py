@@ -1,0 +1,50 @@
+"""``mrgen.blend``: keep the coarse levels of the active SMPL armature's Action and generate the finer ones."""
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from .. import jobs, rig
+from ..core import write_npz
+from .common import JobOperator, UserError, blocking_prop, require_prefs, scene_fps, temp_dir
+from .generate import _short, chosen_model, make_apply
+
+
+class MRGEN_OT_blend(JobOperator, bpy.types.Operator):
+    """Blend: keep the coarse structure of the current Action and generate new detail (a new Action)"""
+
+    bl_idname = "mrgen.blend"
+    bl_label = "Blend"
+    bl_options = {"UNDO"}
+
+    blocking: blocking_prop()
+
+    def make_job(self, context):
+        prefs = require_prefs(context)
+        obj = context.active_object
+        if not rig.is_smpl_armature(obj):
+            raise UserError("select an SMPL armature (made by Generate or Import) as the blend source")
+        action = obj.animation_data.action if obj.animation_data else None
+        if action is None:
+            raise UserError(f"{obj.name} has no Action to blend from")
+        s = obj.data.mrgen
+        model = chosen_model(context, s, prefs)
+        fps = scene_fps(context.scene)
+        source = rig.motion_from_action(obj, action, fps=float(action.get("mrgen_fps", 0) or fps))
+        path = os.path.join(temp_dir(), f"blend_source_{abs(hash(action.name)) % 10**8}.npz")
+        write_npz(source, path)
+        params = {"model": model, "device": prefs.device, "source": path, "keep_levels": int(s.keep_levels),
+                  "seed": int(s.blend_seed), "num": int(s.num), "coarse_labels": s.coarse_labels.strip() or None,
+                  "fine_labels": s.fine_labels.strip() or None,
+                  "switch_level": int(s.switch_level) or None, "name": "blend", "out_dir": temp_dir()}
+        base = f"{_short(action.name, 28)} blend k{s.keep_levels} s{s.blend_seed}"
+        meta = {"model": model, "source_action": action.name, "keep_levels": int(s.keep_levels),
+                "coarse_labels": s.coarse_labels, "fine_labels": s.fine_labels, "switch_level": int(s.switch_level),
+                "seed": int(s.blend_seed), "num": int(s.num), "fps": float(fps)}
+        apply = make_apply("blend", obj.name, fps, context.scene.frame_start, base, meta,
+                           lambda ctx: ctx.window_manager.mrgen_new)
+        return jobs.Job("blend", "blend", params, apply, label="Blend")
+
+
+CLASSES = (MRGEN_OT_blend,)

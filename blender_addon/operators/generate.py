@@ -1,0 +1,136 @@
+"""``mrgen.generate``: new motion from the model onto an SMPL armature (a new Action per variation);
+``mrgen.load_model``: read the model's labels and levels into the panel."""
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from .. import jobs, keyframes, props, rig
+from ..core import read_npz
+from .common import JobOperator, UserError, blocking_prop, require_prefs, scene_fps, temp_dir
+
+
+def chosen_model(context, settings, prefs) -> str:
+    path = props.model_path(settings, prefs)
+    if not path:
+        raise UserError("no model chosen: pick one in the MRGen panel (or set the model folder in the add-on "
+                        "preferences)")
+    if not os.path.isfile(path):
+        raise UserError(f"model file not found: {path}")
+    return path
+
+
+def store_model_info(settings, info: dict | None) -> None:
+    """Remember what the worker said about the model (labels for the label search, number of levels)."""
+    if not info:
+        return
+    settings.labels_available.clear()
+    for name in info.get("labels") or ():
+        settings.labels_available.add().name = str(name)
+    settings.num_levels = int(info.get("num_levels") or 0)
+    labels = ", ".join(info.get("labels") or ()) or "none"
+    settings.model_info = f"{settings.num_levels} levels, {info.get('fps', 0):g} fps, labels: {labels}"
+
+
+def _short(text: str, n: int = 20) -> str:
+    return text if len(text) <= n else text[: n - 1] + "~"
+
+
+def smpl_target(context):
+    """Name of the SMPL armature to key: the active one, or None (one is created when the result arrives)."""
+    obj = context.active_object
+    return obj.name if rig.is_smpl_armature(obj) else None
+
+
+def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int, base_name: str, meta: dict,
+               settings_src_ptr):
+    """The generator that keys the worker's result files as Actions (one per step)."""
+
+    def apply(context, result):
+        prefs = require_prefs(context)
+        obj = bpy.data.objects.get(target_name) if target_name else None
+        if obj is None:
+            obj = rig.build_smpl_armature(context, "SMPL", body=prefs.stand_in_body)
+            props.copy_settings(settings_src_ptr(context), obj.data.mrgen)
+            yield f"created {obj.name}"
+        store_model_info(obj.data.mrgen, result.get("model_info"))
+        files = list(result.get("files") or ())
+        actions = []
+        for i, path in enumerate(files):
+            motion = read_npz(path)
+            if abs(motion.fps - fps) > 1e-6:
+                motion = motion.resample(fps)
+            name = base_name + (f" v{i + 1}" if len(files) > 1 else "")
+            action = rig.apply_motion(obj, motion, name, frame_start,
+                                      {"mrgen": dict(meta, kind=kind, variation=i, frames=motion.num_frames)})
+            actions.append(action)
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            yield f"keyed {action.name}"
+        if not actions:
+            return "the worker returned no motion"
+        keyframes.assign_action(obj, actions[0])
+        scene = context.scene
+        lo, hi = keyframes.frame_range(obj, actions[0])
+        scene.frame_start, scene.frame_end = lo, hi
+        scene.frame_set(lo)
+        return f"{len(actions)} action(s) on {obj.name}"
+
+    return apply
+
+
+class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
+    """Generate new motion with the chosen model onto an SMPL armature (a new Action per variation)"""
+
+    bl_idname = "mrgen.generate"
+    bl_label = "Generate"
+    bl_options = {"UNDO"}  # no redo panel: redoing would run the whole job again
+
+    blocking: blocking_prop()
+
+    def make_job(self, context):
+        prefs = require_prefs(context)
+        s = props.settings_for(context)
+        model = chosen_model(context, s, prefs)
+        fps = scene_fps(context.scene) if s.use_scene_fps else s.fps
+        labels = props.label_request(s)
+        stem = os.path.splitext(os.path.basename(model))[0]
+        base = f"{_short(stem)} {_short(labels, 24) or 'mix'} {s.seconds:g}s s{s.seed}"
+        meta = {"model": model, "labels": labels, "seconds": float(s.seconds), "fps": float(fps),
+                "seed": int(s.seed), "num": int(s.num)}
+        params = {"model": model, "device": prefs.device, "seconds": float(s.seconds), "seed": int(s.seed),
+                  "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir()}
+        apply = make_apply("generate", smpl_target(context), fps, context.scene.frame_start, base, meta,
+                           lambda ctx: ctx.window_manager.mrgen_new)
+        return jobs.Job("generate", "generate", params, apply, label="Generate")
+
+
+class MRGEN_OT_load_model(JobOperator, bpy.types.Operator):
+    """Ask the worker for the chosen model's labels and number of levels"""
+
+    bl_idname = "mrgen.load_model"
+    bl_label = "Load Model Info"
+
+    blocking: blocking_prop()
+
+    def make_job(self, context):
+        prefs = require_prefs(context)
+        s = props.settings_for(context)
+        model = chosen_model(context, s, prefs)
+        owner = context.active_object.name if rig.is_smpl_armature(context.active_object) else None
+
+        def apply(ctx, result):
+            obj = bpy.data.objects.get(owner) if owner else None
+            target = obj.data.mrgen if obj is not None else ctx.window_manager.mrgen_new
+            store_model_info(target, result)
+            yield "labels read"
+            return target.model_info
+
+        return jobs.Job("load_model", "load_model", {"model": model, "device": prefs.device}, apply,
+                        label="Model")
+
+
+CLASSES = (MRGEN_OT_generate, MRGEN_OT_load_model)

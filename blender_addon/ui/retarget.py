@@ -1,0 +1,53 @@
+"""Retarget section: target armature, editable bone map (with detection and JSON presets), hips scaling."""
+from __future__ import annotations
+
+import bpy
+
+from .. import rig
+from .common import SidebarPanel
+
+
+class MRGEN_UL_bone_map(bpy.types.UIList):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
+        row = layout.row(align=True)
+        split = row.split(factor=0.42)
+        split.label(text=item.name)
+        tgt = getattr(data, "id_data", None)
+        if tgt is not None and hasattr(tgt, "bones"):
+            split.prop_search(item, "bone", tgt, "bones", text="")
+        else:
+            split.prop(item, "bone", text="")
+
+
+class MRGEN_PT_retarget(SidebarPanel, bpy.types.Panel):
+    bl_label = "Retarget"
+    bl_idname = "MRGEN_PT_retarget"
+    bl_order = 3
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        src = context.active_object
+        if not rig.is_smpl_armature(src):
+            layout.label(text="Select the SMPL armature (the source)", icon="INFO")
+            return
+        s = src.data.mrgen
+        layout.prop(s, "retarget_target")
+        layout.prop(s, "scale_hips")
+        tgt = s.retarget_target
+        if tgt is not None and tgt.type == "ARMATURE":
+            ts = tgt.data.mrgen
+            row = layout.row(align=True)
+            row.operator("mrgen.bone_map_detect", icon="VIEWZOOM")
+            row.operator("mrgen.bone_map_load", text="", icon="FILEBROWSER")
+            row.operator("mrgen.bone_map_save", text="", icon="FILE_TICK")
+            if ts.bone_map_preset:
+                layout.label(text=f"Preset: {ts.bone_map_preset}")
+            if len(ts.bone_map):
+                layout.template_list("MRGEN_UL_bone_map", "", ts, "bone_map", ts, "bone_map_index", rows=5)
+        row = layout.row()
+        row.scale_y = 1.3
+        row.operator("mrgen.retarget", icon="CON_ARMATURE")
+
+
+CLASSES = (MRGEN_UL_bone_map, MRGEN_PT_retarget)

@@ -1,0 +1,378 @@
+"""The model worker: a persistent process that speaks JSON lines on stdin/stdout (``python -m mrgen_core.worker``).
+
+The Blender add-on (or any client) starts it with the Python that has torch, sends one request per line and reads
+one reply per line. Only plain values and file paths cross the pipe; motions travel as AMASS-style ``.npz`` files
+written atomically to a temporary folder. Logs go to stderr (anything a library prints to stdout is redirected
+there too, so stdout carries protocol lines only).
+
+Requests ``{"id": ..., "cmd": ..., ...}``:
+
+=============  ==================================================================================================
+``ping``       ``{"pong": true}`` at once, even while a job runs
+``version``    versions of mrgen, Python, numpy, torch (``null`` if missing) and CUDA availability
+``load_model`` ``model`` (path), ``device`` -> ``labels``, ``fps``, ``num_levels``, ``clip_names``, ``clip_lengths``
+``generate``   ``model``, ``device``, ``seconds`` or ``frames``, ``seed``, ``labels``, ``num``, ``out_dir``, ``name``
+               -> ``files`` (one ``.npz`` per variation), ``fps``, ``frames``
+``blend``      ``model``, ``device``, ``source`` (motion file), ``keep_levels``, ``seed``, ``num``,
+               ``coarse_labels``, ``fine_labels``, ``switch_level``, ``out_dir``, ``name`` -> ``files``, ...
+``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``seed``, ``device``,
+               ``resume`` -> ``model`` (path), ``stopped_early``
+``smpl_mesh``  ``model_file`` (the user's licensed SMPL model), ``out_dir`` -> ``file``: an ``.npz`` with the rest
+               ``vertices`` (template frame), ``faces``, skinning ``weights`` (V, 24) and ``joints``
+``selftest``   ``steps``, ``delay``: a model-free job that reports progress and honours cancel (setup checks)
+``cancel``     cancels the running job (at its next progress point: between levels or training steps) and any
+               queued ones; the job answers with an error of kind ``cancelled``
+``shutdown``   cancels, answers ``{"bye": true}`` and exits 0
+=============  ==================================================================================================
+
+Replies: ``{"type": "ready", "protocol": 1, ...}`` once at start; then per request ``{"id", "type": "progress",
+"fraction", "message"}`` (jobs only), and exactly one ``{"id", "type": "result", ...}`` or ``{"id", "type":
+"error", "kind": "user" | "cancelled" | "internal", "message"}``. ``python -m mrgen_core.worker --check`` prints
+the ``version`` reply as one JSON line and exits (the add-on's "Check" button).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import queue
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import MrgenError
+
+PROTOCOL = 1
+#: Commands answered by the reader thread at once; everything else is a job, run one at a time in order.
+_IMMEDIATE = ("ping", "cancel", "shutdown")
+_JOBS = ("version", "load_model", "generate", "blend", "train", "smpl_mesh", "selftest")
+
+log = logging.getLogger("mrgen.worker")
+
+
+class Cancelled(Exception):
+    """Raised inside a job when the client asked to cancel it."""
+
+
+def versions() -> dict:
+    """Versions of what the worker runs on; ``torch`` is ``None`` when it cannot be imported."""
+    import numpy
+
+    from . import __version__
+
+    info: dict[str, Any] = {"mrgen": __version__, "mrgen_path": str(Path(__file__).resolve().parent),
+                            "python": platform.python_version(), "executable": sys.executable,
+                            "numpy": numpy.__version__, "torch": None, "cuda": False, "protocol": PROTOCOL}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["cuda"] = bool(torch.cuda.is_available())
+    except Exception as e:  # noqa: BLE001 - any import failure means "no usable torch"
+        info["torch_error"] = f"{type(e).__name__}: {e}"
+    return info
+
+
+class Worker:
+    """The request loop. ``out`` is the protocol stream (the real stdout); ``inp`` yields request lines."""
+
+    def __init__(self, inp, out):
+        self.inp = inp
+        self.out = out
+        self._write_lock = threading.Lock()
+        self._jobs: queue.Queue = queue.Queue()
+        self._cancel_gen = 0  # a job submitted before the latest cancel (job gen < this) is cancelled
+        self._models: dict[tuple, Any] = {}
+        self._tmp: str | None = None
+        self.current: Any = None  # id of the running job
+
+    # --- output ---------------------------------------------------------------------------------------------
+    def send(self, msg: dict) -> None:
+        line = json.dumps(msg, default=_json_default)
+        with self._write_lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def _error(self, rid, kind: str, message: str) -> None:
+        self.send({"id": rid, "type": "error", "kind": kind, "message": message})
+
+    # --- main loop ------------------------------------------------------------------------------------------
+    def serve(self) -> int:
+        """Read requests until ``shutdown`` or end of input; returns the exit status."""
+        runner = threading.Thread(target=self._run_jobs, name="mrgen-jobs", daemon=True)
+        runner.start()
+        self.send({"type": "ready", "protocol": PROTOCOL, "pid": os.getpid(), **_light_versions()})
+        for raw in self.inp:
+            raw = raw.strip()
+            if not raw:
+                continue
+            try:
+                req = json.loads(raw)
+                if not isinstance(req, dict):
+                    raise ValueError("a request must be a JSON object")
+            except ValueError as e:
+                self._error(None, "user", f"bad request (not a JSON object): {e}")
+                continue
+            rid, cmd = req.get("id"), req.get("cmd")
+            if cmd == "ping":
+                self.send({"id": rid, "type": "result", "pong": True, "busy": self.current is not None})
+            elif cmd == "cancel":
+                busy = self.current is not None or not self._jobs.empty()
+                self._cancel_gen += 1
+                self.send({"id": rid, "type": "result", "cancelled": busy})
+            elif cmd == "shutdown":
+                self._stop(runner)
+                self.send({"id": rid, "type": "result", "bye": True})
+                return 0
+            elif cmd in _JOBS:
+                self._jobs.put((self._cancel_gen, req))
+            else:
+                known = ", ".join(_IMMEDIATE + _JOBS)
+                self._error(rid, "user", f"unknown command {cmd!r}; expected one of: {known}")
+        log.info("input closed; stopping")
+        self._stop(runner)
+        return 0
+
+    def _stop(self, runner: threading.Thread, wait: float = 5.0) -> None:
+        """Cancel the running and queued jobs, give the runner ``wait`` seconds to answer them, remove the
+        worker's temporary folder (clients read each result file when its reply arrives)."""
+        self._cancel_gen += 1
+        self._jobs.put(None)
+        runner.join(wait)
+        if self._tmp is not None:
+            import shutil
+
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _run_jobs(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            gen, req = item
+            rid = req.get("id")
+            self.current = rid
+            started = time.perf_counter()
+            stop = lambda gen=gen: gen < self._cancel_gen  # noqa: E731
+            try:
+                if stop():
+                    raise Cancelled()
+                result = getattr(self, "_cmd_" + req["cmd"])(req, self._progress(rid, stop), stop)
+                self.send({"id": rid, "type": "result", **result})
+                log.info("%s %s done in %.2f s", req["cmd"], rid, time.perf_counter() - started)
+            except Cancelled:
+                self._error(rid, "cancelled", "cancelled")
+                log.info("%s %s cancelled", req["cmd"], rid)
+            except MrgenError as e:
+                self._error(rid, "user", str(e))
+            except Exception as e:  # noqa: BLE001 - a bug: keep the traceback in the log, answer in one line
+                traceback.print_exc(file=sys.stderr)
+                self._error(rid, "internal", f"{type(e).__name__}: {e}")
+            finally:
+                self.current = None
+
+    def _progress(self, rid, stop: Callable[[], bool]) -> Callable[[float, str], None]:
+        def progress(fraction: float, message: str = "") -> None:
+            if stop():
+                raise Cancelled()
+            self.send({"id": rid, "type": "progress", "fraction": float(fraction), "message": str(message)})
+        return progress
+
+    # --- helpers --------------------------------------------------------------------------------------------
+    def _out_dir(self, req: dict) -> Path:
+        if req.get("out_dir"):
+            d = Path(req["out_dir"])
+        else:
+            if self._tmp is None:
+                self._tmp = tempfile.mkdtemp(prefix="mrgen-worker-")
+            d = Path(self._tmp)
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _model(self, req: dict):
+        path = req.get("model")
+        if not path:
+            raise MrgenError("no model given (choose a model file or folder in the MRGen panel)")
+        path = str(Path(path).expanduser())
+        device = req.get("device") or "cpu"
+        try:
+            stamp = os.stat(path).st_mtime_ns
+        except OSError:
+            raise MrgenError("model file not found", path) from None
+        key = (path, device)
+        cached = self._models.get(key)
+        if cached is None or cached[0] != stamp:
+            load_model = _sampling().load_model
+            self._models.clear()  # keep one model in memory
+            t0 = time.perf_counter()
+            self._models[key] = (stamp, load_model(path, device=device))
+            log.info("loaded %s on %s in %.2f s", path, device, time.perf_counter() - t0)
+        return self._models[key][1]
+
+    def _write(self, motions, req: dict, default_name: str) -> dict:
+        from .io.amass import write_npz
+
+        out = self._out_dir(req)
+        name = _safe_name(req.get("name") or default_name)
+        files = []
+        for i, m in enumerate(motions):
+            p = out / f"{name}_{i:02d}.npz"
+            write_npz(m, p)
+            files.append(str(p))
+        first = motions[0] if motions else None
+        return {"files": files, "fps": first.fps if first else None,
+                "frames": [m.num_frames for m in motions]}
+
+    # --- commands -------------------------------------------------------------------------------------------
+    def _cmd_version(self, req, progress, stop) -> dict:
+        return versions()
+
+    def _cmd_selftest(self, req, progress, stop) -> dict:
+        steps = int(req.get("steps", 5))
+        delay = float(req.get("delay", 0.05))
+        for i in range(steps):
+            progress(i / max(steps, 1), f"step {i + 1}/{steps}")
+            print(f"selftest: step {i + 1}/{steps}")  # stray prints land in the log (stderr), never on the pipe
+            time.sleep(delay)
+        progress(1.0, "done")
+        return {"steps": steps}
+
+    def _cmd_load_model(self, req, progress, stop) -> dict:
+        progress(0.0, "loading model")
+        return _model_info(self._model(req), req["model"])
+
+    def _cmd_generate(self, req, progress, stop) -> dict:
+        progress(0.0, "loading model")
+        model = self._model(req)
+        generate = _sampling().generate
+        labels = req.get("labels") or None
+        motions = generate(model, req.get("seconds"), frames=req.get("frames"), seed=int(req.get("seed", 0)),
+                           labels=labels, num=int(req.get("num", 1)), progress=progress)
+        progress(1.0, "writing results")
+        out = self._write(motions, req, f"{Path(req['model']).stem}_seed{int(req.get('seed', 0))}")
+        return {**out, "model_info": _model_info(model, req["model"])}
+
+    def _cmd_blend(self, req, progress, stop) -> dict:
+        from .io import load_motion
+
+        progress(0.0, "loading model")
+        model = self._model(req)
+        blend = getattr(_sampling(), "blend", None)
+        if blend is None:
+            raise MrgenError("this mrgen cannot blend yet (mrgen_core.sampling has no blend())")
+        if not req.get("source"):
+            raise MrgenError("no source motion given for blending")
+        source = load_motion(req["source"])
+        motions = blend(model, source, req.get("keep_levels", 1), seed=int(req.get("seed", 0)),
+                        num=int(req.get("num", 1)), coarse_labels=req.get("coarse_labels") or None,
+                        fine_labels=req.get("fine_labels") or None, switch_level=req.get("switch_level"),
+                        progress=progress)
+        progress(1.0, "writing results")
+        out = self._write(motions, req, f"{Path(req['source']).stem}_blend")
+        return {**out, "model_info": _model_info(model, req["model"])}
+
+    def _cmd_smpl_mesh(self, req, progress, stop) -> dict:
+        import numpy as np
+
+        from .io.atomic import atomic_path
+        from .mesh import load_smpl_model
+
+        if not req.get("model_file"):
+            raise MrgenError("no SMPL model file given (set it in the MRGen add-on preferences)")
+        progress(0.0, "reading the SMPL model")
+        m = load_smpl_model(req["model_file"])
+        v = m["v_template"]
+        out = self._out_dir(req) / f"{_safe_name(Path(req['model_file']).stem)}_mesh.npz"
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:
+            np.savez(f, vertices=v.astype(np.float32), faces=m["f"].astype(np.int32),
+                     weights=m["weights"].astype(np.float32), joints=m["J_regressor"] @ v)
+        return {"file": str(out), "vertices": int(len(v)), "faces": int(len(m["f"]))}
+
+    def _cmd_train(self, req, progress, stop) -> dict:
+        from training.train import train
+
+        clips = req.get("clips") or []
+        if not clips:
+            raise MrgenError("no clips given for training")
+        if not req.get("out_path"):
+            raise MrgenError("no output path given for the trained model")
+        # cancel stops training through should_stop (a checkpoint is saved), so progress must not raise
+        report = self._progress(req.get("id"), lambda: False)
+        path = train(list(clips), req["out_path"], preset=req.get("preset", "default"), labels=req.get("labels"),
+                     label_per_clip=req.get("label_per_clip"), seed=int(req.get("seed", 0)),
+                     device=req.get("device") or "cpu", resume=req.get("resume"), progress=report,
+                     should_stop=stop, quiet=True)
+        stopped = stop()
+        return {"model": str(path), "stopped_early": stopped}
+
+
+def _model_info(m, path) -> dict:
+    """What a client needs to know about a loaded model (plain values)."""
+    return {"model": str(path), "labels": [str(x) for x in (getattr(m, "labels", ()) or ())],
+            "fps": float(getattr(m, "fps", 0) or 0), "num_levels": int(getattr(m, "num_levels", 0) or 0),
+            "clip_names": [str(x) for x in (getattr(m, "clip_names", ()) or ())],
+            "clip_lengths": [int(x) for x in (getattr(m, "clip_lengths", ()) or ())]}
+
+
+def _sampling():
+    """The model's sampling module; a missing torch becomes a user error that says how to fix it."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise MrgenError(f"torch cannot be imported in the worker Python {sys.executable} ({e}); install it there "
+                         f"with `pip install torch==2.13.0` or set up a worker with `python build.py "
+                         f"--worker-venv`") from None
+    from . import sampling
+
+    return sampling
+
+
+def _safe_name(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))
+    return keep.strip("._") or "motion"
+
+
+def _light_versions() -> dict:
+    from . import __version__
+
+    return {"mrgen": __version__, "python": platform.python_version()}
+
+
+def _json_default(o):
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _protocol_stream():
+    """Keep the real stdout for protocol lines and send everything else written to fd 1 to stderr."""
+    sys.stdout.flush()
+    proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return proto
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mrgen_core.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="print versions as one JSON line and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="mrgen-worker %(levelname)s: %(message)s")
+    if args.check:
+        print(json.dumps(versions()), flush=True)
+        return 0
+    out = _protocol_stream()
+    inp = open(sys.stdin.fileno(), "r", encoding="utf-8", closefd=False)
+    return Worker(inp, out).serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
