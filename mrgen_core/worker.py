@@ -263,16 +263,17 @@ class Worker:
 
         progress(0.0, "loading model")
         model = self._model(req)
-        blend = getattr(_sampling(), "blend", None)
-        if blend is None:
-            raise MrgenError("this mrgen cannot blend yet (mrgen_core.sampling has no blend())")
+        _sampling()  # torch present, or a clear error
+        from .blending import blend
+
         if not req.get("source"):
             raise MrgenError("no source motion given for blending")
         source = load_motion(req["source"])
+        mixing = bool(req.get("coarse_labels") or req.get("fine_labels"))
         motions = blend(model, source, req.get("keep_levels", 1), seed=int(req.get("seed", 0)),
-                        num=int(req.get("num", 1)), coarse_labels=req.get("coarse_labels") or None,
-                        fine_labels=req.get("fine_labels") or None, switch_level=req.get("switch_level"),
-                        progress=progress)
+                        num=int(req.get("num", 1)), labels=req.get("labels") or None,
+                        coarse_labels=req.get("coarse_labels") or None, fine_labels=req.get("fine_labels") or None,
+                        switch_level=req.get("switch_level") if mixing else None, progress=progress)
         progress(1.0, "writing results")
         out = self._write(motions, req, f"{Path(req['source']).stem}_blend")
         return {**out, "model_info": _model_info(model, req["model"])}

@@ -13,7 +13,7 @@ import sys
 from ..errors import MrgenError
 
 #: Subcommand modules in the order ``mrgen --help`` lists them.
-COMMANDS = ("import_", "export", "info", "preview", "eval")
+COMMANDS = ("import_", "export", "info", "preview", "train", "generate", "blend", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,8 @@ def add_parser(subparsers) -> None:
                         "30 and 15 frames, as in GANimator)")
     p.add_argument("--keep-heading", action="store_true",
                    help="compare root orientations with their heading (GANimator's literal features)")
+    p.add_argument("--no-cleanup", action="store_true",
+                   help="score the model's raw output (no foot-contact cleanup), e.g. to compare foot skating")
     p.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     p.set_defaults(func=run)
 
@@ -87,7 +89,7 @@ def _from_model(args) -> tuple[list, list, list | None, dict]:
     bar, update = _progress_bar(100, "sampling", "%")
     try:  # noise at the coarsest level only: the evaluation protocol
         samples = sampling.generate(model, frames=frames, seed=args.seed, num=args.samples, progress=update,
-                                    noise="coarsest")
+                                    noise="coarsest", cleanup=not args.no_cleanup)
     finally:
         bar.close()
     recs = None

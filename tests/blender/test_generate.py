@@ -12,7 +12,6 @@ bpy = pytest.importorskip("bpy", reason="needs Blender's bpy module (run with .v
 
 from .support import DATA, REPO, WORKER_PYTHON, addon_module  # noqa: E402
 from .test_rig_keys import blender_joints  # noqa: E402
-from .tiny_model import has_blend  # noqa: E402
 from mrgen_core.io.amass import read_npz  # noqa: E402
 
 
@@ -126,12 +125,6 @@ def test_blend_makes_a_new_action_from_the_source(model_prefs, tiny_model):
     obj = bpy.context.active_object
     source = obj.animation_data.action
     obj.data.mrgen.keep_levels, obj.data.mrgen.blend_seed = 2, 4
-    if not has_blend():  # the add-on side runs up to the worker, which says what is missing
-        with pytest.raises(RuntimeError, match="cannot blend yet"):
-            bpy.ops.mrgen.blend(blocking=True)
-        assert obj.animation_data.action == source
-        pytest.skip("mrgen_core.sampling.blend is not in the repository yet (helper D, issue 5): only the "
-                    "request path was checked")
     assert bpy.ops.mrgen.blend(blocking=True) == {"FINISHED"}
     new = obj.animation_data.action
     assert new != source and new["mrgen"]["kind"] == "blend" and new["mrgen"]["source_action"] == source.name

@@ -20,11 +20,6 @@ def available() -> tuple[bool, str]:
     return (not missing, f"model code not in the repository yet: {', '.join(missing)}" if missing else "")
 
 
-def has_blend() -> bool:
-    p = REPO / "mrgen_core" / "sampling.py"
-    return p.exists() and "def blend(" in p.read_text(encoding="utf-8")
-
-
 def train_tiny(out: str | Path, data_root: str | Path) -> str:
     sys.path.insert(0, str(REPO))
     from mrgen_core.io import load_motion

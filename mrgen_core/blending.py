@@ -1,0 +1,172 @@
+"""Blending with a trained model (torch): keep the coarse levels of a source motion and regenerate the finer ones,
+and mix controls across levels (coarse levels driven by one control, finer levels by another).
+
+``keep_levels = K`` takes levels ``0 .. K-1`` (the timing, path and big poses) from the source, downsampled to
+those levels' frame rates, and runs the generators of levels ``K .. L-1`` on it with new noise: same coarse
+structure, new detail. ``K = L`` gives the source back.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import features as feat
+from .control import parse_schedule, smooth
+from .errors import MrgenError
+from .model.pyramid import MotionModel, downsample, upsample
+from .motion import Motion
+from .sampling import build_control, finish
+
+
+def resolve_source(model: MotionModel, source: Motion | str | os.PathLike) -> Motion:
+    """A Motion at the model's frame rate from a Motion, one of the model's training clips (by name) or a file."""
+    if isinstance(source, Motion):
+        motion = source
+    elif str(source) in model.clip_names:
+        motion = model.training_motions()[model.clip_names.index(str(source))]
+    elif Path(source).suffix.lower() in (".npz", ".bvh") or Path(source).exists():
+        from .io import load_motion
+
+        motion = load_motion(source)
+    else:
+        names = ", ".join(model.clip_names) or "none"
+        raise MrgenError(f"source {str(source)!r} is neither a motion file nor a training clip of the model "
+                         f"(its clips: {names})")
+    if abs(motion.fps - model.fps) > 1e-6:
+        motion = motion.resample(model.fps)
+    return motion
+
+
+def parse_keep_levels(model: MotionModel, keep_levels: int | str) -> int:
+    """``keep_levels`` as an int in 1..L (``"all"`` = L); a clear error outside that range."""
+    n = model.num_levels
+    if str(keep_levels).strip().lower() == "all":
+        return n
+    try:
+        k = int(keep_levels)
+    except (TypeError, ValueError):
+        raise MrgenError(f"--keep-levels must be a number from 1 to {n} or 'all', got {keep_levels!r}") from None
+    if not 1 <= k <= n:
+        raise MrgenError(f"--keep-levels must be from 1 to {n} (this model has {n} levels), got {k}")
+    return k
+
+
+def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labels, switch_level, source_labels
+                    ) -> tuple[list, np.ndarray | None]:
+    """Per-level control tensors and the per-frame label indices to attach to the result."""
+    lengths = model.lengths(n)
+    if coarse_labels is not None or fine_labels is not None:
+        if coarse_labels is None or fine_labels is None or switch_level is None:
+            raise MrgenError("control mixing needs --coarse-labels, --fine-labels and --switch-level together")
+        s = int(switch_level)
+        if not 1 <= s <= model.num_levels - 1:
+            raise MrgenError(f"--switch-level must be from 1 to {model.num_levels - 1} (levels below it take the "
+                             f"coarse labels), got {switch_level}")
+        coarse, _ = build_control(model, n, coarse_labels)
+        fine, idx = build_control(model, n, fine_labels)
+        cc, fc = model.control_levels(coarse, lengths), model.control_levels(fine, lengths)
+        return [cc[i] if i < s else fc[i] for i in range(model.num_levels)], idx
+    if switch_level is not None:
+        raise MrgenError("--switch-level goes with --coarse-labels and --fine-labels")
+    if labels is None and source_labels is not None and model.labels:
+        full = model.control_spec.build(n, labels=source_labels)
+        return model.control_levels(full, lengths), source_labels
+    full, idx = build_control(model, n, labels)
+    return model.control_levels(full, lengths), idx
+
+
+def _source_labels(model: MotionModel, motion: Motion) -> np.ndarray | None:
+    """The source's per-frame labels mapped onto the model's vocabulary (None if it has none the model knows)."""
+    if motion.labels is None or not model.labels:
+        return None
+    lut = np.array([model.labels.index(v) if v in model.labels else -1 for v in motion.vocab] + [-1])
+    idx = lut[motion.labels]
+    return idx if np.any(idx >= 0) else None
+
+
+def _keep_path(out: torch.Tensor, root_base: np.ndarray, cutoff: float) -> torch.Tensor:
+    """Keep the kept levels' root path: of the regenerated root velocities and turning rate, only the detail
+    faster than ``cutoff`` frames stays (a slow bias would integrate into a drifting path)."""
+    r = out[0, feat.ROOT.start:feat.HEIGHT].T.cpu().double().numpy() - root_base
+    keep = root_base + r - smooth(r, cutoff)
+    out = out.clone()
+    out[0, feat.ROOT.start:feat.HEIGHT] = torch.as_tensor(keep.T, dtype=out.dtype, device=out.device)
+    return out
+
+
+@torch.no_grad()
+def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: int | str, *, seed: int = 0,
+          num: int = 1, labels: str | None = None, coarse_labels: str | None = None, fine_labels: str | None = None,
+          switch_level: int | None = None, cleanup: bool = True, progress=None) -> list[Motion]:
+    """``num`` motions with the coarse structure of ``source`` (levels below ``keep_levels``) and new detail.
+
+    ``source``: a Motion, one of the model's training clips by name, or a .npz/.bvh file. ``labels`` (a schedule
+    or one label) drives the regenerated levels; default the source's own labels where the model knows them.
+    ``coarse_labels``/``fine_labels``/``switch_level`` mix controls across levels instead. Sample ``k`` uses
+    seed ``seed + k``. ``cleanup``: foot cleanup on the predicted contacts.
+    """
+    if num < 1:
+        raise MrgenError(f"--num must be at least 1, got {num}")
+    k = parse_keep_levels(model, keep_levels)
+    src = resolve_source(model, source)
+    n = src.num_frames
+    lengths = model.lengths(n)
+    need = 2 * model.margin + 1
+    if lengths[k - 1] < need:
+        shortest = int(np.ceil(need * model.scale_factor ** (model.num_levels - k)))
+        raise MrgenError(f"source is too short for --keep-levels {k}: {n} frames ({n / model.fps:.2f} s) give "
+                         f"{lengths[k - 1]} frames at level {k}, which needs {need}; use a source of at least "
+                         f"{shortest} frames ({shortest / model.fps:.1f} s) or keep more levels", src.source or None)
+    for text in (labels, coarse_labels, fine_labels):
+        if text:
+            parse_schedule(text)
+    controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
+                                    _source_labels(model, src))
+    raw = (feat.encode(src) - model.mean.cpu().double().numpy()) / model.std.cpu().double().numpy()
+    x = torch.as_tensor(raw.T[None], dtype=torch.float32, device=model.device)
+    base = downsample(x, lengths[k - 1])
+    root_base = upsample(base, n)[0, feat.ROOT.start:feat.HEIGHT].T.cpu().double().numpy()
+    cutoff = 2.0 * n / lengths[k - 1]  # the kept levels' sample spacing, in output frames
+    start = feat.start_of(src)
+    model.eval()
+    motions = []
+    for j in range(num):
+        out = base
+        if k < model.num_levels:
+            gen = torch.Generator().manual_seed(int(seed) + j)
+            out = model.synthesize(lengths, controls, generator=gen, start_level=k, base=base)[-1]
+            out = _keep_path(out, root_base, cutoff)
+        motions.append(finish(model, out[0], start=start, name=f"{src.name or 'source'}_blend{k}_{int(seed) + j}",
+                              labels=idx, cleanup=cleanup and k < model.num_levels))
+        if progress is not None:
+            progress((j + 1) / num, f"blend {j + 1}/{num}")
+    return motions
+
+
+@torch.no_grad()
+def generate_mixed(model: MotionModel, seconds: float | None = None, *, frames: int | None = None,
+                   coarse_labels: str, fine_labels: str, switch_level: int, seed: int = 0, num: int = 1,
+                   cleanup: bool = True, progress=None) -> list[Motion]:
+    """New motion whose levels below ``switch_level`` follow ``coarse_labels`` and the rest ``fine_labels``
+    (e.g. the path and rhythm of a walk with the detail of a happy walk)."""
+    if num < 1:
+        raise MrgenError(f"--num must be at least 1, got {num}")
+    if frames is None:
+        frames = int(round(float(seconds) * model.fps)) if seconds is not None else model.clip_lengths[0]
+    if frames < 1:
+        raise MrgenError(f"motion length must be at least one frame, got {frames}")
+    controls, idx = _level_controls(model, frames, None, coarse_labels, fine_labels, switch_level, None)
+    lengths = model.lengths(frames)
+    model.eval()
+    motions = []
+    for j in range(num):
+        gen = torch.Generator().manual_seed(int(seed) + j)
+        out = model.synthesize(lengths, controls, generator=gen, noise_levels=[0])[-1]
+        motions.append(finish(model, out[0], start=model.default_start(), name=f"mixed_{int(seed) + j}",
+                              labels=idx, cleanup=cleanup))
+        if progress is not None:
+            progress((j + 1) / num, f"sample {j + 1}/{num}")
+    return motions

@@ -1,0 +1,75 @@
+"""``mrgen generate``: sample new motion from a trained model."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import MrgenError
+
+EPILOG = """\
+examples:
+  mrgen generate --model dance.pt --seconds 20 --seed 3 -o dance.bvh
+  mrgen generate --model walk_hop.pt --seconds 12 --labels "walk:0-4,hop:4-8,walk:8-12" -o mix.npz
+  mrgen generate --model dance.pt --seconds 10 --num 5 -o takes.npz      # takes_000.npz ... takes_004.npz
+"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "generate", help="generate new motion with a trained model",
+        description="Generate motion of any length with a trained model; the output format follows the "
+                    "extension (.npz: SMPL parameters, .bvh: SMPL skeleton).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, metavar="MODEL.pt", help="trained model file")
+    p.add_argument("--seconds", type=float, metavar="S",
+                   help="length in seconds (default: the end of --labels, else the first training clip's length)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (sample k uses seed + k)")
+    p.add_argument("--labels", metavar="SCHEDULE",
+                   help='a label, or a schedule in seconds: "walk:0-4,jump:4-6" (smooth transitions)')
+    p.add_argument("--audio", metavar="WAV",
+                   help="speech audio to follow (models trained with --audio); the motion is as long as the audio")
+    p.add_argument("--no-cleanup", action="store_true",
+                   help="keep the raw output (no foot-contact cleanup of sliding feet)")
+    p.add_argument("--num", type=int, default=1, help="number of motions (files OUT_000.ext, OUT_001.ext, ...)")
+    p.add_argument("--noise", choices=("coarsest", "all"), default="coarsest",
+                   help="levels that get random noise: coarsest (default) or all (more variation in detail)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file: .npz or .bvh")
+    p.set_defaults(func=run)
+
+
+def output_paths(out: str | Path, num: int) -> list[Path]:
+    """``out`` itself for one motion; ``out_000.ext``, ``out_001.ext``, ... for several."""
+    out = Path(out)
+    if num == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}_{k:03d}{out.suffix}") for k in range(num)]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..io import motion_file_type, save_motion
+
+    motion_file_type(args.output)  # refuse an unknown output type before any work
+    if args.num < 1:
+        raise MrgenError(f"--num must be at least 1, got {args.num}")
+    if args.seconds is not None and not (0 < args.seconds < float("inf")):
+        raise MrgenError(f"--seconds must be positive, got {args.seconds}")
+    from ..sampling import generate, load_model
+
+    model = load_model(args.model, device=args.device)
+    control, frames = None, None
+    if args.audio:
+        from ..audio import audio_features
+
+        if not model.control_spec.continuous:
+            raise MrgenError("this model was trained without audio (train it with --audio)", args.model)
+        control = audio_features(args.audio, model.fps)
+        frames = None if args.seconds is not None else len(control)
+    elif model.control_spec.continuous:
+        raise MrgenError("this model follows audio: give --audio WAV", args.model)
+    motions = generate(model, args.seconds, frames=frames, seed=args.seed, labels=args.labels, num=args.num,
+                       noise=args.noise, control=control, cleanup=not args.no_cleanup)
+    for m, path in zip(motions, output_paths(args.output, args.num)):
+        save_motion(m, path)
+        print(f"wrote {path}: {m.num_frames} frames at {m.fps:g} fps ({m.duration:.2f} s)")
+    return 0

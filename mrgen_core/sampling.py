@@ -1,0 +1,121 @@
+"""Sampling from a trained model: :func:`load_model` and :func:`generate` (torch is imported here, lazily by
+callers: importing :mod:`mrgen_core` does not import this module)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint
+from .control import fit_length, parse_schedule, schedule_end, schedule_onehot
+from .errors import MrgenError
+from . import features as feat
+from .cleanup import cleanup_feet
+from .features import Start
+from .model.pyramid import MotionModel
+from .motion import Motion
+
+
+def load_model(path: str | os.PathLike, device: str = "cpu") -> MotionModel:
+    """Load a model file for sampling (:class:`~mrgen_core.errors.ModelFileError` if it is not a usable one)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MrgenError("device cuda: no CUDA device is available; use cpu")
+    model, _ = load_checkpoint(path, device=device)
+    return model
+
+
+def _frames(model: MotionModel, seconds, frames, schedule) -> int:
+    if frames is not None:
+        n = int(frames)
+    elif seconds is not None:
+        n = int(round(float(seconds) * model.fps))
+    elif schedule is not None and schedule_end(schedule) is not None:
+        n = int(round(schedule_end(schedule) * model.fps))
+    else:
+        n = model.clip_lengths[0] if model.clips else int(round(10 * model.fps))
+    if n < 1:
+        raise MrgenError(f"motion length must be at least one frame, got {n} "
+                         f"({seconds if seconds is not None else frames} {'s' if frames is None else 'frames'})")
+    return n
+
+
+def label_control(model: MotionModel, labels: str | None, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One-hot control (n, K) and per-frame label indices for a schedule string (or a single label name)."""
+    if not model.labels:
+        if labels:
+            raise MrgenError(f"this model was trained without labels; cannot use --labels {labels!r}")
+        return None, None
+    schedule = parse_schedule(labels) if labels else [(0.0, None, model.labels[0])]
+    oh = schedule_onehot(schedule, model.labels, n, model.fps)
+    return oh, oh.argmax(axis=1)
+
+
+def build_control(model: MotionModel, n: int, labels: str | None = None, control: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The full-rate control (n, K) of a request, and per-frame label indices (or None)."""
+    oh, idx = label_control(model, labels, n)
+    spec = model.control_spec
+    if control is not None and not spec.continuous:
+        raise MrgenError("this model takes no continuous control features")
+    if control is not None:
+        control = fit_length(np.asarray(control, dtype=np.float64), n)
+    return spec.build(n, onehot_labels=oh, continuous=control), idx
+
+
+def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: str, labels: np.ndarray | None,
+           cleanup: bool) -> Motion:
+    """Decode one normalised (C, T) output; with ``cleanup``, pin the feet on the model's predicted contacts."""
+    motion = model.to_motion(x, start=start, name=name)
+    if labels is not None:
+        motion = motion.copy(labels=labels, vocab=model.labels)
+    if cleanup:
+        raw = model.denormalize(x.detach().float()).T.cpu().double().numpy()
+        motion = cleanup_feet(motion, contacts=feat.contacts_of(raw))
+    return motion
+
+
+@torch.no_grad()
+def generate(model: MotionModel, seconds: float | None = None, *, frames: int | None = None, seed: int = 0,
+             labels: str | None = None, num: int = 1, progress=None, control: np.ndarray | None = None,
+             noise: str = "coarsest", noise_scale: float = 1.0, start: Start | None = None,
+             cleanup: bool = True) -> list[Motion]:
+    """``num`` new motions of ``seconds`` (or ``frames``) at the model's frame rate.
+
+    ``labels``: a schedule ``"walk:0-4,jump:4-6"`` (seconds; gaps take the nearest label) or one label name;
+    default the model's first label. ``control``: continuous per-frame control (T, F) for models trained with
+    it. ``noise``: ``"all"`` (every level adds noise) or ``"coarsest"`` (only level 0: the evaluation protocol).
+    Sample ``k`` uses seed ``seed + k``, so it does not depend on ``num``. ``progress(fraction, message)``.
+    ``cleanup``: pin the feet where the model predicts contact (:func:`mrgen_core.cleanup.cleanup_feet`).
+    """
+    if num < 1:
+        raise MrgenError(f"--num must be at least 1, got {num}")
+    if noise not in ("all", "coarsest"):
+        raise MrgenError(f"noise must be 'all' or 'coarsest', got {noise!r}")
+    schedule = parse_schedule(labels) if labels else None
+    n = _frames(model, seconds, frames, schedule)
+    full, idx = build_control(model, n, labels, control)
+    lengths = model.lengths(n)
+    controls = model.control_levels(full, lengths)
+    gens = [torch.Generator().manual_seed(int(seed) + k) for k in range(num)]
+    model.eval()
+    noise_levels = None if noise == "all" else [0]
+    out = None
+    for i in range(model.num_levels):
+        out = model.synthesize(lengths, controls, batch=num, generator=gens, noise_levels=noise_levels,
+                               noise_scale=noise_scale, start_level=i, stop_level=i, base=out)[-1]
+        if progress is not None:
+            progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
+    return [finish(model, out[k], start=start, name=f"sample_{int(seed) + k}", labels=idx, cleanup=cleanup)
+            for k in range(num)]
+
+
+@torch.no_grad()
+def reconstruct(model: MotionModel) -> list[Motion]:
+    """``G(z*)`` of every training clip, decoded from the clip's own start (how well the model fits its data)."""
+    model.eval()
+    out = []
+    for c, clip in enumerate(model.clips):
+        x = model.reconstruct(c)[-1][0]
+        out.append(model.to_motion(x, start=Start(*clip["start"]), name=f"{clip['name']}_reconstruction"))
+    return out

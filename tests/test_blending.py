@@ -1,0 +1,130 @@
+"""Blending (keep a source's coarse levels, regenerate the rest) and control mixing across levels, on a tiny model
+trained on two real clips (walk, run)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import data_path
+
+from mrgen_core.blending import blend, generate_mixed
+from mrgen_core.cli import main
+from mrgen_core.errors import MrgenError
+from mrgen_core.io import load_motion, save_motion
+from mrgen_core.metrics import evaluate
+from mrgen_core.sampling import load_model
+
+WALK = "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"
+RUN = "cmu_mocap/iclone_cc_rig/002_03.bvh"
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    from training.train import train
+
+    torch.set_num_threads(1)
+    clips = [load_motion(data_path(WALK), fps=30), load_motion(data_path(RUN), fps=30)]
+    out = tmp_path_factory.mktemp("blend") / "walk_run.pt"
+    train(clips, out, preset="tiny", label_per_clip=["walk", "run"], seed=0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(model_file):
+    return load_model(model_file)
+
+
+@pytest.fixture(scope="module")
+def walk(model):
+    return model.training_motions()[model.clip_names.index("02_01")]
+
+
+def test_keep_all_levels_gives_the_source_back(model, walk):
+    out = blend(model, walk, "all", seed=3)[0]
+    assert out.num_frames == walk.num_frames
+    err = np.linalg.norm(out.joints() - walk.joints(), axis=-1)
+    assert err.max() < 0.01  # within 1 cm
+    same = blend(model, walk, model.num_levels, seed=9)[0]
+    np.testing.assert_allclose(same.joints(), out.joints(), atol=1e-6)
+
+
+def test_keep_two_levels_keeps_the_path_and_changes_the_detail(model, walk):
+    outs = blend(model, walk, 2, seed=1, num=2, cleanup=False)
+    src_path = walk.joints()[:, 0, :2]
+    length = np.linalg.norm(np.diff(src_path, axis=0), axis=-1).sum()
+    assert length > 2.0  # the walk covers ground
+    for out in outs:
+        dist = np.linalg.norm(out.joints()[:, 0, :2] - src_path, axis=-1).mean()
+        assert dist < 0.2 * length, f"root path moved {dist:.2f} m of {length:.2f} m"
+        assert evaluate([out], [walk])["local_diversity"] > 0.3
+    assert not np.allclose(outs[0].poses, outs[1].poses)  # the seed varies the detail
+    again = blend(model, walk, 2, seed=2, cleanup=False)[0]  # variation k uses seed + k
+    np.testing.assert_allclose(again.poses, outs[1].poses, atol=1e-6)
+
+
+def test_more_kept_levels_stay_closer_to_the_source(model, walk):
+    err = [np.linalg.norm(blend(model, walk, k, seed=4, cleanup=False)[0].joints() - walk.joints(), axis=-1).mean()
+           for k in (1, model.num_levels - 1, model.num_levels)]
+    assert err[0] > err[1] > err[2]
+
+
+def test_source_by_clip_name_and_file(model, walk, tmp_path):
+    by_name = blend(model, "02_01", 3, seed=0)[0]
+    path = tmp_path / "walk.npz"
+    save_motion(walk, path)
+    by_file = blend(model, path, 3, seed=0)[0]
+    np.testing.assert_allclose(by_name.joints(), by_file.joints(), atol=1e-4)
+    assert by_name.label_names()[0] == "walk"  # the source's own label drives the regenerated levels
+
+
+def test_control_mixing_across_levels(model):
+    n = 60
+    mixed = generate_mixed(model, frames=n, coarse_labels="walk", fine_labels="run", switch_level=2, seed=0,
+                           cleanup=False)[0]
+    walk = generate_mixed(model, frames=n, coarse_labels="walk", fine_labels="walk", switch_level=2, seed=0,
+                          cleanup=False)[0]
+    run = generate_mixed(model, frames=n, coarse_labels="run", fine_labels="run", switch_level=2, seed=0,
+                         cleanup=False)[0]
+    assert mixed.num_frames == n and mixed.label_names()[0] == "run"
+    # the fine control changes the result, and the coarse control matters too
+    assert not np.allclose(mixed.poses, walk.poses, atol=1e-4)
+    assert not np.allclose(mixed.poses, run.poses, atol=1e-4)
+
+
+def test_bad_requests_are_clear_errors(model, walk):
+    with pytest.raises(MrgenError, match="unknown label 'jump'; the model knows: walk, run"):
+        blend(model, walk, 2, labels="jump")
+    with pytest.raises(MrgenError, match="--keep-levels must be from 1 to"):
+        blend(model, walk, model.num_levels + 1)
+    with pytest.raises(MrgenError, match="--keep-levels must be a number"):
+        blend(model, walk, "most")
+    with pytest.raises(MrgenError, match="--switch-level must be from 1 to"):
+        generate_mixed(model, frames=60, coarse_labels="walk", fine_labels="run", switch_level=model.num_levels)
+    with pytest.raises(MrgenError, match="too short for --keep-levels 1"):
+        blend(model, walk.slice(0, 12), 1)
+    with pytest.raises(MrgenError, match="neither a motion file nor a training clip"):
+        blend(model, "no_such_clip", 2)
+
+
+def test_cli_blend_and_its_errors(model_file, tmp_path, capsys):
+    out = tmp_path / "var.bvh"
+    assert main(["blend", "--model", str(model_file), "--source", "02_01", "--keep-levels", "2", "--num", "2",
+                 "--seed", "5", "-o", str(out)]) == 0
+    files = sorted(tmp_path.glob("var_*.bvh"))
+    assert len(files) == 2 and load_motion(files[0]).num_frames > 60
+    mix = tmp_path / "mix.npz"
+    assert main(["blend", "--model", str(model_file), "--coarse-labels", "walk", "--fine-labels", "run",
+                 "--switch-level", "2", "--seconds", "2", "-o", str(mix)]) == 0
+    assert load_motion(mix).num_frames == 60
+    capsys.readouterr()
+    bad = tmp_path / "bad.npz"
+    for argv, needle in (
+        (["--source", "02_01", "--labels", "jump"], "the model knows: walk, run"),
+        (["--coarse-labels", "walk", "--fine-labels", "run", "--switch-level", "99"], "--switch-level must be"),
+        (["--source", "02_01", "--keep-levels", "0"], "--keep-levels must be from 1"),
+        ([], "give --source"),
+    ):
+        assert main(["blend", "--model", str(model_file), *argv, "-o", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("mrgen: error: ") and err.count("\n") == 1 and needle in err, err
+        assert not bad.exists()

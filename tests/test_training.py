@@ -1,0 +1,130 @@
+"""Training: the loss falls and G(z*) reconstructs its clip, Ctrl-C/resume continues exactly, labels, bad input.
+
+Real clips (CMU 02_01 walk, CMU 002_03 run) on the ``tiny`` test preset: each run takes a few seconds.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import data_path
+
+from mrgen_core.errors import MrgenError
+from mrgen_core.io import load_motion
+from mrgen_core.sampling import generate, load_model
+from training.presets import PRESETS, get_preset
+from training.train import Trainer, clip_labels, prepare, train
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread (and the machine is shared)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def walk():
+    return load_motion(data_path("cmu_mocap/cgspeed_motionbuilder/02_01.bvh"), fps=30)
+
+
+@pytest.fixture(scope="module")
+def run_clip():
+    return load_motion(data_path("cmu_mocap/iclone_cc_rig/002_03.bvh"), fps=30)
+
+
+def test_presets_are_plain_values_and_ordered():
+    for name in ("fast", "default", "quality", "tiny"):
+        p = get_preset(name)
+        assert all(isinstance(v, (int, float, str, list, tuple)) for v in p.values()), name
+    assert PRESETS["fast"]["iterations"] < PRESETS["default"]["iterations"] <= PRESETS["quality"]["iterations"]
+    with pytest.raises(MrgenError, match="unknown preset"):
+        get_preset("turbo")
+    with pytest.raises(MrgenError, match="unknown training setting"):
+        get_preset("fast", nonsense=1)
+
+
+def test_generator_learns_to_reconstruct_its_clip(walk):
+    """A short run on the coarsest level: the L1 reconstruction of G(z*) falls to a fraction of its start."""
+    s = get_preset("tiny", iterations=60, rec_batch=4)
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = prepare([walk], s, generator=gen)
+    trainer = Trainer(model, s, gen, torch.device("cpu"))
+    data, opt_g, opt_d = trainer.start_level(0, None)
+    recs = [trainer.step(0, data, opt_g, opt_d, it)["rec"] for it in range(s["iterations"])]
+    assert np.mean(recs[-10:]) < 0.5 * np.mean(recs[:5]), (recs[:5], recs[-10:])
+    # the whole level-0 reconstruction, not only the crops
+    with torch.no_grad():
+        rec0 = model.reconstruct(0, stop_level=0)[-1][0]
+    real0 = data.real.data
+    assert (rec0 - real0).abs().mean() < 0.5 * real0.abs().mean()
+
+
+def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path):
+    """Stopping mid-run (as Ctrl-C does) and resuming gives exactly the weights and samples of a run that never
+    stopped: RNG, optimiser states, level, step and the bank are all restored."""
+    kw = dict(preset="tiny", label_per_clip=["walk", "run"], seed=3, quiet=True, overrides=dict(iterations=12))
+    full = train([walk, run_clip], tmp_path / "full.pt", **kw)
+    calls = {"n": 0}
+
+    def stop_after_25():
+        calls["n"] += 1
+        return calls["n"] > 25  # level 3, step 1 (bank refresh every 10 steps)
+
+    part = train([walk, run_clip], tmp_path / "part.pt", should_stop=stop_after_25, **kw)
+    stopped = load_model(part)
+    assert stopped.trained_levels == 2
+    resumed = train([], tmp_path / "resumed.pt", resume=part, quiet=True)
+    a, b = load_model(full), load_model(resumed)
+    assert b.trained_levels == b.num_levels
+    for ga, gb in zip(a.generators, b.generators):
+        for (na, pa), (nb, pb) in zip(ga.named_parameters(), gb.named_parameters()):
+            assert torch.equal(pa, pb), na
+    sa = generate(a, frames=50, seed=7, labels="run")[0]
+    sb = generate(b, frames=50, seed=7, labels="run")[0]
+    assert np.array_equal(sa.poses, sb.poses) and np.array_equal(sa.trans, sb.trans)
+    with pytest.raises(MrgenError, match="no training state"):
+        train([], tmp_path / "again.pt", resume=full, quiet=True)
+
+
+def test_progress_reports_and_seed_reproduces(walk, tmp_path):
+    seen = []
+    kw = dict(preset="tiny", seed=11, quiet=True, overrides=dict(iterations=4))
+    a = train([walk], tmp_path / "a.pt", progress=lambda f, msg: seen.append((f, msg)), **kw)
+    b = train([walk], tmp_path / "b.pt", **kw)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any("level" in msg for _, msg in seen)
+    ma, mb = load_model(a), load_model(b)
+    assert np.array_equal(generate(ma, frames=40, seed=1)[0].poses, generate(mb, frames=40, seed=1)[0].poses)
+    assert ma.clip_names == ["02_01"] and ma.clip_lengths == [walk.num_frames] and ma.labels == ()
+
+
+def test_labels_from_file_and_errors(walk, run_clip, tmp_path):
+    lf = tmp_path / "labels.csv"
+    lf.write_text("clip,start,end,label\n02_01,,,walk\n002_03,0,0.5,run\n002_03,0.5,,walk\n")
+    vocab, per = clip_labels([walk, run_clip], str(lf))
+    assert vocab == ["walk", "run"]
+    assert (per[0] == 0).all() and per[1][0] == 1 and per[1][-1] == 0
+    vocab, per = clip_labels([walk, run_clip], label_per_clip="move")
+    assert vocab == ["move"] and all((p == 0).all() for p in per)
+    with pytest.raises(MrgenError, match="3 labels given for 2 clips"):
+        clip_labels([walk, run_clip], label_per_clip=["a", "b", "c"])
+    lf.write_text("clip,start,end,label\n02_01,,,walk\n")
+    with pytest.raises(MrgenError, match="not in the labels file"):
+        clip_labels([walk, run_clip], str(lf))
+    with pytest.raises(MrgenError, match="no training clips"):
+        train([], tmp_path / "x.pt", preset="tiny", quiet=True)
+    with pytest.raises(MrgenError, match="not found"):
+        train([tmp_path / "missing.bvh"], tmp_path / "x.pt", preset="tiny", quiet=True)
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(walk, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the error path cannot be exercised here")
+    with pytest.raises(MrgenError, match="no CUDA device"):
+        train([walk], tmp_path / "c.pt", preset="tiny", device="cuda", quiet=True)

@@ -1,0 +1,134 @@
+"""Training losses: adversarial (WGAN-GP or non-saturating + R1), L1 reconstruction, patch nearest neighbour,
+foot-contact consistency and foot sliding."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from mrgen_core import features as feat
+from mrgen_core.rotations import sixd_to_matrix
+from mrgen_core.skeleton import FOOT_JOINTS, PARENTS
+
+#: Joints of the two leg chains, root first: what foot kinematics need.
+LEG_JOINTS = (0, 1, 4, 7, 10, 2, 5, 8, 11)
+
+
+def d_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Discriminator loss on per-frame scores (averaged over frames: a Patch-GAN)."""
+    if kind == "wgan-gp":
+        return fake_scores.mean() - real_scores.mean()
+    if kind == "ns-r1":
+        return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}")
+
+
+def g_loss(kind: str, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Generator's adversarial loss."""
+    if kind == "wgan-gp":
+        return -fake_scores.mean()
+    if kind == "ns-r1":
+        return F.softplus(-fake_scores).mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}")
+
+
+def gradient_penalty(disc, real: torch.Tensor, fake: torch.Tensor, control, generator=None) -> torch.Tensor:
+    """WGAN-GP: ``(|grad D(x)| - 1)^2`` at random points between real and fake, the norm taken per frame over
+    channels (GANimator's choice for a Patch-GAN)."""
+    alpha = torch.rand(real.shape[0], 1, 1, generator=generator).to(real.device)
+    x = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    scores = disc(x, control)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(disc, real: torch.Tensor, control) -> tuple[torch.Tensor, torch.Tensor]:
+    """R1: squared gradient norm of D at real data (per frame, averaged). Returns (penalty, real scores)."""
+    x = real.detach().requires_grad_(True)
+    scores = disc(x, control)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad.pow(2).sum(dim=1).mean(), scores
+
+
+def reconstruction_loss(out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    return (out - real).abs().mean()
+
+
+def _rz(angle: torch.Tensor) -> torch.Tensor:
+    c, s = torch.cos(angle), torch.sin(angle)
+    z, o = torch.zeros_like(c), torch.ones_like(c)
+    return torch.stack([c, -s, z, s, c, z, z, z, o], dim=-1).reshape(angle.shape + (3, 3))
+
+
+def foot_positions(raw: torch.Tensor, fps: float, offsets: torch.Tensor) -> torch.Tensor:
+    """World positions (B, T, 4, 3) of the foot joints (``FOOT_JOINTS`` order) from raw features (B, C, T), the
+    root integrated from the window's first frame (velocities do not depend on that choice)."""
+    x = raw.transpose(1, 2)  # (B, T, C)
+    yaw = torch.cumsum(x[..., feat.YAW_RATE], dim=1) / fps
+    yaw = torch.cat([torch.zeros_like(yaw[:, :1]), yaw[:, :-1]], dim=1)
+    c, s = torch.cos(yaw), torch.sin(yaw)
+    vx, vy = x[..., feat.VEL_X] / fps, x[..., feat.VEL_Y] / fps
+    step = torch.stack([c * vx - s * vy, s * vx + c * vy], dim=-1)
+    xy = torch.cumsum(step, dim=1) - step
+    root = torch.cat([xy, x[..., feat.HEIGHT:feat.HEIGHT + 1]], dim=-1)
+    six = x[..., feat.ROT].reshape(x.shape[0], x.shape[1], -1, 6)
+    mats = sixd_to_matrix(six[:, :, list(LEG_JOINTS)])  # (B, T, 9, 3, 3), one call for all leg joints
+    rot = {j: mats[:, :, k] for k, j in enumerate(LEG_JOINTS)}
+    glob = {0: _rz(yaw) @ rot[0]}
+    pos = {0: root}
+    for j in LEG_JOINTS[1:]:
+        p = int(PARENTS[j])
+        pos[j] = pos[p] + (glob[p] @ offsets[j])
+        glob[j] = glob[p] @ rot[j]
+    return torch.stack([pos[j] for j in FOOT_JOINTS], dim=2)
+
+
+def foot_losses(raw: torch.Tensor, fps: float, offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two foot losses from one forward kinematics pass over raw features (B, C, T):
+
+    - contact consistency (GANimator): foot speed (m/s) where the *predicted* contact is on,
+      ``mean(|v_foot| * sigmoid((c - 0.5) * 12))``;
+    - sliding: horizontal speed of feet that are on the floor by their *kinematics*, as the foot-skating metric
+      sees them (soft "low and slow": height under :data:`mrgen_core.contacts.CONTACT_HEIGHT`, speed under
+      :data:`~mrgen_core.contacts.CONTACT_SPEED`).
+    """
+    if raw.shape[-1] < 2:
+        zero = raw.new_zeros(())
+        return zero, zero
+    from mrgen_core.contacts import CONTACT_HEIGHT, CONTACT_SPEED
+
+    p = foot_positions(raw, fps, offsets)
+    v = (p[:, 1:] - p[:, :-1]) * fps  # (B, T-1, 4, 3)
+    speed = v.norm(dim=-1)
+    c = raw[:, feat.CONTACT, :-1].transpose(1, 2)
+    consistency = (speed * torch.sigmoid((c - 0.5) * 12)).mean()
+    limit = torch.tensor([CONTACT_HEIGHT[j] for j in FOOT_JOINTS], dtype=raw.dtype, device=raw.device)
+    h = 0.5 * (p[:, 1:, :, 2] + p[:, :-1, :, 2])
+    on_floor = torch.sigmoid((limit - h) / 0.02) * torch.sigmoid((CONTACT_SPEED - speed.detach()) / 0.1)
+    slide = (v[..., :2].norm(dim=-1) * on_floor).mean()
+    return consistency, slide
+
+
+def contact_loss(raw: torch.Tensor, fps: float, offsets: torch.Tensor) -> torch.Tensor:
+    """Foot-contact consistency alone (see :func:`foot_losses`)."""
+    return foot_losses(raw, fps, offsets)[0]
+
+
+def patches(x: torch.Tensor, size: int, stride: int = 1) -> torch.Tensor:
+    """(B, C, T) -> (B * P, C * size) flattened temporal patches."""
+    u = x.unfold(-1, size, stride)  # (B, C, P, size)
+    return u.permute(0, 2, 1, 3).reshape(-1, x.shape[1] * size)
+
+
+def patch_nn_loss(fake: torch.Tensor, pool: torch.Tensor, size: int, margin: float = 0.0,
+                  recall: float = 0.0) -> torch.Tensor:
+    """Patch nearest-neighbour loss: every generated patch should lie near some real patch (``pool``, (P, C*size)),
+    per frame RMS distance beyond ``margin`` counts; with ``recall`` > 0 every real patch should also have a
+    generated patch near it (against mode collapse). A fast, non-adversarial realism signal."""
+    q = patches(fake, size)
+    d = torch.cdist(q, pool) / math.sqrt(size)  # (Q, P) per-frame RMS-like distance
+    loss = F.relu(d.min(dim=1).values - margin).mean()
+    if recall:
+        loss = loss + recall * F.relu(d.min(dim=0).values - margin).mean()
+    return loss

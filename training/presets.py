@@ -1,0 +1,70 @@
+"""Training presets as plain values: ``fast``, ``default``, ``quality`` (and ``tiny``, for tests only).
+
+Model keys go into the model config; the rest drive the loop in :mod:`training.train`.
+Targets on a 2-core laptop-class CPU for a ~7 s clip: ``fast`` <= 3 min, ``default`` <= 10 min.
+"""
+from __future__ import annotations
+
+from mrgen_core.errors import MrgenError
+
+#: Keys that shape the model (stored in its config); everything else is a training setting.
+MODEL_KEYS = ("scale_factor", "coarse_seconds", "kernel_size", "g_widths", "d_widths", "embed_dim",
+              "neighbour_distance", "full_noise")
+
+_BASE = dict(
+    # model
+    scale_factor=4.0 / 3.0,   # frame-rate ratio between adjacent levels
+    coarse_seconds=3.0,       # the coarsest generator's receptive field spans this long -> number of levels
+    kernel_size=5,
+    g_widths=[4, 8, 8],       # channels per body-part group of the generator's hidden layers (29 groups)
+    d_widths=[4, 8, 8],
+    embed_dim=32,
+    neighbour_distance=2,
+    full_noise=True,
+    # training
+    iterations=1000,          # per level, on average
+    coarse_boost=0.0,         # shift steps to the coarse levels: level i gets iterations * (1 + boost*(0.5 - i/(L-1)))
+    batch=8,                  # random crops per step
+    crop=64,                  # crop length in frames at each level (whole clip when shorter)
+    loss="wgan-gp",           # "wgan-gp" or "ns-r1"
+    d_steps=1,                # discriminator steps per generator step
+    rec_batch=2,              # crops of the batch that also train reconstruction from z*
+    penalty_every=1,          # gradient penalty / R1 every this many D steps (lazy regularisation), scaled up
+    lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.9),
+    gp_weight=1.0,            # gradient penalty (wgan-gp) or R1 weight (ns-r1)
+    rec_weight=50.0,
+    contact_weight=1.0,       # GANimator's consistency of predicted contacts and foot speed
+    slide_weight=0.0,         # sliding of feet that are low and slow (as the foot-skating metric sees it)
+    patch_weight=0.0,         # patch nearest-neighbour loss (generated patches near real ones of their label)
+    patch_size=8,             # frames per patch
+    patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)
+    patch_recall=0.0,         # weight of the reverse term (every real patch near a generated one)
+    patch_pool=2048,          # real patches compared per step at most (random subset beyond)
+    bank_frames=1200,         # frames of samples of the frozen levels below (per clip, at least one sample),
+                              # reused as the input of a level
+    bank_refresh=100,         # ... regenerated every this many iterations
+    threads=1,                # torch threads (0 = all cores); small convolutions gain little from more
+    checkpoint_every=0,       # seconds between automatic checkpoints (0 = only on stop and at the end)
+)
+
+PRESETS: dict[str, dict] = {
+    "fast": dict(_BASE, iterations=400),
+    "default": dict(_BASE, iterations=1200),
+    "quality": dict(_BASE, iterations=3000, g_widths=[6, 12, 12], d_widths=[6, 12, 12]),
+    # For the test suite only: a few seconds of training on a tiny network. Not for real use.
+    "tiny": dict(_BASE, iterations=20, batch=4, crop=24, g_widths=[2, 2], d_widths=[2, 2], embed_dim=8,
+                 coarse_seconds=1.5, bank_frames=100, bank_refresh=10),
+}
+PUBLIC_PRESETS = ("fast", "default", "quality")
+
+
+def get_preset(name: str, **overrides) -> dict:
+    """A copy of preset ``name`` with ``overrides`` applied (MrgenError for an unknown name or key)."""
+    if name not in PRESETS:
+        raise MrgenError(f"unknown preset {name!r}; choose one of {', '.join(PUBLIC_PRESETS)}")
+    p = dict(PRESETS[name])
+    for k, v in overrides.items():
+        if k not in p:
+            raise MrgenError(f"unknown training setting {k!r}")
+        p[k] = v
+    return p

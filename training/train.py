@@ -1,0 +1,543 @@
+"""Train a multi-resolution motion GAN on a few clips, coarse to fine, one level at a time.
+
+Read top to bottom:
+
+1. ``prepare`` turns the clips into normalised features (one (C, T) tensor per clip) and per-frame controls
+   (one-hot labels, continuous features), builds the model (number of levels from the receptive field), the
+   noise amplitude of every level and each clip's reconstruction noise ``z*``.
+2. ``train`` runs the levels coarsest first. For level ``i`` the levels below are frozen: a *bank* of their random
+   samples (per clip, regenerated every ``bank_refresh`` steps) and their reconstructions of the clips are the
+   inputs of level ``i``.
+3. Every step takes ``batch`` random crops (``crop`` frames at this level, from any clip): the generator sees the
+   bank's sample upsampled + noise on the crop (plus a margin for its valid convolutions, so a crop gives exactly
+   the frames the whole sequence would), the discriminator scores real and generated crops per frame
+   (Patch-GAN; it never needs the whole clip). So a step costs the same whatever the amount of training motion.
+4. Losses: adversarial (WGAN-GP, or non-saturating + R1), L1 reconstruction of the crop from ``z*``, foot-contact
+   consistency. One generator forward serves the discriminator step and the generator step.
+5. Ctrl-C (or ``should_stop()``) stops between two steps and saves a checkpoint with everything needed to
+   continue exactly: weights, optimiser states, RNG state, level, step, the bank. ``resume=`` continues it.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.profiler import record_function
+from tqdm import tqdm
+
+from mrgen_core import features as feat
+from mrgen_core.checkpoint import load_checkpoint, save_checkpoint
+from mrgen_core.control import ControlSpec, frame_labels, read_label_file, segments_for
+from mrgen_core.errors import MrgenError
+from mrgen_core.model.pyramid import MotionModel, default_config, downsample, interp_index, num_levels_for, upsample
+from mrgen_core.motion import Motion
+from mrgen_core.skeleton import OFFSETS
+
+from . import losses
+from .presets import MODEL_KEYS, get_preset
+
+
+# --- 1. data and model ------------------------------------------------------------------------------------------
+
+def load_clip(clip, fps: float) -> Motion:
+    """A training clip (path to .bvh / .npz, or a Motion) at ``fps``."""
+    if isinstance(clip, Motion):
+        return clip if abs(clip.fps - fps) < 1e-9 else clip.resample(fps)
+    from mrgen_core.io import load_motion
+
+    m = load_motion(clip, fps=fps)
+    if not m.name:
+        m = m.copy(name=Path(clip).stem)
+    return m
+
+
+def clip_labels(motions: list[Motion], labels=None, label_per_clip=None) -> tuple[list[str], list[np.ndarray | None]]:
+    """Vocabulary and per-frame label indices of every clip, from a labels file (path or parsed table), one label
+    per clip (``label_per_clip``: one name for all or one per clip), or labels the Motions carry."""
+    vocab: list[str] = []
+    out: list[np.ndarray | None] = []
+    table = None
+    if labels is not None:
+        table = labels if isinstance(labels, dict) else read_label_file(labels)
+    if label_per_clip is not None:
+        if isinstance(label_per_clip, str):
+            label_per_clip = [label_per_clip]
+        label_per_clip = list(label_per_clip)
+        if len(label_per_clip) == 1:
+            label_per_clip = label_per_clip * len(motions)
+        if len(label_per_clip) != len(motions):
+            raise MrgenError(f"{len(label_per_clip)} labels given for {len(motions)} clips: give one label per clip "
+                             "or one for all")
+    for k, m in enumerate(motions):
+        segs = None
+        if label_per_clip is not None:
+            segs = [(0.0, None, str(label_per_clip[k]))]
+        elif table is not None:
+            segs = segments_for(m.name or m.source, table)
+            if segs is None:
+                raise MrgenError(f"clip {m.name!r} is not in the labels file", labels if isinstance(labels, str)
+                                 else None)
+        if segs is not None:
+            out.append(frame_labels(segs, m.num_frames, m.fps, vocab))
+        elif m.labels is not None and m.vocab:
+            idx = np.array([vocab.index(v) if v in vocab else (vocab.append(v) or len(vocab) - 1)
+                            for v in m.vocab])
+            out.append(np.where(m.labels >= 0, idx[np.maximum(m.labels, 0)], -1))
+        else:
+            out.append(None)
+    if vocab and any(o is None for o in out):
+        raise MrgenError("some clips have labels and others have none: label every clip (or none)")
+    return vocab, out
+
+
+def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls=None, fps: float = 30.0,
+            generator: torch.Generator) -> MotionModel:
+    """Load the clips, fit the normalisation, build the model and its per-level noise amplitudes and ``z*``."""
+    if not clips:
+        raise MrgenError("no training clips given")
+    motions = [load_clip(c, fps) for c in clips]
+    vocab, frame_lbls = clip_labels(motions, labels, label_per_clip)
+    raws = [feat.encode(m) for m in motions]
+    norm = feat.Normalizer.fit(raws)
+
+    spec = ControlSpec(vocab=tuple(vocab))
+    if controls is not None:
+        if len(controls) != len(motions):
+            raise MrgenError(f"{len(controls)} control arrays for {len(motions)} clips")
+        cont = [np.asarray(c, dtype=np.float64) for c in controls]
+        allc = np.concatenate(cont, axis=0)
+        spec.continuous = allc.shape[1]
+        spec.cont_mean = list(allc.mean(axis=0))
+        spec.cont_std = list(np.maximum(allc.std(axis=0), 1e-6))
+    else:
+        cont = [None] * len(motions)
+
+    g_rf = (len(settings["g_widths"]) + 1) * (settings["kernel_size"] - 1) + 1
+    levels = num_levels_for(fps, settings["scale_factor"], g_rf, settings["coarse_seconds"])
+    config = default_config(fps, num_levels=levels, control=spec.to_dict(), gender=motions[0].gender,
+                            **{k: settings[k] for k in MODEL_KEYS if k != "coarse_seconds"})
+    config["coarse_seconds"] = settings["coarse_seconds"]
+    model = MotionModel(config)
+    model.mean.copy_(torch.as_tensor(norm.mean, dtype=torch.float32))
+    model.std.copy_(torch.as_tensor(norm.std, dtype=torch.float32))
+    for m, raw, lb, c in zip(motions, raws, frame_lbls, cont):
+        model.clips.append(dict(name=m.name or Path(m.source).stem, frames=m.num_frames, fps=m.fps,
+                                credit=m.credit, source=str(m.source), start=feat.start_of(m).as_list(),
+                                labels=None if lb is None else [int(v) for v in lb]))
+        model.clip_features.append(torch.as_tensor(norm(raw).T, dtype=torch.float32))
+        model.clip_controls.append(torch.as_tensor(spec.build(m.num_frames, labels=lb, continuous=c).T,
+                                                   dtype=torch.float32))
+    # noise amplitude of each level: RMS of what it adds to the level below (level 0: of the motion itself)
+    pyramids = [real_pyramid(model, x) for x in model.clip_features]
+    amps = []
+    for i in range(levels):
+        if i == 0:
+            d = torch.cat([p[0].flatten() for p in pyramids])
+        else:
+            d = torch.cat([(p[i] - upsample(p[i - 1][None], p[i].shape[-1])[0]).flatten() for p in pyramids])
+        amps.append(float(d.pow(2).mean().sqrt()))
+    model.amps = amps
+    m = model.margin
+    model.z_star = [F.pad(torch.randn(feat.NUM_FEATURES, model.lengths(t)[0], generator=generator) * amps[0], (m, m))
+                    for t in model.clip_lengths]  # quiet margins, like every noise input
+    return model
+
+
+def real_pyramid(model: MotionModel, x: torch.Tensor) -> list[torch.Tensor]:
+    """A clip's normalised features (C, T) at every level (anti-aliased resampling)."""
+    return [downsample(x[None], n)[0] for n in model.lengths(x.shape[-1])]
+
+
+# --- 2. per-level data: flat tensors, windows gathered for a batch of crops ------------------------------------
+
+class Flat:
+    """Sequences of different lengths (each (C, T_k)) side by side in one (C, sum T) tensor, so a batch of windows
+    from any of them is one gather."""
+
+    def __init__(self, seqs: list[torch.Tensor]):
+        self.lengths = torch.tensor([s.shape[-1] for s in seqs])
+        self.offsets = torch.cumsum(self.lengths, 0) - self.lengths
+        self.data = torch.cat(seqs, dim=-1)
+
+    def window(self, which: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """(B, C, W) values of sequences ``which`` (B,) at ``frames`` (B, W), clamped to each (replicate)."""
+        n = self.lengths[which][:, None]
+        idx = self.offsets[which][:, None] + torch.minimum(frames.clamp(min=0), n - 1)
+        return self.data[:, idx].permute(1, 0, 2)
+
+    def upsampled(self, which: torch.Tensor, n_dst: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """(B, C, W): sequences ``which`` linearly upsampled to ``n_dst`` (B,) frames, read at ``frames``."""
+        n_src = self.lengths[which][:, None]
+        i0, i1, w = interp_index(n_src, n_dst[:, None], frames)
+        off = self.offsets[which][:, None]
+        a, b = self.data[:, off + i0], self.data[:, off + i1]
+        return torch.lerp(a, b, w[None].to(a.device)).permute(1, 0, 2)
+
+
+class LevelData:
+    """What training level ``i`` reads: real clips and controls at this level, and (above level 0) the bank of
+    samples and the reconstructions of the level below."""
+
+    def __init__(self, model: MotionModel, level: int):
+        self.level = level
+        lengths = [model.lengths(t) for t in model.clip_lengths]
+        self.n = torch.tensor([ls[level] for ls in lengths])  # clip lengths at this level
+        self.n_below = torch.tensor([ls[level - 1] for ls in lengths]) if level else None
+        self.real = Flat([real_pyramid(model, x.to(model.device))[level] for x in model.clip_features])
+        ctrl = [model.control_levels(c.T.cpu().numpy(), ls)[level] for c, ls in zip(model.clip_controls, lengths)]
+        self.control = Flat([c[0] for c in ctrl]) if model.control_spec.size else None
+        self.rec_below = None
+        self.bank = None  # Flat of bank samples; entry e belongs to clip bank_clip[e]
+        self.bank_clip = None
+        self.pools: dict = {}  # real patches a generated crop is compared with, by pool key
+        self.pool_key: list = []  # pool key of each clip (its dominant label; one pool when unlabelled)
+
+    def make_pools(self, model: MotionModel, size: int) -> None:
+        """Real patches of ``size`` frames at this level, pooled by the clips' dominant label."""
+        keys = []
+        for c in model.clips:
+            lab = c.get("labels")
+            keys.append(int(np.bincount(np.asarray(lab)[np.asarray(lab) >= 0]).argmax())
+                        if lab is not None and any(v >= 0 for v in lab) else -1)
+        self.pool_key = keys
+        seqs = [self.real.data[:, o:o + n] for o, n in zip(self.real.offsets.tolist(), self.real.lengths.tolist())]
+        for k in sorted(set(keys)):
+            parts = [losses.patches(x[None], min(size, x.shape[-1])) for x, kk in zip(seqs, keys) if kk == k]
+            width = min(p.shape[1] for p in parts)
+            self.pools[k] = torch.cat([p[:, :width] for p in parts])
+
+    def make_bank(self, model: MotionModel, bank_frames: int, generator: torch.Generator) -> None:
+        """Random samples of the frozen levels below (per clip ~``bank_frames`` frames in all, at least one)."""
+        seqs, owner = [], []
+        with torch.no_grad():
+            for c, t in enumerate(model.clip_lengths):
+                k = max(1, int(round(bank_frames / t)))
+                ls = model.lengths(t)
+                ctrl = model.control_levels(model.clip_controls[c].T.cpu().numpy(), ls)
+                out = model.synthesize(ls, ctrl, batch=k, generator=generator, stop_level=self.level - 1)[-1]
+                seqs += list(out)
+                owner += [c] * k
+        self.bank = Flat(seqs)
+        self.bank_clip = torch.tensor(owner)
+
+    def make_rec_below(self, model: MotionModel) -> None:
+        with torch.no_grad():
+            self.rec_below = Flat([model.reconstruct(c, stop_level=self.level - 1)[-1][0]
+                                   for c in range(len(model.clip_lengths))])
+
+
+def sample_batch(data: LevelData, batch: int, crop: int, margin: int, generator: torch.Generator) -> dict:
+    """Random crops: clip of each item (chance ~ its length), first frame, the frames with margins."""
+    n = int(min(crop, int(data.n.min())))
+    weights = (data.n - n + 1).double()
+    clip = torch.multinomial(weights, batch, replacement=True, generator=generator)
+    start = (torch.rand(batch, generator=generator) * (data.n[clip] - n + 1)).long()
+    frames = start[:, None] + torch.arange(n)[None]
+    padded = start[:, None] + torch.arange(-margin, n + margin)[None]
+    return dict(clip=clip, n=n, frames=frames, padded=padded)
+
+
+# --- 3. the loop --------------------------------------------------------------------------------------------------
+
+def train(clips, out_path, *, preset: str = "default", labels=None, label_per_clip=None, seed: int = 0,
+          device: str = "cpu", resume=None, progress=None, should_stop=None, controls=None, fps: float = 30.0,
+          overrides: dict | None = None, quiet: bool = False) -> str:
+    """Train a model on ``clips`` (paths or Motions) and save it to ``out_path``; returns the path.
+
+    ``labels``: labels file (JSON/CSV) or parsed table; ``label_per_clip``: one label for all clips or one per
+    clip; ``controls``: per-clip continuous control arrays (T_c, F) aligned with the clips' frames at ``fps``.
+    ``progress(fraction, message)`` is called as training goes; when ``should_stop()`` returns True (or on
+    Ctrl-C) training stops after the current step and saves a checkpoint that ``resume=`` continues exactly.
+    ``overrides``: preset values to change (see :mod:`training.presets`).
+    """
+    dev = resolve_device(device)
+    if resume is not None:
+        model, state = load_checkpoint(resume, device="cpu", training=True)
+        if state is None:
+            raise MrgenError("this model holds no training state to resume (it finished training)", resume)
+        settings = state["settings"]
+        gen = torch.Generator()
+        gen.set_state(state["rng"])
+    else:
+        settings = get_preset(preset, **(overrides or {}))
+        gen = torch.Generator().manual_seed(int(seed))
+        torch.manual_seed(int(seed))
+        model = prepare(clips, settings, labels=labels, label_per_clip=label_per_clip, controls=controls, fps=fps,
+                        generator=gen)
+        state = dict(settings=settings, level=0, iteration=0, elapsed=0.0, seed=int(seed))
+    threads = int(settings.get("threads") or 0) or (os.cpu_count() or 1)
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model.to(dev)
+        trainer = Trainer(model, settings, gen, dev)
+        return trainer.run(state, out_path, progress=progress, should_stop=should_stop, quiet=quiet)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def level_iterations(settings: dict, levels: int) -> list[int]:
+    """Steps of every level: ``iterations`` on average, ``coarse_boost`` shifting them towards the coarse levels
+    (where the structure of the motion is learnt) from the fine ones (detail, learnt faster)."""
+    n, boost = int(settings["iterations"]), float(settings.get("coarse_boost", 0.0))
+    if levels == 1:
+        return [n]
+    return [max(1, int(round(n * (1 + boost * (0.5 - i / (levels - 1)))))) for i in range(levels)]
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MrgenError("--device cuda: no CUDA device is available (torch reports none); use --device cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise MrgenError(f"unknown device {device!r}; use cpu or cuda") from None
+
+
+class Trainer:
+    """One training run: the model, settings, RNG and the optimisers of the level in training."""
+
+    def __init__(self, model: MotionModel, settings: dict, generator: torch.Generator, device: torch.device):
+        self.model, self.s, self.gen, self.device = model, settings, generator, device
+        self.offsets = torch.as_tensor(OFFSETS[model.config.get("gender", "neutral")], dtype=torch.float32,
+                                       device=device)
+
+    def run(self, state: dict, out_path, progress=None, should_stop=None, quiet=False) -> str:
+        model, s = self.model, self.s
+        levels = model.num_levels
+        per_level = level_iterations(s, levels)
+        total = sum(per_level)
+        done = sum(per_level[:state["level"]]) + state["iteration"]
+        t0 = time.perf_counter() - state["elapsed"]
+        bar = tqdm(total=total, initial=done, disable=quiet, unit="step", dynamic_ncols=True)
+        stopped = False
+        with _stop_on_sigint() as interrupted:
+            for level in range(state["level"], levels):
+                start_it = state["iteration"] if level == state["level"] else 0
+                data, opt_g, opt_d = self.start_level(level, state if start_it else None)
+                iters = per_level[level]
+                for it in range(start_it, iters):
+                    if interrupted() or (should_stop is not None and should_stop()):
+                        stopped = True
+                        break
+                    if level > 0 and (data.bank is None or it % int(s["bank_refresh"]) == 0):
+                        data.make_bank(model, int(s["bank_frames"]), self.gen)
+                    logs = self.step(level, data, opt_g, opt_d, it)
+                    bar.update(1)
+                    if it % 10 == 0 or it == iters - 1:
+                        bar.set_description(f"level {level + 1}/{levels}")
+                        bar.set_postfix_str(" ".join(f"{k} {v:.3f}" for k, v in logs.items()))
+                        if progress is not None:
+                            progress((sum(per_level[:level]) + it + 1) / total,
+                                     f"level {level + 1}/{levels}, step {it + 1}/{iters}")
+                if stopped:
+                    state.update(level=level, iteration=it, elapsed=time.perf_counter() - t0)
+                    self.save(out_path, state, data, opt_g, opt_d, trained_levels=level)
+                    break
+                model.trained_levels = level + 1
+                state.update(level=level + 1, iteration=0)
+        bar.close()
+        if stopped:
+            msg = (f"training stopped at level {state['level'] + 1}/{levels}, step {state['iteration']}/"
+                   f"{per_level[state['level']]}; "
+                   f"checkpoint saved to {out_path} (continue with --resume {out_path})")
+        else:
+            state.update(elapsed=time.perf_counter() - t0)
+            model.train_seconds = state["elapsed"]
+            self.save(out_path, None, None, None, None, trained_levels=levels)
+            msg = f"trained {levels} levels in {state['elapsed']:.0f} s; model saved to {out_path}"
+        if progress is not None:
+            progress(1.0 if not stopped else done / total, msg)
+        if not quiet:
+            print(msg)
+        return str(out_path)
+
+    def start_level(self, level: int, state: dict | None):
+        """Data and optimisers of ``level`` (restored from ``state`` when resuming mid-level)."""
+        model, s = self.model, self.s
+        for i, (g, d) in enumerate(zip(model.generators, model.discriminators)):
+            g.requires_grad_(i == level)
+            d.requires_grad_(i == level)
+        data = LevelData(model, level)
+        if level > 0:
+            data.make_rec_below(model)
+        opt_g = torch.optim.Adam(model.generators[level].parameters(), lr=s["lr_g"], betas=tuple(s["betas"]),
+                                 foreach=True)
+        opt_d = torch.optim.Adam(model.discriminators[level].parameters(), lr=s["lr_d"], betas=tuple(s["betas"]),
+                                 foreach=True)
+        if state is not None:
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+            if state.get("bank") is not None:
+                data.bank = Flat([x.to(model.device) for x in state["bank"]])
+                data.bank_clip = state["bank_clip"]
+        return data, opt_g, opt_d
+
+    def inputs(self, data: LevelData, b: dict, noise: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Generator input windows (B, C, n + 2m) for a batch and the base (upsampled level below, (B, C, n)).
+
+        ``noise``: random (bank sample + noise) or reconstruction (``z*`` at level 0, reconstruction below)."""
+        model, level, m = self.model, data.level, self.model.margin
+        clip, padded = b["clip"], b["padded"]
+        bsz, width = padded.shape
+        # noise only on frames inside the sequence: the quiet margin tells the generator where a motion starts/ends
+        inside = ((padded >= 0) & (padded < data.n[clip][:, None])).to(torch.float32)[:, None, :].to(model.device)
+        if level == 0:
+            if noise:
+                x = model.noise(0, bsz, b["n"], self.gen) * inside
+            else:
+                zs = Flat([z.to(model.device) for z in model.z_star])
+                # z* covers the padded clip: frame f of the level sits at column f + margin
+                x = zs.window(clip, padded + m)
+            return x, None
+        if noise:
+            # one bank sample of each item's clip (bank entries are grouped by clip)
+            counts = torch.bincount(data.bank_clip, minlength=len(data.n))[clip]
+            pick = (torch.rand(bsz, generator=self.gen) * counts).long()
+            source, which = data.bank, torch.searchsorted(data.bank_clip, clip) + pick
+        else:
+            source, which = data.rec_below, clip
+        full = source.upsampled(which, data.n[clip], padded)
+        x = full + model.noise(level, bsz, b["n"], self.gen) * inside if noise else full
+        return x, full[..., m:width - m]
+
+    def control(self, data: LevelData, b: dict):
+        if data.control is None:
+            return None, None
+        c = data.control.window(b["clip"], b["padded"])
+        m = self.model.margin
+        return c, c[..., m:c.shape[-1] - m]
+
+    def step(self, level: int, data: LevelData, opt_g, opt_d, it: int = 0) -> dict:
+        """One training step of ``level``: discriminator step(s), then one generator step."""
+        model, s = self.model, self.s
+        G, D = model.generators[level], model.discriminators[level]
+        with record_function("batch"):
+            b = sample_batch(data, int(s["batch"]), int(s["crop"]), model.margin, self.gen)
+            ctrl_pad, ctrl = self.control(data, b)
+            real = data.real.window(b["clip"], b["frames"])
+            x_fake, base_fake = self.inputs(data, b, noise=True)
+            # the reconstruction path on the first rec_batch crops
+            nrec = min(int(s["rec_batch"]), real.shape[0])
+            rb = {k: (v[:nrec] if torch.is_tensor(v) else v) for k, v in b.items()}
+            x_rec, base_rec = self.inputs(data, rb, noise=False)
+            bsz = real.shape[0]
+        with record_function("G forward"):
+            # one generator forward for the random and the reconstruction path
+            cp = None if ctrl_pad is None else torch.cat([ctrl_pad, ctrl_pad[:nrec]])
+            out = G(torch.cat([x_fake, x_rec]), cp)
+            if base_fake is not None:
+                out = out + torch.cat([base_fake, base_rec])
+            fake, rec = out[:bsz], out[bsz:]
+
+        # discriminator: real vs generated crops, scored per frame
+        kind = s["loss"]
+        every = max(1, int(s["penalty_every"]))
+        ctrl2 = None if ctrl is None else torch.cat([ctrl, ctrl])
+        for k in range(int(s["d_steps"])):
+            with record_function("D step"):
+                if k == 0:
+                    fk = fake.detach()
+                else:  # later steps see fresh fakes
+                    with torch.no_grad():
+                        xf, bf = self.inputs(data, b, noise=True)
+                        fk = G(xf, ctrl_pad) + (0 if bf is None else bf)
+                opt_d.zero_grad(set_to_none=True)
+                penalize = (it * int(s["d_steps"]) + k) % every == 0
+                penalty = real.new_zeros(())
+                if kind == "wgan-gp":
+                    scores = D(torch.cat([real, fk]), ctrl2)  # one pass for real and fake
+                    loss_d = losses.d_loss(kind, scores[:bsz], scores[bsz:])
+                    if penalize:
+                        with record_function("gradient penalty"):
+                            penalty = losses.gradient_penalty(D, real, fk, ctrl, self.gen)
+                elif penalize:
+                    penalty, real_scores = losses.r1_penalty(D, real, ctrl)
+                    loss_d = losses.d_loss(kind, real_scores, D(fk, ctrl))
+                else:
+                    scores = D(torch.cat([real, fk]), ctrl2)
+                    loss_d = losses.d_loss(kind, scores[:bsz], scores[bsz:])
+                (loss_d + s["gp_weight"] * every * penalty).backward()
+                opt_d.step()
+
+        # generator: fool D, reconstruct the clip from z*, patches near real ones, planted feet still
+        with record_function("G step"):
+            opt_g.zero_grad(set_to_none=True)
+            D.requires_grad_(False)
+            adv = losses.g_loss(kind, D(fake, ctrl))
+            D.requires_grad_(True)
+            rec_loss = losses.reconstruction_loss(rec, real[:nrec])
+            total = adv + s["rec_weight"] * rec_loss
+            logs = dict(D=loss_d.item(), G=adv.item(), rec=rec_loss.item())
+            if s["patch_weight"]:
+                with record_function("patch loss"):
+                    p_loss = self.patch_loss(data, b, fake)
+                total = total + s["patch_weight"] * p_loss
+                logs["patch"] = p_loss.item()
+            if s["contact_weight"] or s["slide_weight"]:
+                with record_function("foot losses"):
+                    c_loss, f_loss = losses.foot_losses(model.denormalize(fake), model.level_fps(level),
+                                                        self.offsets)
+                total = total + s["contact_weight"] * c_loss + s["slide_weight"] * f_loss
+                logs["contact"], logs["slide"] = c_loss.item(), f_loss.item()
+            total.backward()
+            opt_g.step()
+        return logs
+
+    def patch_loss(self, data: LevelData, b: dict, fake: torch.Tensor) -> torch.Tensor:
+        """Patch nearest-neighbour loss of the generated crops against the real patches of their label."""
+        s = self.s
+        if not data.pools:
+            data.make_pools(self.model, int(s["patch_size"]))
+        keys = torch.tensor([data.pool_key[c] for c in b["clip"].tolist()])
+        total = fake.new_zeros(())
+        for k in torch.unique(keys).tolist():
+            sel = torch.nonzero(keys == k).flatten()
+            pool = data.pools[k]
+            size = pool.shape[1] // fake.shape[1]
+            if pool.shape[0] > int(s["patch_pool"]):
+                pool = pool[torch.randperm(pool.shape[0], generator=self.gen)[:int(s["patch_pool"])]]
+            loss = losses.patch_nn_loss(fake[sel], pool, size, s["patch_margin"], s["patch_recall"])
+            total = total + loss * (len(sel) / len(keys))
+        return total
+
+    def save(self, out_path, state, data, opt_g, opt_d, trained_levels: int) -> None:
+        train_state = None
+        if state is not None:
+            train_state = dict(state, rng=self.gen.get_state(), opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(),
+                               bank=None, bank_clip=None)
+            if data is not None and data.bank is not None:
+                train_state["bank"] = [data.bank.data[:, o:o + n].cpu().clone()
+                                       for o, n in zip(data.bank.offsets.tolist(), data.bank.lengths.tolist())]
+                train_state["bank_clip"] = data.bank_clip.clone()
+        self.model.trained_levels = trained_levels
+        save_checkpoint(self.model, out_path, training=train_state)
+
+
+@contextmanager
+def _stop_on_sigint():
+    """Within the block, the first Ctrl-C only raises a flag (checked between steps); a second one interrupts."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag.is_set
+        return
+
+    def handler(signum, frame):
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+        print("\nmrgen: stopping after this step (Ctrl-C again to abort without saving)", flush=True)
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag.is_set
+    finally:
+        signal.signal(signal.SIGINT, old)
