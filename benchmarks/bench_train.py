@@ -98,38 +98,66 @@ def train_bench(name: str, preset: str, seed: int, overrides: dict, folder: Path
     return res
 
 
-def generate_time(model, repeats: int = 5) -> float:
+def generate_time(model, repeats: int = 5, **kw) -> float:
+    """Median seconds to generate 60 s of motion (after the model is loaded), as ``mrgen generate`` does."""
     from mrgen_core.sampling import generate
 
-    generate(model, seconds=60, seed=0)  # warm up
+    generate(model, seconds=60, seed=0, **kw)  # warm up
     times = []
     for k in range(repeats):
         t = time.perf_counter()
-        generate(model, seconds=60, seed=k)
+        generate(model, seconds=60, seed=k, **kw)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
 
+def _generate(model, **kw):
+    """Raw model output (no foot cleanup) where the sampler offers cleanup, else what it gives."""
+    import inspect
+
+    from mrgen_core.sampling import generate
+
+    if "cleanup" in inspect.signature(generate).parameters:
+        kw.setdefault("cleanup", False)
+    return generate(model, **kw)
+
+
+def _raw_kw() -> dict:
+    import inspect
+
+    from mrgen_core.sampling import generate
+
+    return {"cleanup": False} if "cleanup" in inspect.signature(generate).parameters else {}
+
+
 def quality(model, samples: int, seed: int) -> dict:
+    """GANimator's protocol on the model's own output (no foot cleanup), plus foot skating after cleanup."""
     from mrgen_core.metrics import evaluate
-    from mrgen_core.sampling import generate, reconstruct
+    from mrgen_core.sampling import reconstruct
 
     refs = model.training_motions()
     frames = 2 * sum(r.num_frames for r in refs)
-    out = generate(model, frames=frames, seed=seed, num=samples, noise="coarsest")
+    out = _generate(model, frames=frames, seed=seed, num=samples, noise="coarsest")
     res = evaluate(out, refs, reconstructions=reconstruct(model))
     ref_skate = res["reference"]["foot_skating"]
-    return dict(coverage=res["coverage"], local_diversity=res["local_diversity"],
-                global_diversity=res["global_diversity"], foot_skating=res["foot_skating"],
-                foot_skating_ref=ref_skate,
-                skating_ratio=(res["foot_skating"] / ref_skate) if ref_skate and res["foot_skating"] else None,
-                jitter=res["jitter"], jitter_ref=res["reference"]["jitter"],
-                reconstruction_cm=res.get("reconstruction_error"), samples=samples, frames=frames)
+    q = dict(coverage=res["coverage"], local_diversity=res["local_diversity"],
+             global_diversity=res["global_diversity"], foot_skating=res["foot_skating"],
+             foot_skating_ref=ref_skate,
+             skating_ratio=(res["foot_skating"] / ref_skate) if ref_skate and res["foot_skating"] else None,
+             jitter=res["jitter"], jitter_ref=res["reference"]["jitter"],
+             reconstruction_cm=res.get("reconstruction_error"), samples=samples, frames=frames)
+    try:
+        from mrgen_core.cleanup import cleanup_feet
+    except ImportError:
+        return q
+    cleaned = evaluate([cleanup_feet(m) for m in out], refs)
+    q.update(foot_skating_cleanup=cleaned["foot_skating"], coverage_cleanup=cleaned["coverage"],
+             jitter_cleanup=cleaned["jitter"])
+    return q
 
 
 def label_accuracy(model, per_label: int, seed: int, seconds: float | None = None) -> dict:
     from mrgen_core.metrics import local_diversity, motion_features
-    from mrgen_core.sampling import generate
 
     refs = model.training_motions()
     by_label: dict[str, list] = {}
@@ -139,7 +167,7 @@ def label_accuracy(model, per_label: int, seed: int, seconds: float | None = Non
     right, total, per = 0, 0, {}
     for lab in model.labels:
         n_frames = int(round((seconds or np.mean([len(f) for f in by_label[lab]]) / model.fps) * model.fps))
-        outs = generate(model, frames=n_frames, seed=seed, labels=lab, num=per_label, noise="coarsest")
+        outs = _generate(model, frames=n_frames, seed=seed, labels=lab, num=per_label, noise="coarsest")
         ok = 0
         for m in outs:
             f = motion_features(m)
@@ -149,6 +177,47 @@ def label_accuracy(model, per_label: int, seed: int, seconds: float | None = Non
         right += ok
         total += per_label
     return dict(label_accuracy=right / total, per_label=per, samples_per_label=per_label)
+
+
+def profile(preset: str, overrides: dict, steps: int = 30) -> None:
+    """Where a training step's time goes: torch.profiler over ``steps`` steps at the coarsest, a middle and the
+    finest level of the single-clip benchmark, grouped by the phases ``Trainer.step`` marks, plus the one-off
+    costs of a level (data, bank of samples of the levels below)."""
+    import torch
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as tprofile
+
+    from training.presets import get_preset
+    from training.train import Trainer, prepare
+
+    s = get_preset(preset, **overrides)
+    torch.set_num_threads(int(s["threads"]) or os.cpu_count())
+    gen = torch.Generator().manual_seed(0)
+    model = prepare(load_clips(BENCHES["single"]["clips"]), s, generator=gen)
+    tr = Trainer(model, s, gen, torch.device("cpu"))
+    phases = ("batch", "G forward", "D step", "gradient penalty", "G step", "patch loss", "foot losses")
+    print(f"preset {preset}: {model.num_levels} levels, lengths {model.lengths(model.clip_lengths[0])}")
+    for level in sorted({0, model.num_levels // 2, model.num_levels - 1}):
+        t = time.process_time()
+        data, og, od = tr.start_level(level, None)
+        t_setup = time.process_time() - t
+        t = time.process_time()
+        if level:
+            data.make_bank(model, int(s["bank_frames"]), gen)
+        t_bank = time.process_time() - t
+        for it in range(3):
+            tr.step(level, data, og, od, it)
+        c = time.process_time()
+        with tprofile(activities=[ProfilerActivity.CPU]) as prof:
+            for it in range(steps):
+                tr.step(level, data, og, od, it)
+        per_step = (time.process_time() - c) / steps * 1000
+        ev = {e.key: e for e in prof.key_averages()}
+        parts = ", ".join(f"{p} {ev[p].cpu_time_total / 1000 / steps:.1f}" for p in phases if p in ev)
+        top = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:6]
+        ops = ", ".join(f"{e.key} {e.self_cpu_time_total / 1000 / steps:.1f}" for e in top)
+        print(f"level {level}: step {per_step:.1f} ms CPU (profiled; ms per step: {parts}); top ops: {ops}; "
+              f"level setup {t_setup * 1000:.0f} ms, bank {t_bank * 1000:.0f} ms (every {s['bank_refresh']} steps)")
 
 
 def main(argv=None) -> int:
@@ -161,8 +230,14 @@ def main(argv=None) -> int:
     ap.add_argument("--override", default="{}", help="JSON dict of preset values to change (experiments)")
     ap.add_argument("--models", default=None, help="folder to keep the models in (default: a temp folder)")
     ap.add_argument("--json", default=None, help="append results (one JSON object per line) to this file")
+    ap.add_argument("--model", default=None, help="evaluate this model (trained on --bench's clips) instead of training")
+    ap.add_argument("--profile", action="store_true", help="profile training steps instead (see profile())")
     args = ap.parse_args(argv)
     overrides = json.loads(args.override)
+    if args.profile:
+        for p in args.preset:
+            profile(p, overrides)
+        return 0
     benches = []
     for b in args.bench:
         benches += ["scale10", "scale60"] if b == "scaling" else [b]
@@ -172,21 +247,27 @@ def main(argv=None) -> int:
     print(json.dumps(info))
     from mrgen_core.sampling import load_model
 
-    for preset in args.preset:
-        for b in benches:
+    runs = [(p, b) for p in args.preset for b in benches]
+    if args.model:  # evaluate an existing model
+        runs = [(None, benches[0])]
+    for preset, b in runs:
+        if preset is None:
+            res = dict(bench=b, model=args.model)
+        else:
             res = train_bench(b, preset, args.seed, overrides, folder)
-            model = load_model(res["model"])
-            res["generate_60s_s"] = round(generate_time(model), 3)
-            res["levels"] = model.num_levels
-            if b in ("single", "cmu131", "bandai"):
-                res.update(quality(model, args.samples, args.seed))
-            if model.labels:
-                res.update(label_accuracy(model, args.per_label, args.seed))
-            res["machine"] = info
-            print(json.dumps(res), flush=True)
-            if args.json:
-                with open(args.json, "a") as fh:
-                    fh.write(json.dumps(res) + "\n")
+        model = load_model(res["model"])
+        res["generate_60s_s"] = round(generate_time(model), 3)
+        res["generate_60s_raw_s"] = round(generate_time(model, **_raw_kw()), 3)
+        res["levels"] = model.num_levels
+        if b in ("single", "cmu131", "bandai"):
+            res.update(quality(model, args.samples, args.seed))
+        if model.labels:
+            res.update(label_accuracy(model, args.per_label, args.seed))
+        res["machine"] = info
+        print(json.dumps(res), flush=True)
+        if args.json:
+            with open(args.json, "a") as fh:
+                fh.write(json.dumps(res) + "\n")
     return 0
 
 

@@ -3,6 +3,7 @@ callers: importing :mod:`mrgen_core` does not import this module)."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -17,8 +18,29 @@ from .model.pyramid import MotionModel
 from .motion import Motion
 
 
-def load_model(path: str | os.PathLike, device: str = "cpu") -> MotionModel:
-    """Load a model file for sampling (:class:`~mrgen_core.errors.ModelFileError` if it is not a usable one)."""
+#: The shipped default model (CMU clips, one label per clip; recipe in training/recipes/default_model.sh).
+DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "models", "default.pt")
+
+
+@contextmanager
+def _threads(n: int | None):
+    """Run torch on ``n`` threads within the block (unchanged if None)."""
+    if not n:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def load_model(path: str | os.PathLike = "default", device: str = "cpu") -> MotionModel:
+    """Load a model file for sampling (:class:`~mrgen_core.errors.ModelFileError` if it is not a usable one);
+    ``"default"`` is the shipped default model."""
+    if str(path) == "default":
+        path = DEFAULT_MODEL
     if device == "cuda" and not torch.cuda.is_available():
         raise MrgenError("device cuda: no CUDA device is available; use cpu")
     model, _ = load_checkpoint(path, device=device)
@@ -79,14 +101,17 @@ def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: st
 def generate(model: MotionModel, seconds: float | None = None, *, frames: int | None = None, seed: int = 0,
              labels: str | None = None, num: int = 1, progress=None, control: np.ndarray | None = None,
              noise: str = "coarsest", noise_scale: float = 1.0, start: Start | None = None,
-             cleanup: bool = True) -> list[Motion]:
+             cleanup: bool = True, threads: int = 1) -> list[Motion]:
     """``num`` new motions of ``seconds`` (or ``frames``) at the model's frame rate.
 
     ``labels``: a schedule ``"walk:0-4,jump:4-6"`` (seconds; gaps take the nearest label) or one label name;
     default the model's first label. ``control``: continuous per-frame control (T, F) for models trained with
-    it. ``noise``: ``"all"`` (every level adds noise) or ``"coarsest"`` (only level 0: the evaluation protocol).
+    it. ``noise``: ``"coarsest"`` (default: only level 0 draws noise, GANimator's evaluation protocol; the finer
+    levels add detail deterministically) or ``"all"`` (every level adds noise: more variation in the detail).
     Sample ``k`` uses seed ``seed + k``, so it does not depend on ``num``. ``progress(fraction, message)``.
     ``cleanup``: pin the feet where the model predicts contact (:func:`mrgen_core.cleanup.cleanup_feet`).
+    ``threads``: torch threads while sampling (one is fastest for these small convolutions, and safe on a busy
+    machine, where oversubscribed threads slow sampling down several times).
     """
     if num < 1:
         raise MrgenError(f"--num must be at least 1, got {num}")
@@ -101,11 +126,12 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     model.eval()
     noise_levels = None if noise == "all" else [0]
     out = None
-    for i in range(model.num_levels):
-        out = model.synthesize(lengths, controls, batch=num, generator=gens, noise_levels=noise_levels,
-                               noise_scale=noise_scale, start_level=i, stop_level=i, base=out)[-1]
-        if progress is not None:
-            progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
+    with _threads(threads):
+        for i in range(model.num_levels):
+            out = model.synthesize(lengths, controls, batch=num, generator=gens, noise_levels=noise_levels,
+                                   noise_scale=noise_scale, start_level=i, stop_level=i, base=out)[-1]
+            if progress is not None:
+                progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
     return [finish(model, out[k], start=start, name=f"sample_{int(seed) + k}", labels=idx, cleanup=cleanup)
             for k in range(num)]
 

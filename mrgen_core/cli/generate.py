@@ -8,6 +8,7 @@ from ..errors import MrgenError
 
 EPILOG = """\
 examples:
+  mrgen generate --labels "walk:0-4,jump:4-7,walk:7-10" -o demo.bvh       # the shipped default model
   mrgen generate --model dance.pt --seconds 20 --seed 3 -o dance.bvh
   mrgen generate --model walk_hop.pt --seconds 12 --labels "walk:0-4,hop:4-8,walk:8-12" -o mix.npz
   mrgen generate --model dance.pt --seconds 10 --num 5 -o takes.npz      # takes_000.npz ... takes_004.npz
@@ -20,7 +21,9 @@ def add_parser(subparsers) -> None:
         description="Generate motion of any length with a trained model; the output format follows the "
                     "extension (.npz: SMPL parameters, .bvh: SMPL skeleton).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, metavar="MODEL.pt", help="trained model file")
+    p.add_argument("--model", default="default", metavar="MODEL.pt",
+                   help="trained model file (default: the shipped default model, trained on CMU clips with the "
+                        "labels walk, run, hop, jump, punch, dance, salsa)")
     p.add_argument("--seconds", type=float, metavar="S",
                    help="length in seconds (default: the end of --labels, else the first training clip's length)")
     p.add_argument("--seed", type=int, default=0, help="random seed (sample k uses seed + k)")

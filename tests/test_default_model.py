@@ -1,0 +1,46 @@
+"""The shipped default model (mrgen_core/models/default.pt; recipe training/recipes/default_model.sh): it loads
+safely, knows its labels, stays small, and the README's main command works with it."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from mrgen_core.cli import main
+from mrgen_core.contacts import joint_speed
+from mrgen_core.io import load_motion
+from mrgen_core.sampling import DEFAULT_MODEL, generate, load_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("default")
+
+
+def test_shipped_model_is_small_and_labelled(model):
+    assert os.path.getsize(DEFAULT_MODEL) < 10 * 2**20
+    assert set(model.labels) == {"walk", "run", "hop", "jump", "punch", "dance", "salsa"}
+    assert model.num_levels >= 5 and model.fps == 30.0
+    assert all("bandai" not in c.get("source", "").lower() for c in model.clips)  # nothing non-commercial ships
+
+
+def test_label_schedule_switches_stay_within_training_speeds(model):
+    train_max = max(joint_speed(m.joints(), m.fps).max() for m in model.training_motions())
+    for seed in range(2):
+        motion = generate(model, labels="walk:0-4,jump:4-8,walk:8-12", seed=seed)[0]
+        assert motion.num_frames == 360 and motion.label_names()[0] == "walk" and motion.label_names()[150] == "jump"
+        speed = joint_speed(motion.joints(), motion.fps)
+        for switch in (120, 240):
+            assert speed[switch - 15:switch + 15].max() <= train_max  # no pop at the switches
+
+
+def test_readme_main_job(tmp_path, capsys):
+    npz, bvh, gif = tmp_path / "demo.npz", tmp_path / "demo.bvh", tmp_path / "demo.gif"
+    assert main(["generate", "--labels", "walk:0-4,jump:4-7,walk:7-10", "--seed", "0", "-o", str(npz)]) == 0
+    assert main(["export", str(npz), "-o", str(bvh)]) == 0
+    assert main(["preview", str(npz), "-o", str(gif)]) == 0
+    a, b = load_motion(npz), load_motion(bvh)
+    assert a.num_frames == b.num_frames == 300
+    np.testing.assert_allclose(a.joints(), b.joints(), atol=1e-3)
+    assert gif.stat().st_size > 10_000

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Recipe of the shipped default model, mrgen_core/models/default.pt: every CMU clip in ../shared/data/raw/cmu_mocap
+# (CMU Graphics Lab Motion Capture Database: commercial use allowed), one label per clip, preset `default`, seed 0.
+# Run from the repository root after `bash scripts/setup.sh`. Nothing trained on Bandai Namco data ships.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RAW=${MRGEN_DATA:-../shared/data/raw}/cmu_mocap
+OUT=${1:-mrgen_core/models/default.pt}
+.venv/bin/mrgen train \
+  "$RAW/cgspeed_motionbuilder/02_01.bvh" "$RAW/cgspeed_3dsmax/131_01.bvh" "$RAW/cgspeed_3dsmax/131_02.bvh" \
+  "$RAW/iclone_cc_rig/007_01.bvh" "$RAW/iclone_cc_rig/002_03.bvh" "$RAW/cgspeed_3dsmax/131_03.bvh" \
+  "$RAW/cgspeed_motionbuilder/01_01.bvh" "$RAW/iclone_cc_rig/002_04.bvh" "$RAW/iclone_cc_rig/002_05.bvh" \
+  "$RAW/cgspeed_motionbuilder/05_06.bvh" "$RAW/secondlife_salsa_pair/60_12_scaled.bvh" \
+  "$RAW/secondlife_salsa_pair/61_12_scaled.bvh" \
+  --label walk --label walk --label walk --label walk --label run --label hop \
+  --label jump --label jump --label punch --label dance --label salsa --label salsa \
+  --preset default --seed 0 -o "$OUT"
