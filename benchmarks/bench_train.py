@@ -156,14 +156,22 @@ def quality(model, samples: int, seed: int) -> dict:
     return q
 
 
-def label_accuracy(model, per_label: int, seed: int, seconds: float | None = None) -> dict:
-    from mrgen_core.metrics import local_diversity, motion_features
+def features_by_label(refs) -> dict[str, list]:
+    """The metrics' frame features of the training clips, grouped by each clip's dominant label."""
+    from mrgen_core.metrics import motion_features
 
-    refs = model.training_motions()
     by_label: dict[str, list] = {}
     for r in refs:
         names = [n for n in r.label_names() if n is not None]
         by_label.setdefault(max(set(names), key=names.count), []).append(motion_features(r))
+    return by_label
+
+
+def label_accuracy(model, per_label: int, seed: int, seconds: float | None = None) -> dict:
+    from mrgen_core.metrics import local_diversity, motion_features
+
+    refs = model.training_motions()
+    by_label = features_by_label(refs)
     right, total, per = 0, 0, {}
     for lab in model.labels:
         n_frames = int(round((seconds or np.mean([len(f) for f in by_label[lab]]) / model.fps) * model.fps))
@@ -177,6 +185,40 @@ def label_accuracy(model, per_label: int, seed: int, seconds: float | None = Non
         right += ok
         total += per_label
     return dict(label_accuracy=right / total, per_label=per, samples_per_label=per_label)
+
+
+def schedule_accuracy(model, seeds: int, seed: int, seconds: float = 4.0) -> dict:
+    """Label schedules (issue 5): segments of ``seconds`` cycling through the labels, forward and backward. Per
+    segment, the fraction of its 15-frame windows whose nearest training window (the metrics' frame distance) lies in
+    a clip of the segment's own label rather than of another; and the fastest joint within 0.5 s of a switch against
+    the fastest joint of the training clips."""
+    from mrgen_core.contacts import joint_speed
+    from mrgen_core.metrics import LOCAL_WINDOW, motion_features, nearest_window_distances
+
+    refs = model.training_motions()
+    by_label = features_by_label(refs)
+    train_max = max(float(joint_speed(m.joints(), m.fps).max()) for m in refs)
+    orders = [list(model.labels) + [model.labels[0]], list(reversed(model.labels)) + [model.labels[-1]]]
+    right = total = 0
+    worst, switch_max = 1.0, 0.0
+    for order in orders:
+        sched = ",".join(f"{lab}:{k * seconds:g}-{(k + 1) * seconds:g}" for k, lab in enumerate(order))
+        for k in range(seeds):
+            m = _generate(model, labels=sched, seed=seed + k)[0]
+            f = motion_features(m)
+            near = {lab: nearest_window_distances(f, feats) for lab, feats in by_label.items()}
+            speed = joint_speed(m.joints(), m.fps)
+            seg = int(round(seconds * m.fps))
+            for i, lab in enumerate(order):
+                w = np.arange(i * seg, (i + 1) * seg - LOCAL_WINDOW + 1)  # windows inside the segment
+                others = np.min([near[o][w] for o in near if o != lab], axis=0)
+                ok = int((near[lab][w] < others).sum())
+                right, total, worst = right + ok, total + len(w), min(worst, ok / len(w))
+                if i:
+                    half = int(round(0.5 * m.fps))
+                    switch_max = max(switch_max, float(speed[i * seg - half:i * seg + half].max()))
+    return dict(schedule_accuracy=right / total, schedule_worst_segment=worst, schedule_switch_speed=switch_max,
+                train_joint_speed_max=train_max, schedule_samples=seeds * len(orders))
 
 
 def profile(preset: str, overrides: dict, steps: int = 30) -> None:
@@ -220,6 +262,70 @@ def profile(preset: str, overrides: dict, steps: int = 30) -> None:
               f"level setup {t_setup * 1000:.0f} ms, bank {t_bank * 1000:.0f} ms (every {s['bank_refresh']} steps)")
 
 
+TARGETS = "`fast` <= 180 s and `default` <= 600 s of training on `single`, generating 60 s < 1 s, coverage >= 95 %, " \
+    "local diversity >= 1.0, global diversity >= 1.2, foot skating <= 1.5x the clip's, label accuracy >= 90 %, " \
+    "label-schedule frames >= 90 % with switch speeds within the training range, training time sublinear in the motion"
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{100 * v:.1f} %"
+
+
+def _num(v, fmt: str = ".2f") -> str:
+    return "—" if v is None else format(v, fmt)
+
+
+def report(results: list[dict]) -> str:
+    """The BENCHMARKS.md section of these results (the last run of each bench, preset and seed)."""
+    last = {}
+    for r in results:
+        last[(r["bench"], r.get("preset"), r.get("seed"))] = r
+    order = {"fast": 0, "default": 1, "quality": 2}
+    rows = sorted(last.values(), key=lambda r: (r["bench"] != "single", r["bench"], order.get(r.get("preset"), 3),
+                                                r.get("seed") or 0))
+    m = rows[0]["machine"] if rows else {}
+    loads = sorted({x for r in rows for x in (r.get("load_before") or [0])[:1] + (r.get("load_after") or [0])[:1]})
+    out = [f"## The model (issues 4 and 5, `python benchmarks/bench_train.py`)", "",
+           f"Machine: {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')}, Python {m.get('python')}; one "
+           "torch thread per run, runs alone or two side by side (1-minute load average "
+           f"{loads[0] if loads else '?'}-{loads[-1] if loads else '?'}; per run in `benchmarks/results/model.jsonl`). "
+           f"Dates: {min(r['machine']['date'] for r in rows)} to {max(r['machine']['date'] for r in rows)} UTC. "
+           "Clips resampled to 30 fps; samples of twice the training length with noise at the coarsest level only "
+           "(GANimator's protocol), scored against the training clips; raw model output unless marked cleanup "
+           "(the default of `mrgen generate`). Commands: `--bench single --preset fast default [--seed 1]`, `--bench "
+           "cmu131 bandai --preset default`, `--bench scaling --preset fast`, each with `--json "
+           "benchmarks/results/model.jsonl`; then `--report benchmarks/results/model.jsonl` writes this section. "
+           "Where the time goes and why: `training/PROFILE.md`.", "",
+           "| bench | preset, seed | train (CPU) | generate 60 s | coverage | local div. | global div. | foot skating cm/s "
+           "raw -> cleanup (clip) | jitter m/s² (clip) | label accuracy | schedule frames (worst segment) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["bench"].startswith("scale"):
+            continue
+        skate = "—" if r.get("foot_skating") is None else \
+            f"{r['foot_skating']:.1f} ({r['skating_ratio']:.2f}x) -> {r['foot_skating_cleanup']:.1f} " \
+            f"({r['foot_skating_cleanup'] / r['foot_skating_ref']:.2f}x) ({r['foot_skating_ref']:.1f})"
+        sched = "—" if r.get("schedule_accuracy") is None else \
+            f"{_pct(r['schedule_accuracy'])} ({_pct(r['schedule_worst_segment'])})"
+        out.append(f"| {r['bench']} | {r['preset']}, {r.get('seed', 0)} | {r['train_s']:.0f} s ({r['train_cpu_s']:.0f} s) | "
+                   f"{r['generate_60s_s']:.2f} s | {_pct(r.get('coverage'))} | {_num(r.get('local_diversity'))} | "
+                   f"{_num(r.get('global_diversity'))} | {skate} | {_num(r.get('jitter'), '.1f')} "
+                   f"({_num(r.get('jitter_ref'), '.1f')}) | {_pct(r.get('label_accuracy'))} | {sched} |")
+    sched = [r for r in rows if r.get("schedule_accuracy") is not None]
+    if sched:
+        out += ["", "Label switches: fastest joint within 0.5 s of a switch "
+                + ", ".join(f"{r['bench']} {r['schedule_switch_speed']:.1f} m/s (training clips' fastest "
+                            f"{r['train_joint_speed_max']:.1f})" for r in sched) + "."]
+    scale = {r["bench"]: r for r in rows if r["bench"].startswith("scale")}
+    if len(scale) == 2:
+        a, b = scale["scale10"], scale["scale60"]
+        out += ["", f"Scaling (`{a['preset']}`): {a['input_seconds']:.1f} s of motion trains in {a['train_s']:.0f} s, "
+                f"{b['input_seconds']:.1f} s in {b['train_s']:.0f} s: {b['input_seconds'] / a['input_seconds']:.1f}x "
+                f"the motion, {b['train_s'] / a['train_s']:.2f}x the time."]
+    out += ["", f"Targets: {TARGETS}."]
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", nargs="+", default=["single"], choices=[*BENCHES, "scaling"])
@@ -227,13 +333,22 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--per-label", type=int, default=10)
+    ap.add_argument("--schedule-seeds", type=int, default=5, help="label-schedule samples per order")
     ap.add_argument("--override", default="{}", help="JSON dict of preset values to change (experiments)")
     ap.add_argument("--models", default=None, help="folder to keep the models in (default: a temp folder)")
     ap.add_argument("--json", default=None, help="append results (one JSON object per line) to this file")
     ap.add_argument("--model", default=None, help="evaluate this model (trained on --bench's clips) instead of training")
     ap.add_argument("--profile", action="store_true", help="profile training steps instead (see profile())")
+    ap.add_argument("--report", default=None, metavar="RESULTS.jsonl",
+                    help="write the model section of BENCHMARKS.md from these results (no training)")
     args = ap.parse_args(argv)
     overrides = json.loads(args.override)
+    if args.report:
+        from run import write_section
+
+        results = [json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()]
+        write_section(REPO / "BENCHMARKS.md", "model", report(results))
+        return 0
     if args.profile:
         for p in args.preset:
             profile(p, overrides)
@@ -263,6 +378,7 @@ def main(argv=None) -> int:
             res.update(quality(model, args.samples, args.seed))
         if model.labels:
             res.update(label_accuracy(model, args.per_label, args.seed))
+            res.update(schedule_accuracy(model, args.schedule_seeds, args.seed))
         res["machine"] = info
         print(json.dumps(res), flush=True)
         if args.json:

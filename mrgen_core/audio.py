@@ -264,3 +264,12 @@ def wavlm_features(wav_path: str | os.PathLike, fps: float, checkpoint_dir: str 
     i1 = np.minimum(i0 + 1, len(hidden) - 1)
     w = (pos - i0)[:, None]
     return (hidden[i0] * (1 - w) + hidden[i1] * w).astype(np.float32)
+
+
+def control_features(wav_path: str | os.PathLike, fps: float, num_frames: int | None = None,
+                     wavlm: str | os.PathLike | None = None) -> tuple[np.ndarray, str]:
+    """The per-frame audio control of a WAV file and its kind: WavLM hidden states (``"wavlm"``) when a local
+    checkpoint folder is given, else the default MFCC, energy and pitch features (``"audio"``)."""
+    if wavlm is not None:
+        return wavlm_features(wav_path, fps, wavlm, num_frames=num_frames), "wavlm"
+    return audio_features(wav_path, fps, num_frames=num_frames), "audio"

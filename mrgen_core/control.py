@@ -242,6 +242,7 @@ class ControlSpec:
     cont_mean: list[float] = field(default_factory=list)
     cont_std: list[float] = field(default_factory=list)
     transition_frames: float = 4.0  # smoothing window at every level, in that level's frames
+    source: str = ""  # what the continuous channels are: "audio" (mrgen's MFCC features), "wavlm", "" (other)
 
     @property
     def size(self) -> int:
@@ -292,13 +293,13 @@ class ControlSpec:
     def to_dict(self) -> dict:
         return {"vocab": list(self.vocab), "continuous": int(self.continuous),
                 "cont_mean": [float(v) for v in self.cont_mean], "cont_std": [float(v) for v in self.cont_std],
-                "transition_frames": float(self.transition_frames)}
+                "transition_frames": float(self.transition_frames), "source": str(self.source)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ControlSpec":
         return cls(tuple(str(v) for v in d.get("vocab", ())), int(d.get("continuous", 0)),
                    [float(v) for v in d.get("cont_mean", [])], [float(v) for v in d.get("cont_std", [])],
-                   float(d.get("transition_frames", 4.0)))
+                   float(d.get("transition_frames", 4.0)), str(d.get("source", "")))
 
 
 def fit_length(x: np.ndarray, n: int) -> np.ndarray:

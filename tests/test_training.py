@@ -13,7 +13,7 @@ from mrgen_core.errors import MrgenError
 from mrgen_core.io import load_motion
 from mrgen_core.sampling import generate, load_model
 from training.presets import PRESETS, get_preset
-from training.train import Trainer, clip_labels, prepare, train
+from training.train import Trainer, clip_labels, level_iterations, prepare, train
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -48,7 +48,7 @@ def test_presets_are_plain_values_and_ordered():
 
 def test_generator_learns_to_reconstruct_its_clip(walk):
     """A short run on the coarsest level: the L1 reconstruction of G(z*) falls to a fraction of its start."""
-    s = get_preset("tiny", iterations=60, rec_batch=4)
+    s = get_preset("tiny", iterations=150, rec_batch=4)
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     model = prepare([walk], s, generator=gen)
@@ -68,13 +68,15 @@ def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path):
     stopped: RNG, optimiser states, level, step and the bank are all restored."""
     kw = dict(preset="tiny", label_per_clip=["walk", "run"], seed=3, quiet=True, overrides=dict(iterations=12))
     full = train([walk, run_clip], tmp_path / "full.pt", **kw)
+    steps = level_iterations(get_preset("tiny", iterations=12), load_model(full).num_levels)
+    stop_at = steps[0] + steps[1] + 1  # one step into the third level (its bank made at step 0, refreshed at 10)
     calls = {"n": 0}
 
-    def stop_after_25():
+    def stop():
         calls["n"] += 1
-        return calls["n"] > 25  # level 3, step 1 (bank refresh every 10 steps)
+        return calls["n"] > stop_at
 
-    part = train([walk, run_clip], tmp_path / "part.pt", should_stop=stop_after_25, **kw)
+    part = train([walk, run_clip], tmp_path / "part.pt", should_stop=stop, **kw)
     stopped = load_model(part)
     assert stopped.trained_levels == 2
     resumed = train([], tmp_path / "resumed.pt", resume=part, quiet=True)

@@ -105,7 +105,9 @@ def foot_losses(raw: torch.Tensor, fps: float, offsets: torch.Tensor) -> tuple[t
     consistency = (speed * torch.sigmoid((c - 0.5) * 12)).mean()
     limit = torch.tensor([CONTACT_HEIGHT[j] for j in FOOT_JOINTS], dtype=raw.dtype, device=raw.device)
     h = 0.5 * (p[:, 1:, :, 2] + p[:, :-1, :, 2])
-    on_floor = torch.sigmoid((limit - h) / 0.02) * torch.sigmoid((CONTACT_SPEED - speed.detach()) / 0.1)
+    # the weight is detached: only stopping the slide lowers the loss, never lifting the foot off the floor (which
+    # a generator otherwise learns: feet hovering above contact height)
+    on_floor = (torch.sigmoid((limit - h) / 0.02) * torch.sigmoid((CONTACT_SPEED - speed) / 0.1)).detach()
     slide = (v[..., :2].norm(dim=-1) * on_floor).mean()
     return consistency, slide
 

@@ -14,46 +14,48 @@ MODEL_KEYS = ("scale_factor", "coarse_seconds", "kernel_size", "g_widths", "d_wi
 _BASE = dict(
     # model
     scale_factor=4.0 / 3.0,   # frame-rate ratio between adjacent levels
-    coarse_seconds=3.0,       # the coarsest generator's receptive field spans this long -> number of levels
+    coarse_seconds=8.0,       # the coarsest generator's receptive field spans this long -> number of levels
+                              # (a long coarse view lets a sample hold a clip's one-off parts, e.g. its start)
     kernel_size=5,
-    g_widths=[4, 8, 8],       # channels per body-part group of the generator's hidden layers (29 groups)
-    d_widths=[4, 8, 8],
-    embed_dim=32,
-    neighbour_distance=2,
-    full_noise=True,
+    g_widths=[3, 6, 6],       # channels per body-part group of the generator's hidden layers (29 groups)
+    d_widths=[2, 4, 4],       # ... of the discriminator's (receptive field 17 frames at every level)
+    embed_dim=32,             # size of the control embedding y_i
+    neighbour_distance=2,     # a joint's channels see joints up to this many edges away
+    full_noise=False,         # one noise channel shared by all features (GANimator's default) or one each
     # training
-    iterations=1000,          # per level, on average
-    coarse_boost=0.0,         # shift steps to the coarse levels: level i gets iterations * (1 + boost*(0.5 - i/(L-1)))
-    batch=8,                  # random crops per step
-    crop=64,                  # crop length in frames at each level (whole clip when shorter)
-    loss="wgan-gp",           # "wgan-gp" or "ns-r1"
+    iterations=1000,          # steps per level, on average
+    coarse_boost=1.0,         # shift steps to the coarse levels: level i gets iterations * (1 + boost*(0.5 - i/(L-1)))
+    batch=4,                  # random crops per step
+    crop=48,                  # crop length in frames at each level (the whole clip when shorter)
+    loss="wgan-gp",           # "wgan-gp" or "ns-r1" (non-saturating + R1)
     d_steps=1,                # discriminator steps per generator step
-    rec_batch=2,              # crops of the batch that also train reconstruction from z*
-    penalty_every=1,          # gradient penalty / R1 every this many D steps (lazy regularisation), scaled up
-    lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.9),
-    gp_weight=1.0,            # gradient penalty (wgan-gp) or R1 weight (ns-r1)
-    rec_weight=50.0,
-    contact_weight=1.0,       # GANimator's consistency of predicted contacts and foot speed
-    slide_weight=0.0,         # sliding of feet that are low and slow (as the foot-skating metric sees it)
-    patch_weight=0.0,         # patch nearest-neighbour loss (generated patches near real ones of their label)
+    rec_batch=2,              # crops of the batch that also train the reconstruction from z*
+    penalty_every=2,          # gradient penalty every this many D steps (lazy regularisation, scaled up to match)
+    lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.9),
+    gp_weight=10.0,           # gradient penalty (wgan-gp) or R1 weight (ns-r1)
+    rec_weight=50.0,          # L1 reconstruction of the clips from z*
+    contact_weight=5.0,       # GANimator's consistency of predicted contacts and foot speed
+    slide_weight=5.0,         # sliding of feet that are low and slow (as the foot-skating metric sees it)
+    patch_weight=10.0,        # patch nearest-neighbour loss (generated patches near real ones of their label)
     patch_size=8,             # frames per patch
     patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)
-    patch_recall=0.0,         # weight of the reverse term (every real patch near a generated one)
+    patch_recall=3.0,         # weight of the reverse term (every real patch near a generated one: coverage)
     patch_pool=2048,          # real patches compared per step at most (random subset beyond)
+    patch_control=3.0,        # weight of continuous control channels in patch matching (matched with their control)
     bank_frames=1200,         # frames of samples of the frozen levels below (per clip, at least one sample),
                               # reused as the input of a level
-    bank_refresh=100,         # ... regenerated every this many iterations
-    threads=1,                # torch threads (0 = all cores); small convolutions gain little from more
-    checkpoint_every=0,       # seconds between automatic checkpoints (0 = only on stop and at the end)
+    bank_refresh=100,         # ... regenerated every this many steps
+    threads=1,                # torch threads (0 = all cores); these small convolutions gain little from more, and
+                              # oversubscribed threads on a busy machine cost several times over
 )
 
 PRESETS: dict[str, dict] = {
-    "fast": dict(_BASE, iterations=400),
-    "default": dict(_BASE, iterations=1200),
-    "quality": dict(_BASE, iterations=3000, g_widths=[6, 12, 12], d_widths=[6, 12, 12]),
+    "fast": dict(_BASE, iterations=360),
+    "default": dict(_BASE, iterations=900),
+    "quality": dict(_BASE, iterations=2000, g_widths=[4, 8, 8], d_widths=[3, 6, 6]),
     # For the test suite only: a few seconds of training on a tiny network. Not for real use.
     "tiny": dict(_BASE, iterations=20, batch=4, crop=24, g_widths=[2, 2], d_widths=[2, 2], embed_dim=8,
-                 coarse_seconds=1.5, bank_frames=100, bank_refresh=10),
+                 coarse_seconds=1.5, bank_frames=100, bank_refresh=10, patch_pool=256, lr_g=2e-3, lr_d=2e-3),
 }
 PUBLIC_PRESETS = ("fast", "default", "quality")
 

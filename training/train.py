@@ -101,7 +101,7 @@ def clip_labels(motions: list[Motion], labels=None, label_per_clip=None) -> tupl
 
 
 def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls=None, fps: float = 30.0,
-            generator: torch.Generator) -> MotionModel:
+            generator: torch.Generator, control_source: str = "") -> MotionModel:
     """Load the clips, fit the normalisation, build the model and its per-level noise amplitudes and ``z*``."""
     if not clips:
         raise MrgenError("no training clips given")
@@ -117,6 +117,7 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
         cont = [np.asarray(c, dtype=np.float64) for c in controls]
         allc = np.concatenate(cont, axis=0)
         spec.continuous = allc.shape[1]
+        spec.source = control_source
         spec.cont_mean = list(allc.mean(axis=0))
         spec.cont_std = list(np.maximum(allc.std(axis=0), 1e-6))
     else:
@@ -192,7 +193,6 @@ class LevelData:
         self.level = level
         lengths = [model.lengths(t) for t in model.clip_lengths]
         self.n = torch.tensor([ls[level] for ls in lengths])  # clip lengths at this level
-        self.n_below = torch.tensor([ls[level - 1] for ls in lengths]) if level else None
         self.real = Flat([real_pyramid(model, x.to(model.device))[level] for x in model.clip_features])
         ctrl = [model.control_levels(c.T.cpu().numpy(), ls)[level] for c, ls in zip(model.clip_controls, lengths)]
         self.control = Flat([c[0] for c in ctrl]) if model.control_spec.size else None
@@ -200,10 +200,13 @@ class LevelData:
         self.bank = None  # Flat of bank samples; entry e belongs to clip bank_clip[e]
         self.bank_clip = None
         self.pools: dict = {}  # real patches a generated crop is compared with, by pool key
+        self.patch_size = 0
         self.pool_key: list = []  # pool key of each clip (its dominant label; one pool when unlabelled)
 
-    def make_pools(self, model: MotionModel, size: int) -> None:
-        """Real patches of ``size`` frames at this level, pooled by the clips' dominant label."""
+    def make_pools(self, model: MotionModel, size: int, scale: float = 1.0) -> None:
+        """Real patches of ``size`` frames at this level, pooled by the clips' dominant label; with continuous
+        control, each patch carries its control (times ``scale``) so a generated patch is matched to real patches
+        made under a similar control."""
         keys = []
         for c in model.clips:
             lab = c.get("labels")
@@ -211,10 +214,14 @@ class LevelData:
                         if lab is not None and any(v >= 0 for v in lab) else -1)
         self.pool_key = keys
         seqs = [self.real.data[:, o:o + n] for o, n in zip(self.real.offsets.tolist(), self.real.lengths.tolist())]
+        if model.control_spec.continuous:  # match patches in (motion, continuous control) space
+            ctrl = [control_part(model, self.control.data[:, o:o + n], scale)
+                    for o, n in zip(self.control.offsets.tolist(), self.control.lengths.tolist())]
+            seqs = [torch.cat([x, c]) for x, c in zip(seqs, ctrl)]
+        self.patch_size = min(size, int(self.n.min()))  # a crop is never shorter than the shortest clip
         for k in sorted(set(keys)):
-            parts = [losses.patches(x[None], min(size, x.shape[-1])) for x, kk in zip(seqs, keys) if kk == k]
-            width = min(p.shape[1] for p in parts)
-            self.pools[k] = torch.cat([p[:, :width] for p in parts])
+            self.pools[k] = torch.cat([losses.patches(x[None], self.patch_size) for x, kk in zip(seqs, keys)
+                                       if kk == k])
 
     def make_bank(self, model: MotionModel, bank_frames: int, generator: torch.Generator) -> None:
         """Random samples of the frozen levels below (per clip ~``bank_frames`` frames in all, at least one)."""
@@ -236,6 +243,11 @@ class LevelData:
                                    for c in range(len(model.clip_lengths))])
 
 
+def control_part(model: MotionModel, control: torch.Tensor, scale: float) -> torch.Tensor:
+    """The continuous channels of a control tensor (..., K, T), times ``scale`` (for patch matching)."""
+    return control[..., len(model.labels):, :] * scale
+
+
 def sample_batch(data: LevelData, batch: int, crop: int, margin: int, generator: torch.Generator) -> dict:
     """Random crops: clip of each item (chance ~ its length), first frame, the frames with margins."""
     n = int(min(crop, int(data.n.min())))
@@ -251,11 +263,12 @@ def sample_batch(data: LevelData, batch: int, crop: int, margin: int, generator:
 
 def train(clips, out_path, *, preset: str = "default", labels=None, label_per_clip=None, seed: int = 0,
           device: str = "cpu", resume=None, progress=None, should_stop=None, controls=None, fps: float = 30.0,
-          overrides: dict | None = None, quiet: bool = False) -> str:
+          overrides: dict | None = None, quiet: bool = False, control_source: str = "") -> str:
     """Train a model on ``clips`` (paths or Motions) and save it to ``out_path``; returns the path.
 
     ``labels``: labels file (JSON/CSV) or parsed table; ``label_per_clip``: one label for all clips or one per
-    clip; ``controls``: per-clip continuous control arrays (T_c, F) aligned with the clips' frames at ``fps``.
+    clip; ``controls``: per-clip continuous control arrays (T_c, F) aligned with the clips' frames at ``fps``
+    (``control_source`` records what they are: "audio" or "wavlm" for the CLI's audio paths).
     ``progress(fraction, message)`` is called as training goes; when ``should_stop()`` returns True (or on
     Ctrl-C) training stops after the current step and saves a checkpoint that ``resume=`` continues exactly.
     ``overrides``: preset values to change (see :mod:`training.presets`).
@@ -274,7 +287,7 @@ def train(clips, out_path, *, preset: str = "default", labels=None, label_per_cl
         with torch.random.fork_rng(devices=[]):  # weight init from the seed, the caller's RNG left alone
             torch.manual_seed(int(seed))
             model = prepare(clips, settings, labels=labels, label_per_clip=label_per_clip, controls=controls,
-                            fps=fps, generator=gen)
+                            fps=fps, generator=gen, control_source=control_source)
         state = dict(settings=settings, level=0, iteration=0, elapsed=0.0, seed=int(seed))
     threads = int(settings.get("threads") or 0) or (os.cpu_count() or 1)
     old_threads = torch.get_num_threads()
@@ -482,7 +495,7 @@ class Trainer:
             logs = dict(D=loss_d.item(), G=adv.item(), rec=rec_loss.item())
             if s["patch_weight"]:
                 with record_function("patch loss"):
-                    p_loss = self.patch_loss(data, b, fake)
+                    p_loss = self.patch_loss(data, b, fake, ctrl)
                 total = total + s["patch_weight"] * p_loss
                 logs["patch"] = p_loss.item()
             if s["contact_weight"] or s["slide_weight"]:
@@ -495,20 +508,22 @@ class Trainer:
             opt_g.step()
         return logs
 
-    def patch_loss(self, data: LevelData, b: dict, fake: torch.Tensor) -> torch.Tensor:
-        """Patch nearest-neighbour loss of the generated crops against the real patches of their label."""
+    def patch_loss(self, data: LevelData, b: dict, fake: torch.Tensor, ctrl: torch.Tensor | None) -> torch.Tensor:
+        """Patch nearest-neighbour loss of the generated crops against the real patches of their label (and, with
+        continuous control, of a similar control)."""
         s = self.s
         if not data.pools:
-            data.make_pools(self.model, int(s["patch_size"]))
+            data.make_pools(self.model, int(s["patch_size"]), float(s["patch_control"]))
+        if self.model.control_spec.continuous:
+            fake = torch.cat([fake, control_part(self.model, ctrl, float(s["patch_control"]))], dim=1)
         keys = torch.tensor([data.pool_key[c] for c in b["clip"].tolist()])
         total = fake.new_zeros(())
         for k in torch.unique(keys).tolist():
             sel = torch.nonzero(keys == k).flatten()
             pool = data.pools[k]
-            size = pool.shape[1] // fake.shape[1]
             if pool.shape[0] > int(s["patch_pool"]):
                 pool = pool[torch.randperm(pool.shape[0], generator=self.gen)[:int(s["patch_pool"])]]
-            loss = losses.patch_nn_loss(fake[sel], pool, size, s["patch_margin"], s["patch_recall"])
+            loss = losses.patch_nn_loss(fake[sel], pool, data.patch_size, s["patch_margin"], s["patch_recall"])
             total = total + loss * (len(sel) / len(keys))
         return total
 

@@ -31,6 +31,8 @@ def add_parser(subparsers) -> None:
                    help='a label, or a schedule in seconds: "walk:0-4,jump:4-6" (smooth transitions)')
     p.add_argument("--audio", metavar="WAV",
                    help="speech audio to follow (models trained with --audio); the motion is as long as the audio")
+    p.add_argument("--wavlm", metavar="DIR",
+                   help="the local WavLM checkpoint folder the model was trained with (models trained with --wavlm)")
     p.add_argument("--no-cleanup", action="store_true",
                    help="keep the raw output (no foot-contact cleanup of sliding feet)")
     p.add_argument("--num", type=int, default=1, help="number of motions (files OUT_000.ext, OUT_001.ext, ...)")
@@ -61,12 +63,21 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, device=args.device)
     control, frames = None, None
+    spec = model.control_spec
+    if spec.source == "wavlm" and args.audio and not args.wavlm:
+        raise MrgenError("this model follows WavLM features: give --wavlm DIR (its WavLM checkpoint folder)",
+                         args.model)
+    if args.wavlm and spec.continuous and spec.source != "wavlm":
+        raise MrgenError("this model was trained on MFCC audio features, not WavLM: leave out --wavlm", args.model)
     if args.audio:
-        from ..audio import audio_features
+        from ..audio import control_features
 
-        if not model.control_spec.continuous:
+        if not spec.continuous:
             raise MrgenError("this model was trained without audio (train it with --audio)", args.model)
-        control = audio_features(args.audio, model.fps)
+        control, _ = control_features(args.audio, model.fps, wavlm=args.wavlm)
+        if control.shape[1] != spec.continuous:
+            raise MrgenError(f"the audio features have {control.shape[1]} channels, the model expects "
+                             f"{spec.continuous} (another WavLM checkpoint?)", args.wavlm or args.audio)
         frames = None if args.seconds is not None else len(control)
     elif model.control_spec.continuous:
         raise MrgenError("this model follows audio: give --audio WAV", args.model)

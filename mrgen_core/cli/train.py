@@ -32,8 +32,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--audio", action="append", metavar="WAV",
                    help="speech audio paired with each clip (repeat once per clip, in order): the model learns "
                         "to follow audio features (MFCC, energy, pitch); generate with --audio")
+    p.add_argument("--wavlm", metavar="DIR",
+                   help="with --audio: use the hidden states of a local WavLM checkpoint folder (Hugging Face "
+                        "format; needs the transformers package) instead of MFCC features")
     p.add_argument("--preset", default="default", metavar="NAME",
-                   help="fast (~3 min), default (~10 min) or quality (longer); default: default")
+                   help="fast (~2-3 min on a laptop CPU), default (~5-10 min) or quality (longer); default: "
+                        "default")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate the clips are resampled to (default 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same model")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -59,18 +63,23 @@ def run(args: argparse.Namespace) -> int:
             raise MrgenError("no such file", c)
     if args.labels and not Path(args.labels).is_file():
         raise MrgenError("no such labels file", args.labels)
-    controls = None
+    controls, source = None, ""
     if args.audio:
         if len(args.audio) != len(args.clips):
             raise MrgenError(f"give one --audio file per clip: {len(args.clips)} clip(s), {len(args.audio)} audio "
                              "file(s)")
-        from ..audio import audio_features
+        from ..audio import control_features
         from ..io import load_motion
 
-        controls = [audio_features(wav, args.fps, num_frames=load_motion(clip, fps=args.fps).num_frames)
+        controls = [control_features(wav, args.fps, load_motion(clip, fps=args.fps).num_frames, args.wavlm)
                     for clip, wav in zip(args.clips, args.audio)]
+        source = controls[0][1]
+        controls = [c for c, _ in controls]
+    elif args.wavlm:
+        raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
     from training.train import train
 
     train(args.clips, args.output, preset=args.preset, labels=args.labels, label_per_clip=args.label,
-          seed=args.seed, device=args.device, resume=args.resume, fps=args.fps, controls=controls)
+          seed=args.seed, device=args.device, resume=args.resume, fps=args.fps, controls=controls,
+          control_source=source)
     return 0

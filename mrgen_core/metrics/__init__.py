@@ -7,14 +7,16 @@ checked without kinematics. Features: :func:`motion_features` (see :mod:`.featur
 """
 from .coverage import THRESHOLD as COVERAGE_THRESHOLD, WINDOW as COVERAGE_WINDOW, coverage
 from .distance import frame_distances, window_sums
-from .diversity import LOCAL_WINDOW, SEGMENT_MIN, Segment, global_diversity, local_diversity
+from .diversity import (LOCAL_WINDOW, SEGMENT_MIN, Segment, global_diversity, local_diversity,
+                        nearest_window_distances)
 from .evaluation import evaluate, feature_metrics
 from .features import FEATURE_SIZE, motion_features, remove_heading
 from .realism import foot_skating, foot_skating_joints, jitter, jitter_joints
 from .reconstruction import reconstruction_error
 
 __all__ = [
-    "evaluate", "feature_metrics", "motion_features", "coverage", "local_diversity", "global_diversity", "Segment",
+    "evaluate", "feature_metrics", "motion_features", "coverage", "local_diversity", "nearest_window_distances",
+    "global_diversity", "Segment",
     "foot_skating", "jitter", "foot_skating_joints", "jitter_joints", "reconstruction_error", "frame_distances",
     "window_sums", "remove_heading", "FEATURE_SIZE", "COVERAGE_WINDOW", "COVERAGE_THRESHOLD", "LOCAL_WINDOW",
     "SEGMENT_MIN",

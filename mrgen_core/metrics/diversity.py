@@ -41,15 +41,21 @@ def local_window_costs(d: np.ndarray, window: int) -> np.ndarray:
     return window_sums(d, window).min(axis=1)
 
 
-def local_diversity(sample: np.ndarray, references, window: int = LOCAL_WINDOW) -> float:
-    """Mean over the sample's ``window``-frame windows of the nearest reference window's average frame distance."""
+def nearest_window_distances(sample: np.ndarray, references, window: int = LOCAL_WINDOW) -> np.ndarray:
+    """Per ``window``-frame window of the sample (``T - window + 1`` of them), the nearest reference window's
+    average frame distance."""
     s, refs = check_inputs(sample, references, window)
     best = np.full(len(s) - window + 1, np.inf)
     for r in refs:
         for r0, d in row_blocks(s, r, window - 1):
             part = best[r0:r0 + len(d) - window + 1]
             np.minimum(part, local_window_costs(d, window), out=part)
-    return float(best.mean() / window)
+    return best / window
+
+
+def local_diversity(sample: np.ndarray, references, window: int = LOCAL_WINDOW) -> float:
+    """Mean over the sample's ``window``-frame windows of the nearest reference window's average frame distance."""
+    return float(nearest_window_distances(sample, references, window).mean())
 
 
 def best_segment_costs(d: np.ndarray, tmin: int, out: np.ndarray | None = None,

@@ -70,8 +70,8 @@ def pad(x: torch.Tensor, m: int) -> torch.Tensor:
 
 def default_config(fps: float = 30.0, **changes) -> dict:
     """A model config: plain values only (it goes into the checkpoint as is)."""
-    cfg = dict(fps=float(fps), scale_factor=4.0 / 3.0, num_levels=7, kernel_size=5, g_widths=[4, 8, 8],
-               d_widths=[4, 8, 8], embed_dim=32, neighbour_distance=2, full_noise=True, gender="neutral",
+    cfg = dict(fps=float(fps), scale_factor=4.0 / 3.0, num_levels=10, kernel_size=5, g_widths=[3, 6, 6],
+               d_widths=[2, 4, 4], embed_dim=32, neighbour_distance=2, full_noise=False, gender="neutral",
                control=ControlSpec().to_dict())
     cfg.update(changes)
     return cfg

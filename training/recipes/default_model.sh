@@ -2,6 +2,11 @@
 # Recipe of the shipped default model, mrgen_core/models/default.pt: every CMU clip in ../shared/data/raw/cmu_mocap
 # (CMU Graphics Lab Motion Capture Database: commercial use allowed), one label per clip, preset `default`, seed 0.
 # Run from the repository root after `bash scripts/setup.sh`. Nothing trained on Bandai Namco data ships.
+#
+# Last run: 2026-11-26, mrgen 0.1 (the commit that ships this model), torch 2.13.0 CPU, one thread, AMD EPYC 2 cores:
+# 337 s, 10 levels, 7.5 MB. Label accuracy 91 % (5 samples per label, `benchmarks/bench_train.py`'s measure: walk,
+# run, jump, punch, dance, salsa 100 %, hop 40 % - mistaken for walk, same performer and session); label schedules
+# cycling through all 7 labels: 89 % of frames nearest to their own label's clips.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RAW=${MRGEN_DATA:-../shared/data/raw}/cmu_mocap
