@@ -292,8 +292,8 @@ def report(results: list[dict]) -> str:
            f"Dates: {min(r['machine']['date'] for r in rows)} to {max(r['machine']['date'] for r in rows)} UTC. "
            "Clips resampled to 30 fps; samples of twice the training length with noise at the coarsest level only "
            "(GANimator's protocol), scored against the training clips; raw model output unless marked cleanup "
-           "(the default of `mrgen generate`). Commands: `--bench single --preset fast default [--seed 1]`, `--bench "
-           "cmu131 bandai --preset default`, `--bench scaling --preset fast`, each with `--json "
+           "(the default of `mrgen generate`). Commands: `--bench single --preset fast default quality "
+           "[--seed N]`, `--bench cmu131 bandai --preset default`, `--bench scaling --preset fast`, each with `--json "
            "benchmarks/results/model.jsonl`; then `--report benchmarks/results/model.jsonl` writes this section. "
            "Where the time goes and why: `training/PROFILE.md`.", "",
            "| bench | preset, seed | train (CPU) | generate 60 s | coverage | local div. | global div. | foot skating cm/s "

@@ -83,3 +83,10 @@ def test_train_and_generate_with_wavlm(wavlm_dir, tmp_path, capsys):
     assert main(["generate", "--model", str(model), "--audio", str(speech), "-o", str(missing)]) == 2
     err = capsys.readouterr().err
     assert "--wavlm DIR" in err and err.count("\n") == 1 and not missing.exists()
+
+
+def test_wavlm_needs_audio_when_training(wavlm_dir, tmp_path, capsys):
+    clip = data_path("cmu_mocap/cgspeed_motionbuilder/02_01.bvh")
+    out = tmp_path / "m.pt"
+    assert main(["train", str(clip), "--wavlm", str(wavlm_dir), "--preset", "tiny", "-o", str(out)]) == 2
+    assert "--wavlm goes with --audio" in capsys.readouterr().err and not out.exists()
