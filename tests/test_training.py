@@ -12,7 +12,7 @@ from conftest import data_path
 from mrgen_core.errors import MrgenError
 from mrgen_core.io import load_motion
 from mrgen_core.sampling import generate, load_model
-from training.presets import PRESETS, get_preset
+from training.presets import PRESETS, get_preset, parse_setting
 from training.train import Trainer, clip_labels, level_iterations, prepare, train
 
 
@@ -130,3 +130,35 @@ def test_cuda_request_without_cuda_is_a_clear_error(walk, tmp_path):
         pytest.skip("a CUDA device is present: the error path cannot be exercised here")
     with pytest.raises(MrgenError, match="no CUDA device"):
         train([walk], tmp_path / "c.pt", preset="tiny", device="cuda", quiet=True)
+
+
+def test_parse_setting_checks_key_and_kind():
+    assert parse_setting("patch_recall=6") == ("patch_recall", 6.0) and isinstance(parse_setting("lr_g=1")[1], float)
+    assert parse_setting("iterations=500") == ("iterations", 500)
+    assert parse_setting("g_widths=[2, 4, 4]") == ("g_widths", [2, 4, 4])
+    assert parse_setting("loss=ns-r1") == ("loss", "ns-r1")
+    for bad, msg in [("iterations=1.5", "expected a value like"), ("nope=3", "unknown training setting 'nope'"),
+                     ("iterations", "KEY=VALUE"), ("g_widths=3", "expected"), ("loss=3", "expected")]:
+        with pytest.raises(MrgenError, match=msg):
+            parse_setting(bad)
+
+
+def test_cli_set_changes_the_preset(walk, tmp_path, capsys):
+    from mrgen_core.cli import main
+    from mrgen_core.io import save_motion
+
+    clip = tmp_path / "walk.npz"
+    save_motion(walk, clip)
+    out = tmp_path / "cli.pt"
+    assert main(["train", str(clip), "--preset", "tiny", "--set", "iterations=3", "--set", "g_widths=[2, 3]",
+                 "--seed", "5", "-o", str(out)]) == 0
+    api = train([clip], tmp_path / "api.pt", preset="tiny", seed=5, quiet=True,
+                overrides=dict(iterations=3, g_widths=[2, 3]))
+    a, b = load_model(out), load_model(api)
+    assert list(a.config["g_widths"]) == [2, 3]
+    assert np.array_equal(generate(a, frames=40, seed=2)[0].poses, generate(b, frames=40, seed=2)[0].poses)
+    capsys.readouterr()
+    bad = tmp_path / "bad.pt"
+    assert main(["train", str(clip), "--preset", "tiny", "--set", "iterations=lots", "-o", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "--set iterations" in err and err.count("\n") == 1 and not bad.exists()

@@ -38,6 +38,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--preset", default="default", metavar="NAME",
                    help="fast (~2-3 min on a laptop CPU), default (~5-10 min) or quality (longer); default: "
                         "default")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                   help="change one setting of the preset (repeatable), e.g. --set iterations=500 --set lr_g=1e-3; "
+                        "the settings are listed in training/presets.py")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate the clips are resampled to (default 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same model")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -46,10 +49,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.presets import PRESETS, PUBLIC_PRESETS
+    from training.presets import PRESETS, PUBLIC_PRESETS, parse_setting
 
     if args.preset not in PRESETS:
         raise MrgenError(f"unknown preset {args.preset!r}; choose one of {', '.join(PUBLIC_PRESETS)}")
+    overrides = dict(parse_setting(item, args.preset) for item in args.set)
+    if overrides and args.resume:
+        raise MrgenError("--set cannot change a run being resumed (its settings are in the checkpoint)")
     if not args.resume and not args.clips:
         raise MrgenError("no training clips given (or --resume CKPT to continue a run)")
     if args.labels and args.label:
@@ -81,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
 
     train(args.clips, args.output, preset=args.preset, labels=args.labels, label_per_clip=args.label,
           seed=args.seed, device=args.device, resume=args.resume, fps=args.fps, controls=controls,
-          control_source=source)
+          control_source=source, overrides=overrides or None)
     return 0
