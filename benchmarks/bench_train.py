@@ -61,17 +61,10 @@ def load_avg() -> list[float]:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import torch
+    from run import cpu_name
 
-    return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version(),
+    return dict(cpu=cpu_name(), cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version(),
                 date=time.strftime("%Y-%m-%d %H:%M"))
 
 
@@ -203,8 +196,7 @@ def schedule_accuracy(model, seeds: int, seed: int, seconds: float = 4.0) -> dic
     worst, switch_max = 1.0, 0.0
     for order in orders:
         sched = ",".join(f"{lab}:{k * seconds:g}-{(k + 1) * seconds:g}" for k, lab in enumerate(order))
-        for k in range(seeds):
-            m = _generate(model, labels=sched, seed=seed + k)[0]
+        for m in _generate(model, labels=sched, seed=seed, num=seeds):
             f = motion_features(m)
             near = {lab: nearest_window_distances(f, feats) for lab, feats in by_label.items()}
             speed = joint_speed(m.joints(), m.fps)

@@ -57,17 +57,20 @@ def write_section(path: str | Path, name: str, body: str) -> None:
         tmp.write_text(text)
 
 
-def machine() -> str:
-    """CPU model, core count, OS and library versions, in one line."""
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The CPU model (from /proc/cpuinfo where there is one)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python "
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """CPU model, core count, OS and library versions, in one line."""
+    return (f"{cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python "
             f"{platform.python_version()}, numpy {np.__version__}")
 
 

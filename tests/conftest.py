@@ -29,3 +29,15 @@ def data_root() -> Path:
     if not DATA.is_dir():
         pytest.fail(f"test data folder missing: {DATA} (set MRGEN_DATA)")
     return DATA
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks run fastest on one torch thread (and the machine is shared); restored afterwards. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

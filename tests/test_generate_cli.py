@@ -16,12 +16,7 @@ WALK = "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"
 RUN = "cmu_mocap/iclone_cc_rig/002_03.bvh"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

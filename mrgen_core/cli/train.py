@@ -69,23 +69,23 @@ def run(args: argparse.Namespace) -> int:
             raise MrgenError("no such file", c)
     if args.labels and not Path(args.labels).is_file():
         raise MrgenError("no such labels file", args.labels)
-    controls, source = None, ""
+    clips, controls, source = list(args.clips), None, ""
     if args.audio:
         if len(args.audio) != len(args.clips):
             raise MrgenError(f"give one --audio file per clip: {len(args.clips)} clip(s), {len(args.audio)} audio "
                              "file(s)")
         from ..audio import control_features
-        from ..io import load_motion
+        from training.train import load_clip
 
-        controls = [control_features(wav, args.fps, load_motion(clip, fps=args.fps).num_frames, args.wavlm)
-                    for clip, wav in zip(args.clips, args.audio)]
+        clips = [load_clip(c, args.fps) for c in args.clips]  # loaded once: their lengths align the audio
+        controls = [control_features(wav, args.fps, m.num_frames, args.wavlm) for m, wav in zip(clips, args.audio)]
         source = controls[0][1]
         controls = [c for c, _ in controls]
     elif args.wavlm:
         raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
     from training.train import train
 
-    train(args.clips, args.output, preset=args.preset, labels=args.labels, label_per_clip=args.label,
+    train(clips, args.output, preset=args.preset, labels=args.labels, label_per_clip=args.label,
           seed=args.seed, device=args.device, resume=args.resume, fps=args.fps, controls=controls,
           control_source=source, overrides=overrides or None)
     return 0
