@@ -56,6 +56,10 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
     segments: CollectionProperty(type=MRGEN_Segment)
     segment_index: IntProperty(default=0)
     seconds: FloatProperty(name="Seconds", default=4.0, min=0.1, max=600.0)
+    audio_file: StringProperty(name="Speech", subtype="FILE_PATH", default="",
+                               description="WAV file whose speech drives the motion (models trained with audio); "
+                                           "the motion is as long as the speech")
+    model_audio: StringProperty(default="")  # what audio the model follows ("mfcc", "wavlm" or "")
     use_scene_fps: BoolProperty(name="Scene fps", default=True, description="Key at the scene's frame rate")
     fps: FloatProperty(name="fps", default=30.0, min=1.0, max=240.0)
     seed: IntProperty(name="Seed", default=0, min=0)
@@ -126,7 +130,7 @@ def copy_settings(src, dst) -> None:
     """Copy the generate/blend settings (not the retarget ones) between two setting groups."""
     for key in ("model", "model_file", "label", "use_schedule", "seconds", "use_scene_fps", "fps", "seed", "num",
                 "keep_levels", "coarse_labels", "fine_labels", "switch_level", "blend_seed", "model_info",
-                "num_levels"):
+                "num_levels", "audio_file", "model_audio"):
         try:
             setattr(dst, key, getattr(src, key))
         except (TypeError, ValueError):

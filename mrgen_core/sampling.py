@@ -73,6 +73,31 @@ def label_control(model: MotionModel, labels: str | None, n: int) -> tuple[np.nd
     return oh, oh.argmax(axis=1)
 
 
+def audio_control(model: MotionModel, audio=None, wavlm=None, model_path=None) -> np.ndarray | None:
+    """The per-frame control features of a speech file for a model trained with audio (None without ``audio``),
+    checked against what the model was trained on: MrgenError for audio given to a model without audio control, a
+    model that follows audio given none, or WavLM features where MFCC ones are wanted (or the other way)."""
+    spec = model.control_spec
+    if spec.source == "wavlm" and audio and not wavlm:
+        raise MrgenError("this model follows WavLM features: give --wavlm DIR (its WavLM checkpoint folder)",
+                         model_path)
+    if wavlm and spec.continuous and spec.source != "wavlm":
+        raise MrgenError("this model was trained on MFCC audio features, not WavLM: leave out --wavlm", model_path)
+    if not audio:
+        if spec.continuous:
+            raise MrgenError("this model follows audio: give a speech WAV file (--audio WAV)", model_path)
+        return None
+    if not spec.continuous:
+        raise MrgenError("this model was trained without audio (train it with --audio)", model_path)
+    from .audio import control_features
+
+    control, _ = control_features(audio, model.fps, wavlm=wavlm)
+    if control.shape[1] != spec.continuous:
+        raise MrgenError(f"the audio features have {control.shape[1]} channels, the model expects "
+                         f"{spec.continuous} (another WavLM checkpoint?)", wavlm or audio)
+    return control
+
+
 def build_control(model: MotionModel, n: int, labels: str | None = None, control: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """The full-rate control (n, K) of a request, and per-frame label indices (or None)."""

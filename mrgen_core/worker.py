@@ -10,9 +10,11 @@ Requests ``{"id": ..., "cmd": ..., ...}``:
 =============  ==================================================================================================
 ``ping``       ``{"pong": true}`` at once, even while a job runs
 ``version``    versions of mrgen, Python, numpy, torch (``null`` if missing) and CUDA availability
-``load_model`` ``model`` (path), ``device`` -> ``labels``, ``fps``, ``num_levels``, ``clip_names``, ``clip_lengths``
-``generate``   ``model``, ``device``, ``seconds`` or ``frames``, ``seed``, ``labels``, ``num``, ``out_dir``, ``name``
-               -> ``files`` (one ``.npz`` per variation), ``fps``, ``frames``
+``load_model`` ``model`` (path), ``device`` -> ``labels``, ``fps``, ``num_levels``, ``clip_names``, ``clip_lengths``,
+               ``audio`` (``"mfcc"``, ``"wavlm"`` or ``""``: what speech features the model follows)
+``generate``   ``model``, ``device``, ``seconds`` or ``frames``, ``seed``, ``labels``, ``num``, ``out_dir``, ``name``,
+               ``audio`` (a speech WAV: the motion is as long as it), ``wavlm`` (its checkpoint folder, for models
+               trained on WavLM features) -> ``files`` (one ``.npz`` per variation), ``fps``, ``frames``
 ``blend``      ``model``, ``device``, ``source`` (motion file), ``keep_levels``, ``seed``, ``num``,
                ``coarse_labels``, ``fine_labels``, ``switch_level``, ``out_dir``, ``name`` -> ``files``, ...
 ``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``seed``, ``device``,
@@ -252,8 +254,12 @@ class Worker:
         model = self._model(req)
         generate = _sampling().generate
         labels = req.get("labels") or None
-        motions = generate(model, req.get("seconds"), frames=req.get("frames"), seed=int(req.get("seed", 0)),
-                           labels=labels, num=int(req.get("num", 1)), progress=progress)
+        control = _sampling().audio_control(model, req.get("audio") or None, req.get("wavlm") or None, req["model"])
+        seconds, frames = req.get("seconds"), req.get("frames")
+        if control is not None:  # as long as the speech
+            seconds, frames = None, len(control)
+        motions = generate(model, seconds, frames=frames, seed=int(req.get("seed", 0)), labels=labels,
+                           num=int(req.get("num", 1)), control=control, progress=progress)
         progress(1.0, "writing results")
         out = self._write(motions, req, f"{Path(req['model']).stem}_seed{int(req.get('seed', 0))}")
         return {**out, "model_info": _model_info(model, req["model"])}
@@ -318,7 +324,16 @@ def _model_info(m, path) -> dict:
     return {"model": str(path), "labels": [str(x) for x in (getattr(m, "labels", ()) or ())],
             "fps": float(getattr(m, "fps", 0) or 0), "num_levels": int(getattr(m, "num_levels", 0) or 0),
             "clip_names": [str(x) for x in (getattr(m, "clip_names", ()) or ())],
-            "clip_lengths": [int(x) for x in (getattr(m, "clip_lengths", ()) or ())]}
+            "clip_lengths": [int(x) for x in (getattr(m, "clip_lengths", ()) or ())],
+            "audio": _audio_kind(m)}
+
+
+def _audio_kind(m) -> str:
+    """What audio a model follows: "mfcc" (mrgen's own features), "wavlm", or "" (none)."""
+    spec = getattr(m, "control_spec", None)
+    if spec is None or not spec.continuous:
+        return ""
+    return "wavlm" if spec.source == "wavlm" else "mfcc"
 
 
 def _sampling():

@@ -57,10 +57,12 @@ def test_generator_learns_to_reconstruct_its_clip(walk):
     assert (rec0 - real0).abs().mean() < 0.5 * real0.abs().mean()
 
 
-def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path):
+@pytest.mark.parametrize("extra", [{}, {"label_mix": 0.5, "sample_recall": 3.0}], ids=["plain", "label-mix"])
+def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path, extra):
     """Stopping mid-run (as Ctrl-C does) and resuming gives exactly the weights and samples of a run that never
-    stopped: RNG, optimiser states, level, step and the bank are all restored."""
-    kw = dict(preset="tiny", label_per_clip=["walk", "run"], seed=3, quiet=True, overrides=dict(iterations=12))
+    stopped: RNG, optimiser states, level, step and the bank (and the mixed-label entries) are all restored."""
+    kw = dict(preset="tiny", label_per_clip=["walk", "run"], seed=3, quiet=True,
+              overrides=dict(iterations=12, **extra))
     full = train([walk, run_clip], tmp_path / "full.pt", **kw)
     steps = level_iterations(get_preset("tiny", iterations=12), load_model(full).num_levels)
     stop_at = steps[0] + steps[1] + 1  # one step into the third level (its bank made at step 0, refreshed at 10)
@@ -84,6 +86,53 @@ def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path):
     assert np.array_equal(sa.poses, sb.poses) and np.array_equal(sa.trans, sb.trans)
     with pytest.raises(MrgenError, match="no training state"):
         train([], tmp_path / "again.pt", resume=full, quiet=True)
+
+
+def test_label_mix_switches_the_label_inside_a_sample(walk, run_clip):
+    """Label mixing: each mixed entry's control carries the clip's own label on one side of a switch and the other
+    label on the other; above level 0 the entries come with samples of the levels below; a step trains on them."""
+    s = get_preset("tiny", label_mix=0.5)
+    gen = torch.Generator().manual_seed(0)
+    model = prepare([walk, run_clip], s, label_per_clip=["walk", "run"], generator=gen)
+    trainer = Trainer(model, s, gen, torch.device("cpu"))
+    assert trainer.mixing
+    for level in (0, 1):
+        data, opt_g, opt_d = trainer.start_level(level, None)
+        if level:
+            data.make_bank(model, int(s["bank_frames"]), gen)
+        data.make_mix(model, int(s["bank_frames"]), gen)
+        k = data.mix_per_clip
+        assert k >= 1 and len(data.mix_control.lengths) == 2 * k
+        for e in range(2 * k):
+            o, n = int(data.mix_control.offsets[e]), int(data.mix_control.lengths[e])
+            c = data.mix_control.data[:2, o:o + n]  # walk, run channels
+            own = e // k  # clip 0 is walk, clip 1 is run
+            assert bool((c[own] > 0.9).any()) and bool((c[1 - own] > 0.9).any()), (level, e)
+            assert torch.allclose(c.sum(0), torch.ones(n), atol=1e-5)  # a blend of the two, never neither
+        assert (data.mix_bank is None) == (level == 0)
+        if level:
+            # samples of the level below, as long as the bank's of the same clip
+            assert data.mix_bank.lengths.tolist() == [int(data.bank.lengths[data.bank_clip == e // k][0])
+                                                      for e in range(2 * k)]
+        logs = [trainer.step(level, data, opt_g, opt_d, it) for it in range(4)]
+        assert all(np.isfinite(v) for lg in logs for v in lg.values())
+    # one label only: nothing to mix
+    solo = prepare([walk], s, label_per_clip=["walk"], generator=gen)
+    assert not Trainer(solo, s, gen, torch.device("cpu")).mixing
+
+
+def test_per_sample_recall_asks_each_sample_for_the_whole_clip():
+    """Batch recall is nearly satisfied by two samples that each hold half of the clip; per-sample recall is not."""
+    from training.losses import patch_nn_loss, patch_recall_per_sample, patches
+
+    torch.manual_seed(0)
+    real = torch.randn(1, 3, 40)
+    pool = patches(real, 8)
+    halves = torch.cat([torch.cat([real[..., :20]] * 2, -1), torch.cat([real[..., 20:]] * 2, -1)])
+    assert float(patch_recall_per_sample(real, pool, 8)) == pytest.approx(0.0, abs=1e-3)
+    batch_recall = float(patch_nn_loss(halves, pool, 8, recall=1.0) - patch_nn_loss(halves, pool, 8))
+    # the batch misses only the patches across the middle; each half-sample misses half the clip
+    assert float(patch_recall_per_sample(halves, pool, 8)) > 3 * batch_recall > 0
 
 
 def test_progress_reports_and_seed_reproduces(walk, tmp_path):

@@ -343,6 +343,36 @@ def test_generate_writes_npz_results(client, tiny_model, tmp_path):
     assert ei.value.kind == "user" and "fly" in ei.value.message
 
 
+@pytest.mark.timeout(180)
+def test_generate_follows_a_speech_wav(client, tmp_path, data_root):
+    """A model trained with audio: the worker makes motion as long as the WAV it is given, says that the model
+    follows audio, and refuses a request without one."""
+    import torch
+    from scipy.io import wavfile
+
+    from mrgen_core.audio import control_features
+    from mrgen_core.io import load_motion
+    from mrgen_core.io.amass import read_npz
+    from training.train import train
+
+    clip = load_motion(data_root / "cmu_mocap/cgspeed_motionbuilder/05_06.bvh", fps=30)
+    rng = np.random.default_rng(0)
+    paired, speech = tmp_path / "paired.wav", tmp_path / "speech.wav"
+    wavfile.write(paired, 16000, (rng.normal(size=int(clip.duration * 16000)) * 3000).astype(np.int16))
+    wavfile.write(speech, 16000, (rng.normal(size=int(2.5 * 16000)) * 3000).astype(np.int16))
+    torch.set_num_threads(1)
+    feats, _ = control_features(paired, 30.0, num_frames=clip.num_frames)
+    model = str(tmp_path / "audio.pt")
+    train([clip], model, preset="tiny", controls=[feats], seed=0, quiet=True, control_source="audio")
+    res = client.call("generate", timeout=120, model=model, seconds=9.0, audio=str(speech), out_dir=str(tmp_path),
+                      name="talk")
+    assert res["frames"] == [75] and read_npz(res["files"][0]).num_frames == 75  # 2.5 s of speech at 30 fps
+    assert res["model_info"]["audio"] == "mfcc"
+    with pytest.raises(wc.WorkerError) as ei:
+        client.call("generate", timeout=60, model=model, seconds=2.0, out_dir=str(tmp_path))
+    assert ei.value.kind == "user" and "follows audio" in ei.value.message
+
+
 @pytest.mark.timeout(120)
 def test_bad_model_file_is_a_user_error(client, tmp_path):
     bad = tmp_path / "not_a_model.pt"

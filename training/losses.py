@@ -128,9 +128,23 @@ def patch_nn_loss(fake: torch.Tensor, pool: torch.Tensor, size: int, margin: flo
     """Patch nearest-neighbour loss: every generated patch should lie near some real patch (``pool``, (P, C*size)),
     per frame RMS distance beyond ``margin`` counts; with ``recall`` > 0 every real patch should also have a
     generated patch near it (against mode collapse). A fast, non-adversarial realism signal."""
-    q = patches(fake, size)
+    return patch_nn_loss_patches(patches(fake, size), pool, size, margin, recall)
+
+
+def patch_nn_loss_patches(q: torch.Tensor, pool: torch.Tensor, size: int, margin: float = 0.0,
+                          recall: float = 0.0) -> torch.Tensor:
+    """:func:`patch_nn_loss` on generated patches already cut, ``q`` (Q, C*size)."""
     d = torch.cdist(q, pool) / math.sqrt(size)  # (Q, P) per-frame RMS-like distance
     loss = F.relu(d.min(dim=1).values - margin).mean()
     if recall:
         loss = loss + recall * F.relu(d.min(dim=0).values - margin).mean()
     return loss
+
+
+def patch_recall_per_sample(fake: torch.Tensor, pool: torch.Tensor, size: int, margin: float = 0.0) -> torch.Tensor:
+    """Recall of each generated sequence on its own: every real patch (``pool``) near some patch of *that* sequence
+    (B, C, T), averaged over sequences. Where a crop is a whole clip (the coarse levels), this asks each sample,
+    rather than the batch together, to hold every part of the clip (coverage is scored per sample)."""
+    q = fake.unfold(-1, size, 1).permute(0, 2, 1, 3).reshape(fake.shape[0], -1, fake.shape[1] * size)
+    d = torch.cdist(q, pool[None].expand(fake.shape[0], -1, -1)) / math.sqrt(size)  # (B, Q, P)
+    return F.relu(d.min(dim=1).values - margin).mean()

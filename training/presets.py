@@ -40,8 +40,11 @@ _BASE = dict(
     patch_size=8,             # frames per patch
     patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)
     patch_recall=3.0,         # weight of the reverse term (every real patch near a generated one: coverage)
+    sample_recall=0.0,        # recall of each sample on its own where a crop is a whole clip (coarse levels)
     patch_pool=2048,          # real patches compared per step at most (random subset beyond)
     patch_control=3.0,        # weight of continuous control channels in patch matching (matched with their control)
+    label_mix=0.25,           # share of generated training crops whose label switches mid-sequence (needs two
+                              # labels): teaches the generator to follow a label schedule where it switches
     bank_frames=1200,         # frames of samples of the frozen levels below (per clip, at least one sample),
                               # reused as the input of a level
     bank_refresh=100,         # ... regenerated every this many steps
@@ -50,12 +53,14 @@ _BASE = dict(
 )
 
 PRESETS: dict[str, dict] = {
-    "fast": dict(_BASE, iterations=360),
-    "default": dict(_BASE, iterations=900, patch_recall=6.0),  # recall 6 vs 3: diversity 1.18-1.29 vs 1.10-1.20
+    # per-sample recall lifts coverage; fewer steps keep diversity (training/PROFILE.md, "Where the quality goes")
+    "fast": dict(_BASE, iterations=360, sample_recall=3.0),
+    "default": dict(_BASE, iterations=600, patch_recall=6.0, sample_recall=10.0),
     "quality": dict(_BASE, iterations=2000, g_widths=[4, 8, 8], d_widths=[3, 6, 6]),
     # For the test suite only: a few seconds of training on a tiny network. Not for real use.
     "tiny": dict(_BASE, iterations=20, batch=4, crop=24, g_widths=[2, 2], d_widths=[2, 2], embed_dim=8,
-                 coarse_seconds=1.5, bank_frames=100, bank_refresh=10, patch_pool=256, lr_g=2e-3, lr_d=2e-3),
+                 coarse_seconds=1.5, bank_frames=100, bank_refresh=10, patch_pool=256, lr_g=2e-3, lr_d=2e-3,
+                 label_mix=0.0),
 }
 PUBLIC_PRESETS = ("fast", "default", "quality")
 

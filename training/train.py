@@ -15,10 +15,13 @@ Read top to bottom:
 4. Losses: adversarial (WGAN-GP, or non-saturating + R1), L1 reconstruction of the crop from ``z*``, a patch
    nearest-neighbour loss (generated patches near real patches of their label and, the other way round, every real
    patch near a generated one: a fast, non-adversarial signal that lets a few hundred steps per level do what
-   GANimator's 15,000 do), foot-contact consistency and foot sliding. One generator forward serves the
-   discriminator step and the generator step.
+   GANimator's 15,000 do; where a crop is a whole clip, each crop on its own must also hold every patch of its clip:
+   per-sample recall), foot-contact consistency and foot sliding. One generator forward serves the discriminator
+   step and the generator step. With two labels or more, a share of the generated crops (``label_mix``) switch
+   label part-way, as a label schedule does, and are judged frame by frame against the clips of each label.
 5. Ctrl-C (or ``should_stop()``) stops between two steps and saves a checkpoint with everything needed to
-   continue exactly: weights, optimiser states, RNG state, level, step, the bank. ``resume=`` continues it.
+   continue exactly: weights, optimiser states, RNG state, level, step, the bank (and the mixed-label entries).
+   ``resume=`` continues it.
 """
 from __future__ import annotations
 
@@ -200,18 +203,20 @@ class LevelData:
         self.bank = None  # Flat of bank samples; entry e belongs to clip bank_clip[e]
         self.bank_clip = None
         self.pools: dict = {}  # real patches a generated crop is compared with, by pool key
+        self.clip_patches: list = []  # ... of each clip
         self.patch_size = 0
         self.pool_key: list = []  # pool key of each clip (its dominant label; one pool when unlabelled)
+        # label mixing (``label_mix`` > 0): per clip, controls whose label switches mid-sequence (at this level) and,
+        # above level 0, samples of the levels below made under them; entry e belongs to clip e // mix_per_clip
+        self.mix_control = None
+        self.mix_bank = None
+        self.mix_per_clip = 0
 
     def make_pools(self, model: MotionModel, size: int, scale: float = 1.0) -> None:
         """Real patches of ``size`` frames at this level, pooled by the clips' dominant label; with continuous
         control, each patch carries its control (times ``scale``) so a generated patch is matched to real patches
         made under a similar control."""
-        keys = []
-        for c in model.clips:
-            lab = c.get("labels")
-            keys.append(int(np.bincount(np.asarray(lab)[np.asarray(lab) >= 0]).argmax())
-                        if lab is not None and any(v >= 0 for v in lab) else -1)
+        keys = [dominant_label(c) for c in model.clips]
         self.pool_key = keys
         seqs = [self.real.data[:, o:o + n] for o, n in zip(self.real.offsets.tolist(), self.real.lengths.tolist())]
         if model.control_spec.continuous:  # match patches in (motion, continuous control) space
@@ -219,9 +224,9 @@ class LevelData:
                     for o, n in zip(self.control.offsets.tolist(), self.control.lengths.tolist())]
             seqs = [torch.cat([x, c]) for x, c in zip(seqs, ctrl)]
         self.patch_size = min(size, int(self.n.min()))  # a crop is never shorter than the shortest clip
+        self.clip_patches = [losses.patches(x[None], self.patch_size) for x in seqs]
         for k in sorted(set(keys)):
-            self.pools[k] = torch.cat([losses.patches(x[None], self.patch_size) for x, kk in zip(seqs, keys)
-                                       if kk == k])
+            self.pools[k] = torch.cat([p for p, kk in zip(self.clip_patches, keys) if kk == k])
 
     def make_bank(self, model: MotionModel, bank_frames: int, generator: torch.Generator) -> None:
         """Random samples of the frozen levels below (per clip ~``bank_frames`` frames in all, at least one)."""
@@ -237,10 +242,49 @@ class LevelData:
         self.bank = Flat(seqs)
         self.bank_clip = torch.tensor(owner)
 
+    def make_mix(self, model: MotionModel, bank_frames: int, generator: torch.Generator) -> None:
+        """Label mixing: per clip ~``bank_frames`` frames of controls that switch, at a random point in the middle
+        half, to another label on one side (as a schedule would), and above level 0 samples of the levels below
+        made under them. A generated crop under such a control is judged, frame by frame, against the real clips
+        of each side's label: the generator learns to follow a label where it is, not where the clip is."""
+        k = max(1, int(round(bank_frames / max(model.clip_lengths))))
+        nlab = len(model.labels)
+        own = [dominant_label(c) for c in model.clips]
+        controls, samples = [], []
+        for c, t in enumerate(model.clip_lengths):
+            ls = model.lengths(t)
+            per_level = []
+            for _ in range(k):
+                full = model.clip_controls[c].T.cpu().numpy().copy()
+                others = [v for v in range(nlab) if v != own[c]]
+                other = others[int(torch.randint(len(others), (1,), generator=generator))]
+                split = int(t * (0.25 + 0.5 * float(torch.rand(1, generator=generator))))
+                side = slice(split, None) if float(torch.rand(1, generator=generator)) < 0.5 else slice(0, split)
+                full[side, :nlab] = 0.0
+                full[side, other] = 1.0
+                per_level.append(model.control_levels(full, ls))
+            ctrl = [torch.cat([p[i] for p in per_level]) for i in range(len(ls))]  # (k, K, n_i) per level
+            controls += list(ctrl[self.level])
+            if self.level > 0:
+                with torch.no_grad():
+                    samples += list(model.synthesize(ls, ctrl, batch=k, generator=generator,
+                                                     stop_level=self.level - 1)[-1])
+        self.mix_per_clip = k
+        self.mix_control = Flat(controls)
+        self.mix_bank = Flat(samples) if samples else None
+
     def make_rec_below(self, model: MotionModel) -> None:
         with torch.no_grad():
             self.rec_below = Flat([model.reconstruct(c, stop_level=self.level - 1)[-1][0]
                                    for c in range(len(model.clip_lengths))])
+
+
+def dominant_label(clip: dict) -> int:
+    """The label index most of a clip's frames carry (-1 when unlabelled)."""
+    lab = clip.get("labels")
+    if lab is None or not any(v >= 0 for v in lab):
+        return -1
+    return int(np.bincount(np.asarray(lab)[np.asarray(lab) >= 0]).argmax())
 
 
 def control_part(model: MotionModel, control: torch.Tensor, scale: float) -> torch.Tensor:
@@ -325,6 +369,8 @@ class Trainer:
         self.model, self.s, self.gen, self.device = model, settings, generator, device
         self.offsets = torch.as_tensor(OFFSETS[model.config.get("gender", "neutral")], dtype=torch.float32,
                                        device=device)
+        # label mixing needs two labels at least
+        self.mixing = float(settings.get("label_mix", 0.0)) > 0 and len(model.labels) >= 2
 
     def run(self, state: dict, out_path, progress=None, should_stop=None, quiet=False) -> str:
         model, s = self.model, self.s
@@ -346,6 +392,8 @@ class Trainer:
                         break
                     if level > 0 and (data.bank is None or it % int(s["bank_refresh"]) == 0):
                         data.make_bank(model, int(s["bank_frames"]), self.gen)
+                    if self.mixing and (data.mix_control is None or it % int(s["bank_refresh"]) == 0):
+                        data.make_mix(model, int(s["bank_frames"]), self.gen)
                     logs = self.step(level, data, opt_g, opt_d, it)
                     bar.update(1)
                     if it % 10 == 0 or it == iters - 1:
@@ -395,6 +443,11 @@ class Trainer:
             if state.get("bank") is not None:
                 data.bank = Flat([x.to(model.device) for x in state["bank"]])
                 data.bank_clip = state["bank_clip"]
+            if state.get("mix_control") is not None:
+                data.mix_per_clip = int(state["mix_per_clip"])
+                data.mix_control = Flat([x.to(model.device) for x in state["mix_control"]])
+                if state.get("mix_bank") is not None:
+                    data.mix_bank = Flat([x.to(model.device) for x in state["mix_bank"]])
         return data, opt_g, opt_d
 
     def inputs(self, data: LevelData, b: dict, noise: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -422,6 +475,10 @@ class Trainer:
         else:
             source, which = data.rec_below, clip
         full = source.upsampled(which, data.n[clip], padded)
+        if noise and b.get("mixed") is not None and data.mix_bank is not None:
+            mask, entry = b["mixed"]
+            full = torch.where(mask.to(full.device)[:, None, None], data.mix_bank.upsampled(entry, data.n[clip], padded),
+                               full)
         x = full + model.noise(level, bsz, b["n"], self.gen) * inside if noise else full
         return x, full[..., m:width - m]
 
@@ -432,6 +489,20 @@ class Trainer:
         m = self.model.margin
         return c, c[..., m:c.shape[-1] - m]
 
+    def pick_mix(self, data: LevelData, b: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Label mixing: which random crops (about ``label_mix`` of them) take a mixed-label entry of their clip
+        (its control and, above level 0, its sample of the levels below), and which entry: (mask, entries)."""
+        clip = b["clip"]
+        mask = torch.rand(len(clip), generator=self.gen) < float(self.s["label_mix"])
+        pick = (torch.rand(len(clip), generator=self.gen) * data.mix_per_clip).long()
+        return mask, clip * data.mix_per_clip + pick
+
+    def mixed_control(self, data: LevelData, b: dict, ctrl_pad: torch.Tensor) -> torch.Tensor:
+        """The padded control of the random crops: the mixed entry's where ``b["mixed"]`` says so."""
+        mask, which = b["mixed"]
+        return torch.where(mask.to(ctrl_pad.device)[:, None, None], data.mix_control.window(which, b["padded"]),
+                           ctrl_pad)
+
     def step(self, level: int, data: LevelData, opt_g, opt_d, it: int = 0) -> dict:
         """One training step of ``level``: discriminator step(s), then one generator step."""
         model, s = self.model, self.s
@@ -440,6 +511,11 @@ class Trainer:
             b = sample_batch(data, int(s["batch"]), int(s["crop"]), model.margin, self.gen)
             ctrl_pad, ctrl = self.control(data, b)
             real = data.real.window(b["clip"], b["frames"])
+            ctrl_fake_pad, ctrl_fake = ctrl_pad, ctrl
+            if self.mixing:
+                b["mixed"] = self.pick_mix(data, b)
+                ctrl_fake_pad = self.mixed_control(data, b, ctrl_pad)
+                ctrl_fake = ctrl_fake_pad[..., model.margin:ctrl_fake_pad.shape[-1] - model.margin]
             x_fake, base_fake = self.inputs(data, b, noise=True)
             # the reconstruction path on the first rec_batch crops
             nrec = min(int(s["rec_batch"]), real.shape[0])
@@ -448,7 +524,7 @@ class Trainer:
             bsz = real.shape[0]
         with record_function("G forward"):
             # one generator forward for the random and the reconstruction path
-            cp = None if ctrl_pad is None else torch.cat([ctrl_pad, ctrl_pad[:nrec]])
+            cp = None if ctrl_pad is None else torch.cat([ctrl_fake_pad, ctrl_pad[:nrec]])
             out = G(torch.cat([x_fake, x_rec]), cp)
             if base_fake is not None:
                 out = out + torch.cat([base_fake, base_rec])
@@ -457,7 +533,7 @@ class Trainer:
         # discriminator: real vs generated crops, scored per frame
         kind = s["loss"]
         every = max(1, int(s["penalty_every"]))
-        ctrl2 = None if ctrl is None else torch.cat([ctrl, ctrl])
+        ctrl2 = None if ctrl is None else torch.cat([ctrl, ctrl_fake])
         for k in range(int(s["d_steps"])):
             with record_function("D step"):
                 if k == 0:
@@ -465,7 +541,7 @@ class Trainer:
                 else:  # later steps see fresh fakes
                     with torch.no_grad():
                         xf, bf = self.inputs(data, b, noise=True)
-                        fk = G(xf, ctrl_pad) + (0 if bf is None else bf)
+                        fk = G(xf, ctrl_fake_pad) + (0 if bf is None else bf)
                 opt_d.zero_grad(set_to_none=True)
                 penalize = (it * int(s["d_steps"]) + k) % every == 0
                 penalty = real.new_zeros(())
@@ -477,7 +553,7 @@ class Trainer:
                             penalty = losses.gradient_penalty(D, real, fk, ctrl, self.gen)
                 elif penalize:
                     penalty, real_scores = losses.r1_penalty(D, real, ctrl)
-                    loss_d = losses.d_loss(kind, real_scores, D(fk, ctrl))
+                    loss_d = losses.d_loss(kind, real_scores, D(fk, ctrl_fake))
                 else:
                     scores = D(torch.cat([real, fk]), ctrl2)
                     loss_d = losses.d_loss(kind, scores[:bsz], scores[bsz:])
@@ -488,14 +564,14 @@ class Trainer:
         with record_function("G step"):
             opt_g.zero_grad(set_to_none=True)
             D.requires_grad_(False)
-            adv = losses.g_loss(kind, D(fake, ctrl))
+            adv = losses.g_loss(kind, D(fake, ctrl_fake))
             D.requires_grad_(True)
             rec_loss = losses.reconstruction_loss(rec, real[:nrec])
             total = adv + s["rec_weight"] * rec_loss
             logs = dict(D=loss_d.item(), G=adv.item(), rec=rec_loss.item())
             if s["patch_weight"]:
                 with record_function("patch loss"):
-                    p_loss = self.patch_loss(data, b, fake, ctrl)
+                    p_loss = self.patch_loss(data, b, fake, ctrl_fake)
                 total = total + s["patch_weight"] * p_loss
                 logs["patch"] = p_loss.item()
             if s["contact_weight"] or s["slide_weight"]:
@@ -517,7 +593,9 @@ class Trainer:
         if self.model.control_spec.continuous:
             fake = torch.cat([fake, control_part(self.model, ctrl, float(s["patch_control"]))], dim=1)
         keys = torch.tensor([data.pool_key[c] for c in b["clip"].tolist()])
-        total = fake.new_zeros(())
+        total = self.sample_recall_loss(data, b, fake) if s["sample_recall"] else fake.new_zeros(())
+        if b.get("mixed") is not None and bool(b["mixed"][0].any()):
+            return total + self.mixed_patch_loss(data, b, fake, ctrl, keys)
         for k in torch.unique(keys).tolist():
             sel = torch.nonzero(keys == k).flatten()
             pool = data.pools[k]
@@ -527,17 +605,58 @@ class Trainer:
             total = total + loss * (len(sel) / len(keys))
         return total
 
+    def sample_recall_loss(self, data: LevelData, b: dict, fake: torch.Tensor) -> torch.Tensor:
+        """Per-sample recall (times ``sample_recall``) of the crops that are a whole clip (the coarse levels) and
+        keep its label: each should hold every patch of its own clip, as coverage asks of every sample."""
+        clip = b["clip"]
+        whole = data.n[clip] <= b["n"]
+        if b.get("mixed") is not None:
+            whole &= ~b["mixed"][0]
+        total = fake.new_zeros(())
+        for i in torch.nonzero(whole).flatten().tolist():
+            total = total + losses.patch_recall_per_sample(fake[i:i + 1], data.clip_patches[int(clip[i])],
+                                                           data.patch_size, self.s["patch_margin"])
+        return total * (float(self.s["sample_recall"]) / len(clip))
+
+    def mixed_patch_loss(self, data: LevelData, b: dict, fake: torch.Tensor, ctrl: torch.Tensor,
+                         keys: torch.Tensor) -> torch.Tensor:
+        """The patch loss when some crops switch label: each patch of a mixed crop is matched against the real
+        patches of the label its control mostly carries."""
+        s, size = self.s, data.patch_size
+        q = losses.patches(fake, size).reshape(fake.shape[0], -1, fake.shape[1] * size)  # (B, P, C*size)
+        lab = ctrl[:, :len(self.model.labels)].unfold(-1, size, 1).mean(-1).argmax(1).cpu()  # (B, P)
+        key = torch.where(b["mixed"][0][:, None], lab, keys[:, None].expand_as(lab)).flatten()
+        q = q.flatten(0, 1)
+        total = fake.new_zeros(())
+        for k in torch.unique(key).tolist():
+            if k not in data.pools:
+                continue
+            sel = torch.nonzero(key == k).flatten().to(q.device)
+            pool = data.pools[k]
+            if pool.shape[0] > int(s["patch_pool"]):
+                pool = pool[torch.randperm(pool.shape[0], generator=self.gen)[:int(s["patch_pool"])]]
+            loss = losses.patch_nn_loss_patches(q[sel], pool, size, s["patch_margin"], s["patch_recall"])
+            total = total + loss * (len(sel) / len(key))
+        return total
+
     def save(self, out_path, state, data, opt_g, opt_d, trained_levels: int) -> None:
         train_state = None
         if state is not None:
             train_state = dict(state, rng=self.gen.get_state(), opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(),
                                bank=None, bank_clip=None)
             if data is not None and data.bank is not None:
-                train_state["bank"] = [data.bank.data[:, o:o + n].cpu().clone()
-                                       for o, n in zip(data.bank.offsets.tolist(), data.bank.lengths.tolist())]
+                train_state["bank"] = _unflat(data.bank)
                 train_state["bank_clip"] = data.bank_clip.clone()
+            if data is not None and data.mix_control is not None:
+                train_state.update(mix_per_clip=data.mix_per_clip, mix_control=_unflat(data.mix_control),
+                                   mix_bank=None if data.mix_bank is None else _unflat(data.mix_bank))
         self.model.trained_levels = trained_levels
         save_checkpoint(self.model, out_path, training=train_state)
+
+
+def _unflat(f: Flat) -> list[torch.Tensor]:
+    """A Flat's sequences, as CPU copies (for a checkpoint)."""
+    return [f.data[:, o:o + n].cpu().clone() for o, n in zip(f.offsets.tolist(), f.lengths.tolist())]
 
 
 @contextmanager

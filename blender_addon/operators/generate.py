@@ -1,4 +1,5 @@
-"""``mrgen.generate``: new motion from the model onto an SMPL armature (a new Action per variation);
+"""``mrgen.generate``: new motion from the model (following a label, a schedule or speech) onto an SMPL armature
+(a new Action per variation);
 ``mrgen.load_model``: read the model's labels and levels into the panel."""
 from __future__ import annotations
 
@@ -29,8 +30,20 @@ def store_model_info(settings, info: dict | None) -> None:
     for name in info.get("labels") or ():
         settings.labels_available.add().name = str(name)
     settings.num_levels = int(info.get("num_levels") or 0)
+    settings.model_audio = str(info.get("audio") or "")
     labels = ", ".join(info.get("labels") or ()) or "none"
-    settings.model_info = f"{settings.num_levels} levels, {info.get('fps', 0):g} fps, labels: {labels}"
+    speech = ", follows speech" if settings.model_audio else ""
+    settings.model_info = f"{settings.num_levels} levels, {info.get('fps', 0):g} fps, labels: {labels}{speech}"
+
+
+def chosen_audio(settings) -> str | None:
+    """Absolute path of the speech WAV to follow (None when there is none)."""
+    if not settings.audio_file.strip():
+        return None
+    path = bpy.path.abspath(settings.audio_file)
+    if not os.path.isfile(path):
+        raise UserError(f"speech file not found: {path}")
+    return path
 
 
 def _short(text: str, n: int = 20) -> str:
@@ -97,12 +110,15 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         model = chosen_model(context, s, prefs)
         fps = scene_fps(context.scene) if s.use_scene_fps else s.fps
         labels = props.label_request(s)
+        audio = chosen_audio(s)
         stem = os.path.splitext(os.path.basename(model))[0]
-        base = f"{_short(stem)} {_short(labels, 24) or 'mix'} {s.seconds:g}s s{s.seed}"
+        length = _short(os.path.basename(audio), 16) if audio else f"{s.seconds:g}s"
+        base = f"{_short(stem)} {_short(labels, 24) or 'mix'} {length} s{s.seed}"
         meta = {"model": model, "labels": labels, "seconds": float(s.seconds), "fps": float(fps),
-                "seed": int(s.seed), "num": int(s.num)}
+                "seed": int(s.seed), "num": int(s.num), "audio": audio or ""}
         params = {"model": model, "device": prefs.device, "seconds": float(s.seconds), "seed": int(s.seed),
-                  "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir()}
+                  "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
+                  "audio": audio}
         apply = make_apply("generate", smpl_target(context), fps, context.scene.frame_start, base, meta,
                            lambda ctx: ctx.window_manager.mrgen_new)
         return jobs.Job("generate", "generate", params, apply, label="Generate")

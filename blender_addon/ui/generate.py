@@ -1,4 +1,5 @@
-"""Generate section: model, labels (or a schedule of segments), length, fps, seed, variations."""
+"""Generate section: model, labels (or a schedule of segments), speech (models that follow audio), length, fps,
+seed, variations."""
 from __future__ import annotations
 
 import bpy
@@ -47,8 +48,12 @@ class MRGEN_PT_generate(SidebarPanel, bpy.types.Panel):
             layout.prop_search(s, "label", s, "labels_available")
         else:
             layout.prop(s, "label")
+        if s.model_audio or s.audio_file:
+            layout.prop(s, "audio_file")
         col = layout.column(align=True)
-        col.prop(s, "seconds")
+        sub = col.row()
+        sub.enabled = not s.audio_file  # speech sets the length
+        sub.prop(s, "seconds")
         row = col.row(align=True)
         row.prop(s, "use_scene_fps")
         sub = row.row(align=True)

@@ -59,28 +59,11 @@ def run(args: argparse.Namespace) -> int:
         raise MrgenError(f"--num must be at least 1, got {args.num}")
     if args.seconds is not None and not (0 < args.seconds < float("inf")):
         raise MrgenError(f"--seconds must be positive, got {args.seconds}")
-    from ..sampling import generate, load_model
+    from ..sampling import audio_control, generate, load_model
 
     model = load_model(args.model, device=args.device)
-    control, frames = None, None
-    spec = model.control_spec
-    if spec.source == "wavlm" and args.audio and not args.wavlm:
-        raise MrgenError("this model follows WavLM features: give --wavlm DIR (its WavLM checkpoint folder)",
-                         args.model)
-    if args.wavlm and spec.continuous and spec.source != "wavlm":
-        raise MrgenError("this model was trained on MFCC audio features, not WavLM: leave out --wavlm", args.model)
-    if args.audio:
-        from ..audio import control_features
-
-        if not spec.continuous:
-            raise MrgenError("this model was trained without audio (train it with --audio)", args.model)
-        control, _ = control_features(args.audio, model.fps, wavlm=args.wavlm)
-        if control.shape[1] != spec.continuous:
-            raise MrgenError(f"the audio features have {control.shape[1]} channels, the model expects "
-                             f"{spec.continuous} (another WavLM checkpoint?)", args.wavlm or args.audio)
-        frames = None if args.seconds is not None else len(control)
-    elif model.control_spec.continuous:
-        raise MrgenError("this model follows audio: give --audio WAV", args.model)
+    control = audio_control(model, args.audio, args.wavlm, args.model)
+    frames = len(control) if control is not None and args.seconds is None else None  # as long as the speech
     motions = generate(model, args.seconds, frames=frames, seed=args.seed, labels=args.labels, num=args.num,
                        noise=args.noise, control=control, cleanup=not args.no_cleanup)
     for m, path in zip(motions, output_paths(args.output, args.num)):

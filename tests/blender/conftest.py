@@ -114,14 +114,24 @@ def prefs(addon):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny trained model (a few seconds with the ``tiny`` preset), made by the torch venv."""
+    return _train_tiny(tmp_path_factory.mktemp("models") / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_audio_model(tmp_path_factory) -> tuple[Path, Path]:
+    """A tiny model that follows audio, and a 2.5 s WAV to drive it."""
+    out = _train_tiny(tmp_path_factory.mktemp("audio_models") / "talk.pt", "--audio")
+    return out, out.with_name("talk_speech.wav")
+
+
+def _train_tiny(out: Path, *args: str) -> Path:
     from . import tiny_model as tm
 
     ok, why = tm.available()
     if not ok:
         pytest.skip(why)
-    out = tmp_path_factory.mktemp("models") / "tiny.pt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    cp = subprocess.run([WORKER_PYTHON, str(Path(tm.__file__)), str(out)], capture_output=True, text=True,
+    cp = subprocess.run([WORKER_PYTHON, str(Path(tm.__file__)), str(out), *args], capture_output=True, text=True,
                         timeout=300, env=env, cwd=str(REPO))
     assert cp.returncode == 0 and out.exists(), cp.stdout + cp.stderr
     return out

@@ -88,6 +88,33 @@ def test_label_schedule_and_model_info(model_prefs, tiny_model):
     assert "fly" in bpy.context.window_manager.mrgen_job.error
 
 
+@pytest.mark.timeout(240)
+def test_speech_drives_generate(prefs, tiny_audio_model):
+    """A model trained with audio: the panel learns that it follows speech, Generate sends the WAV, and the motion is
+    as long as the speech whatever Seconds says; a missing WAV is refused before any work."""
+    model, speech = tiny_audio_model
+    props = addon_module("props")
+    s = bpy.context.window_manager.mrgen_new
+    s.model, s.model_file = props.CUSTOM_MODEL, str(model)
+    assert bpy.ops.mrgen.load_model(blocking=True) == {"FINISHED"}
+    assert s.model_audio == "mfcc" and "follows speech" in s.model_info
+    s.audio_file, s.seconds = str(speech), 9.0
+    scene = bpy.context.scene
+    scene.render.fps = 24
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    obj = bpy.context.active_object
+    action = obj.animation_data.action
+    assert action["mrgen"]["audio"] == str(speech) and action.name.startswith("talk mix talk_speech.wav")
+    lo, hi = addon_module("keyframes").frame_range(obj, action)
+    assert hi - lo + 1 == 60  # 2.5 s of speech at 24 fps
+    obj.data.mrgen.audio_file = str(speech.with_name("nowhere.wav"))
+    with pytest.raises(RuntimeError, match="speech file not found"):
+        bpy.ops.mrgen.generate(blocking=True)
+    obj.data.mrgen.audio_file = ""  # and without speech, the model's own error
+    with pytest.raises(RuntimeError, match="follows audio"):
+        bpy.ops.mrgen.generate(blocking=True)
+
+
 @pytest.mark.timeout(180)
 def test_modal_path_polls_without_blocking(model_prefs):
     """The UI path: invoke -> modal TIMER steps (called by hand: modal operators do not run in background)."""
