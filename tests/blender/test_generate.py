@@ -115,6 +115,44 @@ def test_speech_drives_generate(prefs, tiny_audio_model):
         bpy.ops.mrgen.generate(blocking=True)
 
 
+class _Layout:
+    """A stand-in for a panel's layout: records the properties drawn (and which were disabled)."""
+
+    def __init__(self, drawn=None):
+        self.drawn = [] if drawn is None else drawn
+        self.enabled, self.scale_y = True, 1.0
+
+    def prop(self, data, name, **kw):
+        self.drawn.append((name, self.enabled))
+
+    def _child(self, *a, **kw):
+        child = _Layout(self.drawn)
+        child.enabled = self.enabled
+        return child
+
+    row = column = _child
+
+    def __getattr__(self, name):  # label, operator, prop_search, template_list: not recorded
+        return lambda *a, **kw: None
+
+
+def test_speech_field_shows_for_models_that_follow_audio(prefs):
+    panel = addon_module("ui.generate").MRGEN_PT_generate
+    s = bpy.context.window_manager.mrgen_new
+
+    def drawn():
+        fake = types.SimpleNamespace(layout=_Layout())
+        panel.draw(fake, bpy.context)
+        return dict(fake.layout.drawn)
+
+    s.model_audio, s.audio_file = "", ""
+    assert "audio_file" not in drawn() and drawn()["seconds"] is True
+    s.model_audio = "mfcc"
+    assert drawn()["audio_file"] is True and drawn()["seconds"] is True
+    s.audio_file = "/tmp/speech.wav"
+    assert drawn()["seconds"] is False  # the speech sets the length
+
+
 @pytest.mark.timeout(180)
 def test_modal_path_polls_without_blocking(model_prefs):
     """The UI path: invoke -> modal TIMER steps (called by hand: modal operators do not run in background)."""
