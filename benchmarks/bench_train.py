@@ -212,7 +212,7 @@ def schedule_accuracy(model, seeds: int, seed: int, seconds: float = 4.0) -> dic
             half = int(round(0.5 * m.fps))
             for i, lab in enumerate(order):
                 w = np.arange(i * seg, (i + 1) * seg - LOCAL_WINDOW + 1)  # windows inside the segment
-                others = np.min([near[o][w] for o in near if o != lab], axis=0)
+                others = np.min([near[other][w] for other in near if other != lab], axis=0)
                 hit = near[lab][w] < others
                 ok = int(hit.sum())
                 right, total, worst = right + ok, total + len(w), min(worst, ok / len(w))

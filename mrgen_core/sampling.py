@@ -149,21 +149,18 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     controls = model.control_levels(full, lengths)
     model.eval()
     noise_levels = None if noise == "all" else [0]
+    gens = [torch.Generator().manual_seed(int(seed) + k) for k in range(num)]
     outs = [None] * num
     with _threads(threads):
         for i in range(model.num_levels):
             # one sample at a time: a batch would change the float rounding, and sample k must not depend on num
             for k in range(num):
-                if i == 0:
-                    outs[k] = (torch.Generator().manual_seed(int(seed) + k), None)
-                gen, prev = outs[k]
-                out = model.synthesize(lengths, controls, generator=gen, noise_levels=noise_levels,
-                                       noise_scale=noise_scale, start_level=i, stop_level=i, base=prev)[-1]
-                outs[k] = (gen, out)
+                outs[k] = model.synthesize(lengths, controls, generator=gens[k], noise_levels=noise_levels,
+                                           noise_scale=noise_scale, start_level=i, stop_level=i, base=outs[k])[-1]
             if progress is not None:
                 progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
     return [finish(model, out[0], start=start, name=f"sample_{int(seed) + k}", labels=idx, cleanup=cleanup)
-            for k, (_, out) in enumerate(outs)]
+            for k, out in enumerate(outs)]
 
 
 @torch.no_grad()

@@ -252,14 +252,14 @@ class Worker:
     def _cmd_generate(self, req, progress, stop) -> dict:
         progress(0.0, "loading model")
         model = self._model(req)
-        generate = _sampling().generate
+        sampling = _sampling()
         labels = req.get("labels") or None
-        control = _sampling().audio_control(model, req.get("audio") or None, req.get("wavlm") or None, req["model"])
+        control = sampling.audio_control(model, req.get("audio") or None, req.get("wavlm") or None, req["model"])
         seconds, frames = req.get("seconds"), req.get("frames")
         if control is not None:  # as long as the speech
             seconds, frames = None, len(control)
-        motions = generate(model, seconds, frames=frames, seed=int(req.get("seed", 0)), labels=labels,
-                           num=int(req.get("num", 1)), control=control, progress=progress)
+        motions = sampling.generate(model, seconds, frames=frames, seed=int(req.get("seed", 0)), labels=labels,
+                                    num=int(req.get("num", 1)), control=control, progress=progress)
         progress(1.0, "writing results")
         out = self._write(motions, req, f"{Path(req['model']).stem}_seed{int(req.get('seed', 0))}")
         return {**out, "model_info": _model_info(model, req["model"])}

@@ -586,23 +586,30 @@ class Trainer:
 
     def patch_loss(self, data: LevelData, b: dict, fake: torch.Tensor, ctrl: torch.Tensor | None) -> torch.Tensor:
         """Patch nearest-neighbour loss of the generated crops against the real patches of their label (and, with
-        continuous control, of a similar control)."""
+        continuous control, of a similar control); a patch of a mixed-label crop takes the label its control mostly
+        carries."""
         s = self.s
         if not data.pools:
             data.make_pools(self.model, int(s["patch_size"]), float(s["patch_control"]))
+        size = data.patch_size
         if self.model.control_spec.continuous:
             fake = torch.cat([fake, control_part(self.model, ctrl, float(s["patch_control"]))], dim=1)
-        keys = torch.tensor([data.pool_key[c] for c in b["clip"].tolist()])
         total = self.sample_recall_loss(data, b, fake) if s["sample_recall"] else fake.new_zeros(())
-        if b.get("mixed") is not None and bool(b["mixed"][0].any()):
-            return total + self.mixed_patch_loss(data, b, fake, ctrl, keys)
-        for k in torch.unique(keys).tolist():
-            sel = torch.nonzero(keys == k).flatten()
+        q = losses.patches(fake, size)  # (B * P, C * size), crop by crop
+        key = torch.tensor([data.pool_key[c] for c in b["clip"].tolist()])[:, None].expand(-1, q.shape[0] // len(fake))
+        if b.get("mixed") is not None:
+            lab = ctrl[:, :len(self.model.labels)].unfold(-1, size, 1).mean(-1).argmax(1).cpu()  # (B, P)
+            key = torch.where(b["mixed"][0][:, None], lab, key)
+        key = key.flatten()
+        for k in torch.unique(key).tolist():
+            if k not in data.pools:  # a label no clip mostly carries
+                continue
+            sel = torch.nonzero(key == k).flatten().to(q.device)
             pool = data.pools[k]
             if pool.shape[0] > int(s["patch_pool"]):
                 pool = pool[torch.randperm(pool.shape[0], generator=self.gen)[:int(s["patch_pool"])]]
-            loss = losses.patch_nn_loss(fake[sel], pool, data.patch_size, s["patch_margin"], s["patch_recall"])
-            total = total + loss * (len(sel) / len(keys))
+            loss = losses.patch_nn_loss_patches(q[sel], pool, size, s["patch_margin"], s["patch_recall"])
+            total = total + loss * (len(sel) / len(key))
         return total
 
     def sample_recall_loss(self, data: LevelData, b: dict, fake: torch.Tensor) -> torch.Tensor:
@@ -617,27 +624,6 @@ class Trainer:
             total = total + losses.patch_recall_per_sample(fake[i:i + 1], data.clip_patches[int(clip[i])],
                                                            data.patch_size, self.s["patch_margin"])
         return total * (float(self.s["sample_recall"]) / len(clip))
-
-    def mixed_patch_loss(self, data: LevelData, b: dict, fake: torch.Tensor, ctrl: torch.Tensor,
-                         keys: torch.Tensor) -> torch.Tensor:
-        """The patch loss when some crops switch label: each patch of a mixed crop is matched against the real
-        patches of the label its control mostly carries."""
-        s, size = self.s, data.patch_size
-        q = losses.patches(fake, size).reshape(fake.shape[0], -1, fake.shape[1] * size)  # (B, P, C*size)
-        lab = ctrl[:, :len(self.model.labels)].unfold(-1, size, 1).mean(-1).argmax(1).cpu()  # (B, P)
-        key = torch.where(b["mixed"][0][:, None], lab, keys[:, None].expand_as(lab)).flatten()
-        q = q.flatten(0, 1)
-        total = fake.new_zeros(())
-        for k in torch.unique(key).tolist():
-            if k not in data.pools:
-                continue
-            sel = torch.nonzero(key == k).flatten().to(q.device)
-            pool = data.pools[k]
-            if pool.shape[0] > int(s["patch_pool"]):
-                pool = pool[torch.randperm(pool.shape[0], generator=self.gen)[:int(s["patch_pool"])]]
-            loss = losses.patch_nn_loss_patches(q[sel], pool, size, s["patch_margin"], s["patch_recall"])
-            total = total + loss * (len(sel) / len(key))
-        return total
 
     def save(self, out_path, state, data, opt_g, opt_d, trained_levels: int) -> None:
         train_state = None
