@@ -1,4 +1,5 @@
-"""Add-on preferences: the worker's Python, device, model folder, SMPL model file; the setup checklist."""
+"""Add-on preferences: the worker's Python, device, model folder, SMPL model file, WavLM checkpoint; the setup
+checklist."""
 from __future__ import annotations
 
 import os
@@ -53,6 +54,17 @@ def model_folder(prefs=None) -> str:
     if prefs is not None and prefs.model_folder.strip():
         return bpy.path.abspath(prefs.model_folder.strip())
     return bundled_model_folder()
+
+
+#: How to fix a missing WavLM checkpoint (models trained on WavLM speech features need one).
+WAVLM_FIX = "set 'WavLM checkpoint' in the MRGen add-on preferences"
+
+
+def wavlm_checkpoint(prefs=None) -> str:
+    """Absolute path of the local WavLM checkpoint folder ('' when the preference is empty)."""
+    if prefs is None or not prefs.wavlm_checkpoint.strip():
+        return ""
+    return os.path.normpath(bpy.path.abspath(prefs.wavlm_checkpoint.strip()))
 
 
 def list_models(folder: str) -> list[str]:
@@ -127,6 +139,10 @@ class MRGEN_AddonPreferences(bpy.types.AddonPreferences):
     smpl_model_file: StringProperty(name="SMPL model file (optional)", subtype="FILE_PATH", default="",
                                     description="Licensed SMPL body model (.pkl/.npz) for a skinned mesh; without it "
                                                 "a simple stand-in body is built")
+    wavlm_checkpoint: StringProperty(name="WavLM checkpoint", subtype="DIR_PATH", default="",
+                                     description="Local folder of a WavLM model (Hugging Face format, e.g. "
+                                                 "wavlm-base-plus) for models trained on WavLM speech features; "
+                                                 "loaded from disk only, never downloaded")
     timeout: FloatProperty(name="Worker timeout (s)", default=120.0, min=1.0, max=3600.0,
                            description="A running job that sends no progress for this long is considered hung and "
                                        "the worker is restarted")
@@ -149,6 +165,10 @@ class MRGEN_AddonPreferences(bpy.types.AddonPreferences):
         if not self.model_folder:
             col.label(text=f"Shipped models: {bundled_model_folder() or 'none'}")
         col.prop(self, "smpl_model_file")
+        col.prop(self, "wavlm_checkpoint")
+        folder = wavlm_checkpoint(self)
+        if folder and not os.path.isdir(folder):
+            col.label(text=f"WavLM checkpoint folder not found: {folder}", icon="ERROR")
         col.prop(self, "timeout")
         col.prop(self, "stand_in_body")
         box = layout.box()

@@ -16,7 +16,7 @@ import torch
 from . import features as feat
 from .control import parse_schedule, smooth
 from .errors import MrgenError
-from .model.pyramid import MotionModel, downsample, upsample
+from .model.pyramid import MotionModel, downsample
 from .motion import Motion
 from .sampling import build_control, finish
 
@@ -87,17 +87,31 @@ def _source_labels(model: MotionModel, motion: Motion) -> np.ndarray | None:
     return idx if np.any(idx >= 0) else None
 
 
-def _keep_path(out: torch.Tensor, root_base: np.ndarray, cutoff: float) -> torch.Tensor:
-    """Keep the kept levels' root path: of the regenerated root velocities and turning rate, only the detail
-    faster than ``cutoff`` frames stays (a slow bias would integrate into a drifting path)."""
-    r = out[0, feat.ROOT.start:feat.HEIGHT].T.cpu().double().numpy() - root_base
-    keep = root_base + r - smooth(r, cutoff)
-    out = out.clone()
-    out[0, feat.ROOT.start:feat.HEIGHT] = torch.as_tensor(keep.T, dtype=out.dtype, device=out.device)
-    return out
+def _keep_path(model: MotionModel, out: torch.Tensor, source: np.ndarray, cutoff: float) -> torch.Tensor:
+    """Keep the source's path: the blend's heading, then its ground position, are pulled onto the source's
+    (``source``: its raw features) wherever they differ more slowly than ``cutoff`` frames; faster detail (steps,
+    sway, quick turns) stays. Corrected in world space, so a heading that drifts cannot bend the path."""
+    raw = model.denormalize(out[0].detach()).T.cpu().double().numpy()
+    fps = model.fps
+    pos_s, yaw_s = feat.integrate_root(source, fps)
+    _, yaw_b = feat.integrate_root(raw, fps)
+    drift = smooth(yaw_b - yaw_s, cutoff)
+    yaw = yaw_b - (drift - drift[0])
+    if len(yaw) > 1:
+        raw[:-1, feat.YAW_RATE] = np.diff(yaw) * fps
+    c, s = np.cos(yaw), np.sin(yaw)
+    vx, vy = raw[:, feat.VEL_X], raw[:, feat.VEL_Y]
+    step = np.stack([c * vx - s * vy, s * vx + c * vy], axis=1) / fps  # world ground steps
+    xy = np.concatenate([[[0.0, 0.0]], np.cumsum(step[:-1], axis=0)])
+    off = smooth(xy - pos_s[:, :2], cutoff)
+    xy = xy - (off - off[0])
+    step[:-1] = np.diff(xy, axis=0)
+    raw[:, feat.VEL_X] = (c * step[:, 0] + s * step[:, 1]) * fps
+    raw[:, feat.VEL_Y] = (-s * step[:, 0] + c * step[:, 1]) * fps
+    norm = (raw - model.mean.cpu().double().numpy()) / model.std.cpu().double().numpy()
+    return torch.as_tensor(norm.T[None], dtype=out.dtype, device=out.device)
 
 
-@torch.no_grad()
 def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: int | str, *, seed: int = 0,
           num: int = 1, labels: str | None = None, coarse_labels: str | None = None, fine_labels: str | None = None,
           switch_level: int | None = None, cleanup: bool = True, progress=None) -> list[Motion]:
@@ -125,10 +139,10 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
             parse_schedule(text)
     controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
                                     _source_labels(model, src))
-    raw = (feat.encode(src) - model.mean.cpu().double().numpy()) / model.std.cpu().double().numpy()
+    src_raw = feat.encode(src)
+    raw = (src_raw - model.mean.cpu().double().numpy()) / model.std.cpu().double().numpy()
     x = torch.as_tensor(raw.T[None], dtype=torch.float32, device=model.device)
     base = downsample(x, lengths[k - 1])
-    root_base = upsample(base, n)[0, feat.ROOT.start:feat.HEIGHT].T.cpu().double().numpy()
     cutoff = 2.0 * n / lengths[k - 1]  # the kept levels' sample spacing, in output frames
     start = feat.start_of(src)
     model.eval()
@@ -138,7 +152,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
         if k < model.num_levels:
             gen = torch.Generator().manual_seed(int(seed) + j)
             out = model.synthesize(lengths, controls, generator=gen, start_level=k, base=base)[-1]
-            out = _keep_path(out, root_base, cutoff)
+            out = _keep_path(model, out, src_raw, cutoff)
         motions.append(finish(model, out[0], start=start, name=f"{src.name or 'source'}_blend{k}_{int(seed) + j}",
                               labels=idx, cleanup=cleanup and k < model.num_levels))
         if progress is not None:

@@ -254,6 +254,10 @@ class Worker:
         model = self._model(req)
         sampling = _sampling()
         labels = req.get("labels") or None
+        if model.control_spec.source == "wavlm" and req.get("audio") and not req.get("wavlm"):
+            raise MrgenError("this model follows WavLM speech features: give it the local WavLM checkpoint folder it "
+                             "was trained with (in Blender: the MRGen add-on preferences, 'WavLM checkpoint')",
+                             req["model"])
         control = sampling.audio_control(model, req.get("audio") or None, req.get("wavlm") or None, req["model"])
         seconds, frames = req.get("seconds"), req.get("frames")
         if control is not None:  # as long as the speech

@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 bash scripts/setup_blender.sh || exit 1
-# the optional WavLM loader is tested too (on a tiny random model the test saves)
+# the optional WavLM loader is tested too (on a tiny random model the test saves), also through the add-on's worker
 .venv/bin/python -m pip install -q -e ".[wavlm]" || exit 1
 export MRGEN_DATA=${MRGEN_DATA:-$(cd .. && pwd)/shared/data/raw}
 status=0

@@ -62,6 +62,31 @@ def test_keep_two_levels_keeps_the_path_and_changes_the_detail(model, walk):
     np.testing.assert_allclose(again.poses, outs[1].poses, atol=1e-6)
 
 
+def test_a_drifting_heading_does_not_bend_the_kept_path(model, walk):
+    """The path is kept in world space: regenerated detail whose turning rate is biased (a heading that drifts, as
+    on a dance clip full of turns) and whose steps are too long still lands on the source's path."""
+    from mrgen_core import features as feat
+    from mrgen_core.blending import _keep_path
+
+    src = feat.encode(walk)
+    bent = src.copy()
+    fast = 1.5 * np.sin(2 * np.pi * 2.5 * np.arange(len(src)) / walk.fps)  # quick turns, 2.5 Hz
+    bent[:, feat.YAW_RATE] += 0.4 + fast  # rad/s
+    bent[:, [feat.VEL_X, feat.VEL_Y]] *= 1.2
+    path = feat.integrate_root(src, walk.fps)[0][:, :2]
+    length = np.linalg.norm(np.diff(path, axis=0), axis=-1).sum()
+    norm = (bent - model.mean.numpy()) / model.std.numpy()
+    out = torch.as_tensor(norm.T[None], dtype=torch.float32)
+    kept = model.denormalize(_keep_path(model, out, src, cutoff=20.0)[0]).T.double().numpy()
+
+    def off(f):
+        return np.linalg.norm(feat.integrate_root(f, walk.fps)[0][:, :2] - path, axis=-1).mean() / length
+
+    assert off(bent) > 0.15 and off(kept) < 0.03, (off(bent), off(kept))
+    # detail faster than the cutoff (20 frames) stays: the quick turns are still there
+    assert np.corrcoef(kept[:-1, feat.YAW_RATE] - src[:-1, feat.YAW_RATE], fast[:-1])[0, 1] > 0.9
+
+
 def test_more_kept_levels_stay_closer_to_the_source(model, walk):
     err = [np.linalg.norm(blend(model, walk, k, seed=4, cleanup=False)[0].joints() - walk.joints(), axis=-1).mean()
            for k in (1, model.num_levels - 1, model.num_levels)]

@@ -13,7 +13,7 @@ from mrgen_core.errors import MrgenError
 from mrgen_core.io import load_motion
 from mrgen_core.sampling import generate, load_model
 from training.presets import PRESETS, get_preset, parse_setting
-from training.train import Trainer, clip_labels, level_iterations, prepare, train
+from training.train import Trainer, clip_labels, level_iterations, prepare, sample_batch, train
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -133,6 +133,40 @@ def test_per_sample_recall_asks_each_sample_for_the_whole_clip():
     batch_recall = float(patch_nn_loss(halves, pool, 8, recall=1.0) - patch_nn_loss(halves, pool, 8))
     # the batch misses only the patches across the middle; each half-sample misses half the clip
     assert float(patch_recall_per_sample(halves, pool, 8)) > 3 * batch_recall > 0
+
+
+def test_variation_loss_makes_a_level_follow_its_noise(walk):
+    """Mode seeking above level 0 (``vary_weight``): the loss is ``vary_ratio`` for a level that ignores its noise
+    (a fresh level's residual is zero), falls as the level's output comes to move with its noise, and enters the
+    training step only when weighted and on the levels ``vary_from`` picks."""
+    s = get_preset("tiny", vary_weight=100.0, vary_ratio=1.0)
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = prepare([walk], s, generator=gen)
+    trainer = Trainer(model, s, gen, torch.device("cpu"))
+    model.trained_levels = 1
+    data, opt_g, opt_d = trainer.start_level(1, None)
+    data.make_bank(model, int(s["bank_frames"]), gen)
+    G = model.generators[1]
+
+    def loss_now() -> torch.Tensor:
+        b = sample_batch(data, 4, int(s["crop"]), model.margin, gen)
+        x, base = trainer.inputs(data, b, noise=True)
+        return trainer.variation_loss(G, data, b, x, base, G(x, None) + base, None)
+
+    assert float(loss_now().detach()) == pytest.approx(1.0, abs=1e-3)
+    plain = Trainer(model, get_preset("tiny"), gen, torch.device("cpu"))
+    for it in range(5):  # off zero (|a - b| has no gradient at a = b), with the other losses only
+        assert "vary" not in plain.step(1, data, opt_g, opt_d, it)
+    for _ in range(40):
+        opt_g.zero_grad()
+        loss_now().backward()
+        opt_g.step()
+    assert float(loss_now().detach()) < 0.3
+    assert "vary" in trainer.step(1, data, opt_g, opt_d, 0)
+    # vary_from: only the levels from that fraction of the pyramid up
+    late = Trainer(model, get_preset("tiny", vary_weight=100.0, vary_from=1.0), gen, torch.device("cpu"))
+    assert "vary" not in late.step(1, data, opt_g, opt_d, 0)
 
 
 def test_progress_reports_and_seed_reproduces(walk, tmp_path):

@@ -2,10 +2,11 @@
 initialised WavLM the test saves itself (no download), through the library and the train/generate CLI."""
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
-import torch
-from conftest import data_path
+from conftest import REPO, data_path
 from scipy.io import wavfile
 
 from mrgen_core.audio import control_features, wavlm_features
@@ -14,19 +15,23 @@ from mrgen_core.errors import ModelFileError
 from mrgen_core.io import load_motion
 from mrgen_core.sampling import load_model
 
-transformers = pytest.importorskip("transformers", reason="the wavlm extra is not installed: pip install -e .[wavlm]")
-HIDDEN = 16
+pytest.importorskip("transformers", reason="the wavlm extra is not installed: pip install -e .[wavlm]")
+
+
+def _tiny_module():
+    spec = importlib.util.spec_from_file_location("mrgen_tiny_model", REPO / "tests" / "blender" / "tiny_model.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+tiny = _tiny_module()  # the tiny WavLM checkpoint is shared with the Blender tests
+HIDDEN = tiny.WAVLM_HIDDEN
 
 
 @pytest.fixture(scope="module")
 def wavlm_dir(tmp_path_factory):
-    cfg = transformers.WavLMConfig(hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=2,
-                                   intermediate_size=32, conv_dim=(8,) * 7, num_conv_pos_embeddings=16,
-                                   num_conv_pos_embedding_groups=2, num_buckets=32, max_bucket_distance=80)
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("wavlm") / "tiny"
-    transformers.WavLMModel(cfg).save_pretrained(folder)
-    return folder
+    return tiny.save_tiny_wavlm(tmp_path_factory.mktemp("wavlm") / "tiny")
 
 
 def _wav(path, seconds, seed=0, sr=16000):

@@ -371,6 +371,13 @@ def test_generate_follows_a_speech_wav(client, tmp_path, data_root):
     with pytest.raises(wc.WorkerError) as ei:
         client.call("generate", timeout=60, model=model, seconds=2.0, out_dir=str(tmp_path))
     assert ei.value.kind == "user" and "follows audio" in ei.value.message
+    # a model on WavLM features, asked to follow speech without its WavLM folder: says where to set it
+    wavlm_model = str(tmp_path / "wavlm.pt")
+    train([clip], wavlm_model, preset="tiny", controls=[feats], seed=0, quiet=True, control_source="wavlm",
+          overrides=dict(iterations=2))
+    with pytest.raises(wc.WorkerError) as ei:
+        client.call("generate", timeout=60, model=wavlm_model, audio=str(speech), out_dir=str(tmp_path))
+    assert ei.value.kind == "user" and "WavLM checkpoint" in ei.value.message and "preferences" in ei.value.message
 
 
 @pytest.mark.timeout(120)

@@ -41,6 +41,9 @@ _BASE = dict(
     patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)
     patch_recall=3.0,         # weight of the reverse term (every real patch near a generated one: coverage)
     sample_recall=0.0,        # recall of each sample on its own where a crop is a whole clip (coarse levels)
+    vary_weight=0.0,          # mode seeking above level 0: fresh noise must change the output (blend variations)
+    vary_ratio=1.0,           # ... by at least this times the noise difference (mean absolute values)
+    vary_from=0.0,            # ... on the levels from this fraction of the pyramid up (0: all above level 0)
     patch_pool=2048,          # real patches compared per step at most (random subset beyond)
     patch_control=3.0,        # weight of continuous control channels in patch matching (matched with their control)
     label_mix=0.25,           # share of generated training crops whose label switches mid-sequence (needs two
@@ -53,9 +56,11 @@ _BASE = dict(
 )
 
 PRESETS: dict[str, dict] = {
-    # per-sample recall lifts coverage; fewer steps keep diversity (training/PROFILE.md, "Where the quality goes")
+    # per-sample recall lifts coverage; fewer steps keep diversity; mode seeking (vary_weight) makes the fine levels
+    # use their noise, so blends and samples vary (training/PROFILE.md, "Where the quality goes"); `fast` leaves it
+    # out to stay within its time budget
     "fast": dict(_BASE, iterations=360, sample_recall=3.0),
-    "default": dict(_BASE, iterations=600, patch_recall=6.0, sample_recall=10.0),
+    "default": dict(_BASE, iterations=600, patch_recall=6.0, sample_recall=10.0, vary_weight=100.0, vary_from=0.5),
     "quality": dict(_BASE, iterations=2000, g_widths=[4, 8, 8], d_widths=[3, 6, 6]),
     # For the test suite only: a few seconds of training on a tiny network. Not for real use.
     "tiny": dict(_BASE, iterations=20, batch=4, crop=24, g_widths=[2, 2], d_widths=[2, 2], embed_dim=8,

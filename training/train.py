@@ -16,7 +16,8 @@ Read top to bottom:
    nearest-neighbour loss (generated patches near real patches of their label and, the other way round, every real
    patch near a generated one: a fast, non-adversarial signal that lets a few hundred steps per level do what
    GANimator's 15,000 do; where a crop is a whole clip, each crop on its own must also hold every patch of its clip:
-   per-sample recall), foot-contact consistency and foot sliding. One generator forward serves the discriminator
+   per-sample recall), foot-contact consistency and foot sliding; above level 0, mode seeking (the same crops with
+   fresh noise must differ, so a level's noise makes new detail). One generator forward serves the discriminator
    step and the generator step. With two labels or more, a share of the generated crops (``label_mix``) switch
    label part-way, as a label schedule does, and are judged frame by frame against the clips of each label.
 5. Ctrl-C (or ``should_stop()``) stops between two steps and saves a checkpoint with everything needed to
@@ -457,11 +458,9 @@ class Trainer:
         model, level, m = self.model, data.level, self.model.margin
         clip, padded = b["clip"], b["padded"]
         bsz, width = padded.shape
-        # noise only on frames inside the sequence: the quiet margin tells the generator where a motion starts/ends
-        inside = ((padded >= 0) & (padded < data.n[clip][:, None])).to(torch.float32)[:, None, :].to(model.device)
         if level == 0:
             if noise:
-                x = model.noise(0, bsz, b["n"], self.gen) * inside
+                x = b["noise"] = self.crop_noise(data, b)
             else:
                 zs = Flat([z.to(model.device) for z in model.z_star])
                 # z* covers the padded clip: frame f of the level sits at column f + margin
@@ -479,8 +478,17 @@ class Trainer:
             mask, entry = b["mixed"]
             full = torch.where(mask.to(full.device)[:, None, None], data.mix_bank.upsampled(entry, data.n[clip], padded),
                                full)
-        x = full + model.noise(level, bsz, b["n"], self.gen) * inside if noise else full
+        if noise:
+            b["noise"] = self.crop_noise(data, b)
+        x = full + b["noise"] if noise else full
         return x, full[..., m:width - m]
+
+    def crop_noise(self, data: LevelData, b: dict) -> torch.Tensor:
+        """Noise at this level's amplitude for the crops' padded windows (B, C, n + 2m), zero on frames outside
+        their sequence: the quiet margin tells the generator where a motion starts and ends."""
+        padded = b["padded"]
+        inside = ((padded >= 0) & (padded < data.n[b["clip"]][:, None])).to(torch.float32)[:, None, :]
+        return self.model.noise(data.level, padded.shape[0], b["n"], self.gen) * inside.to(self.model.device)
 
     def control(self, data: LevelData, b: dict):
         if data.control is None:
@@ -574,6 +582,11 @@ class Trainer:
                     p_loss = self.patch_loss(data, b, fake, ctrl_fake)
                 total = total + s["patch_weight"] * p_loss
                 logs["patch"] = p_loss.item()
+            if s["vary_weight"] and level > 0 and level >= float(s["vary_from"]) * (model.num_levels - 1):
+                with record_function("variation loss"):
+                    v_loss = self.variation_loss(G, data, b, x_fake, base_fake, fake, ctrl_fake_pad)
+                total = total + s["vary_weight"] * v_loss
+                logs["vary"] = v_loss.item()
             if s["contact_weight"] or s["slide_weight"]:
                 with record_function("foot losses"):
                     c_loss, f_loss = losses.foot_losses(model.denormalize(fake), model.level_fps(level),
@@ -583,6 +596,18 @@ class Trainer:
             total.backward()
             opt_g.step()
         return logs
+
+    def variation_loss(self, G, data: LevelData, b: dict, x: torch.Tensor, base: torch.Tensor, fake: torch.Tensor,
+                       ctrl_pad: torch.Tensor | None) -> torch.Tensor:
+        """Mode seeking (Mao et al. 2019) above level 0: the same crops with fresh noise must differ by at least
+        ``vary_ratio`` times the noise difference (mean absolute values), so a level's noise makes new detail
+        (what blending resamples) instead of being ignored."""
+        m = self.model.margin
+        z2 = self.crop_noise(data, b)
+        fake2 = G(x - b["noise"] + z2, ctrl_pad) + base
+        dz = (b["noise"] - z2)[..., m:x.shape[-1] - m].abs().mean(dim=(1, 2))
+        ratio = (fake - fake2).abs().mean(dim=(1, 2)) / (dz + 1e-8)
+        return F.relu(float(self.s["vary_ratio"]) - ratio).mean()
 
     def patch_loss(self, data: LevelData, b: dict, fake: torch.Tensor, ctrl: torch.Tensor | None) -> torch.Tensor:
         """Patch nearest-neighbour loss of the generated crops against the real patches of their label (and, with

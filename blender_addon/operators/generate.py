@@ -7,7 +7,7 @@ import os
 
 import bpy
 
-from .. import jobs, keyframes, props, rig
+from .. import jobs, keyframes, preferences, props, rig
 from ..core import read_npz
 from .common import JobOperator, UserError, blocking_prop, require_prefs, scene_fps, temp_dir
 
@@ -44,6 +44,20 @@ def chosen_audio(settings) -> str | None:
     if not os.path.isfile(path):
         raise UserError(f"speech file not found: {path}")
     return path
+
+
+def chosen_wavlm(settings, prefs, audio: str | None) -> str | None:
+    """The WavLM checkpoint folder to send with ``audio`` for a model that follows WavLM features (None for other
+    models or without speech); UserError when the preference is empty or its folder is missing."""
+    if not audio or settings.model_audio != "wavlm":
+        return None
+    folder = preferences.wavlm_checkpoint(prefs)
+    if not folder:
+        raise UserError(f"this model follows WavLM speech features: {preferences.WAVLM_FIX} (the local folder of "
+                        "a WavLM model)")
+    if not os.path.isdir(folder):
+        raise UserError(f"WavLM checkpoint folder not found: {folder} ({preferences.WAVLM_FIX})")
+    return folder
 
 
 def _short(text: str, n: int = 20) -> str:
@@ -111,14 +125,15 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         fps = scene_fps(context.scene) if s.use_scene_fps else s.fps
         labels = props.label_request(s)
         audio = chosen_audio(s)
+        wavlm = chosen_wavlm(s, prefs, audio)
         stem = os.path.splitext(os.path.basename(model))[0]
         length = _short(os.path.basename(audio), 16) if audio else f"{s.seconds:g}s"
         base = f"{_short(stem)} {_short(labels, 24) or 'mix'} {length} s{s.seed}"
         meta = {"model": model, "labels": labels, "seconds": float(s.seconds), "fps": float(fps),
-                "seed": int(s.seed), "num": int(s.num), "audio": audio or ""}
+                "seed": int(s.seed), "num": int(s.num), "audio": audio or "", "wavlm": wavlm or ""}
         params = {"model": model, "device": prefs.device, "seconds": float(s.seconds), "seed": int(s.seed),
                   "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
-                  "audio": audio}
+                  "audio": audio, "wavlm": wavlm}
         apply = make_apply("generate", smpl_target(context), fps, context.scene.frame_start, base, meta,
                            lambda ctx: ctx.window_manager.mrgen_new)
         return jobs.Job("generate", "generate", params, apply, label="Generate")

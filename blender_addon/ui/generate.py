@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from .. import jobs, props, rig
+from .. import jobs, preferences, props, rig
 from .common import SidebarPanel
 
 
@@ -50,6 +50,8 @@ class MRGEN_PT_generate(SidebarPanel, bpy.types.Panel):
             layout.prop(s, "label")
         if s.model_audio or s.audio_file:
             layout.prop(s, "audio_file")
+        if s.model_audio == "wavlm" and not preferences.wavlm_checkpoint(preferences.get_prefs(context)):
+            layout.label(text="Set the WavLM checkpoint in the add-on preferences", icon="INFO")
         col = layout.column(align=True)
         sub = col.row()
         sub.enabled = not s.audio_file  # speech sets the length

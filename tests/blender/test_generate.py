@@ -99,12 +99,14 @@ def test_speech_drives_generate(prefs, tiny_audio_model):
     assert bpy.ops.mrgen.load_model(blocking=True) == {"FINISHED"}
     assert s.model_audio == "mfcc" and "follows speech" in s.model_info
     s.audio_file, s.seconds = str(speech), 9.0
+    prefs.wavlm_checkpoint = str(speech.parent)  # an MFCC model is never sent it (the worker would refuse it)
     scene = bpy.context.scene
     scene.render.fps = 24
     assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
     obj = bpy.context.active_object
     action = obj.animation_data.action
     assert action["mrgen"]["audio"] == str(speech) and action.name.startswith("talk mix talk_speech.wav")
+    assert action["mrgen"]["wavlm"] == ""
     lo, hi = addon_module("keyframes").frame_range(obj, action)
     assert hi - lo + 1 == 60  # 2.5 s of speech at 24 fps
     obj.data.mrgen.audio_file = str(speech.with_name("nowhere.wav"))
@@ -115,24 +117,72 @@ def test_speech_drives_generate(prefs, tiny_audio_model):
         bpy.ops.mrgen.generate(blocking=True)
 
 
-class _Layout:
-    """A stand-in for a panel's layout: records the properties drawn (and which were disabled)."""
+@pytest.mark.timeout(240)
+def test_wavlm_speech_drives_generate(prefs, tiny_wavlm_model):
+    """A model trained on WavLM features: Generate sends the WAV and the WavLM checkpoint folder set in the add-on
+    preferences to the real worker, and the motion is as long as the speech."""
+    model, wavlm, speech = tiny_wavlm_model
+    props = addon_module("props")
+    s = bpy.context.window_manager.mrgen_new
+    s.model, s.model_file = props.CUSTOM_MODEL, str(model)
+    assert bpy.ops.mrgen.load_model(blocking=True) == {"FINISHED"}
+    assert s.model_audio == "wavlm" and "follows speech" in s.model_info
+    prefs.wavlm_checkpoint = str(wavlm)
+    s.audio_file, s.seconds = str(speech), 9.0
+    bpy.context.scene.render.fps = 24
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    obj = bpy.context.active_object
+    action = obj.animation_data.action
+    assert action["mrgen"]["audio"] == str(speech) and action["mrgen"]["wavlm"] == str(wavlm)
+    lo, hi = addon_module("keyframes").frame_range(obj, action)
+    assert hi - lo + 1 == 60  # 2.5 s of speech at 24 fps
+    assert obj.data.mrgen.model_audio == "wavlm"  # the worker's reply, on the new armature
 
-    def __init__(self, drawn=None):
+
+@pytest.mark.timeout(60)
+def test_wavlm_checkpoint_missing_is_refused(dummy_model, tmp_path):
+    """Speech for a WavLM model without a usable WavLM checkpoint preference: one clear line before any work (the
+    worker is never asked: it would fail on the dummy model first), and no keyframes."""
+    s = bpy.context.window_manager.mrgen_new
+    s.model_audio = "wavlm"  # what load_model says of such a model
+    speech = tmp_path / "speech.wav"
+    speech.write_bytes(b"RIFF")
+    s.audio_file = str(speech)
+    st = bpy.context.window_manager.mrgen_job
+    dummy_model.wavlm_checkpoint = ""
+    with pytest.raises(RuntimeError, match="follows WavLM speech features: set 'WavLM checkpoint' in the MRGen "
+                                           "add-on preferences"):
+        bpy.ops.mrgen.generate(blocking=True)
+    assert "\n" not in st.error and not st.running
+    dummy_model.wavlm_checkpoint = str(tmp_path / "nowhere")
+    with pytest.raises(RuntimeError, match="WavLM checkpoint folder not found: .*nowhere"):
+        bpy.ops.mrgen.generate(blocking=True)
+    assert "\n" not in st.error and str(tmp_path / "nowhere") in st.error
+    assert not bpy.data.actions and not bpy.data.objects  # nothing keyed, no armature made
+
+
+class _Layout:
+    """A stand-in for a panel's layout: records the properties drawn (and which were disabled) and the labels."""
+
+    def __init__(self, drawn=None, labels=None):
         self.drawn = [] if drawn is None else drawn
+        self.labels = [] if labels is None else labels
         self.enabled, self.scale_y = True, 1.0
 
     def prop(self, data, name, **kw):
         self.drawn.append((name, self.enabled))
 
+    def label(self, text="", **kw):
+        self.labels.append(text)
+
     def _child(self, *a, **kw):
-        child = _Layout(self.drawn)
+        child = _Layout(self.drawn, self.labels)
         child.enabled = self.enabled
         return child
 
     row = column = _child
 
-    def __getattr__(self, name):  # label, operator, prop_search, template_list: not recorded
+    def __getattr__(self, name):  # operator, prop_search, template_list: not recorded
         return lambda *a, **kw: None
 
 
@@ -151,6 +201,23 @@ def test_speech_field_shows_for_models_that_follow_audio(prefs):
     assert drawn()["audio_file"] is True and drawn()["seconds"] is True
     s.audio_file = "/tmp/speech.wav"
     assert drawn()["seconds"] is False  # the speech sets the length
+
+
+def test_wavlm_hint_when_the_checkpoint_is_not_set(prefs, tmp_path):
+    panel = addon_module("ui.generate").MRGEN_PT_generate
+    s = bpy.context.window_manager.mrgen_new
+
+    def hints():
+        fake = types.SimpleNamespace(layout=_Layout())
+        panel.draw(fake, bpy.context)
+        return [t for t in fake.layout.labels if "WavLM" in t]
+
+    s.model_audio, prefs.wavlm_checkpoint = "mfcc", ""
+    assert hints() == []  # MFCC models need no checkpoint
+    s.model_audio = "wavlm"
+    assert hints() == ["Set the WavLM checkpoint in the add-on preferences"]
+    prefs.wavlm_checkpoint = str(tmp_path)
+    assert hints() == []
 
 
 @pytest.mark.timeout(180)
