@@ -23,6 +23,13 @@ def _model_items(self, context):
     return _model_items_cache
 
 
+def _model_changed(self, context) -> None:
+    """Another model was picked: forget what the worker said of the previous one (labels, levels, audio) until the
+    next Load or Generate, so nothing is sent on the strength of another model's info."""
+    self.model_info, self.num_levels, self.model_audio = "", 0, ""
+    self.labels_available.clear()
+
+
 def _is_armature(self, obj):
     return obj.type == "ARMATURE"
 
@@ -45,8 +52,9 @@ class MRGEN_BoneMapItem(bpy.types.PropertyGroup):
 
 class MRGEN_Settings(bpy.types.PropertyGroup):
     # --- generate ---
-    model: EnumProperty(name="Model", items=_model_items, description="Trained model (from the model folder)")
-    model_file: StringProperty(name="Model file", subtype="FILE_PATH", default="")
+    model: EnumProperty(name="Model", items=_model_items, description="Trained model (from the model folder)",
+                        update=_model_changed)
+    model_file: StringProperty(name="Model file", subtype="FILE_PATH", default="", update=_model_changed)
     labels_available: CollectionProperty(type=MRGEN_Label)
     model_info: StringProperty(default="")
     num_levels: IntProperty(default=0)

@@ -368,6 +368,10 @@ def test_generate_follows_a_speech_wav(client, tmp_path, data_root):
                       name="talk")
     assert res["frames"] == [75] and read_npz(res["files"][0]).num_frames == 75  # 2.5 s of speech at 30 fps
     assert res["model_info"]["audio"] == "mfcc"
+    # a WavLM folder sent along (the add-on sends its preference before it knows the model) is ignored
+    same = client.call("generate", timeout=120, model=model, seconds=9.0, audio=str(speech), out_dir=str(tmp_path),
+                       name="talk2", wavlm=str(tmp_path / "nowhere"))
+    assert read_npz(same["files"][0]).num_frames == 75
     with pytest.raises(wc.WorkerError) as ei:
         client.call("generate", timeout=60, model=model, seconds=2.0, out_dir=str(tmp_path))
     assert ei.value.kind == "user" and "follows audio" in ei.value.message

@@ -47,11 +47,14 @@ def chosen_audio(settings) -> str | None:
 
 
 def chosen_wavlm(settings, prefs, audio: str | None) -> str | None:
-    """The WavLM checkpoint folder to send with ``audio`` for a model that follows WavLM features (None for other
-    models or without speech); UserError when the preference is empty or its folder is missing."""
-    if not audio or settings.model_audio != "wavlm":
+    """The WavLM checkpoint folder to send with ``audio``: required (UserError when the preference is empty or its
+    folder is missing) for a model known to follow WavLM features, sent when set for a model not loaded yet (the
+    worker uses it only if the model needs it), never for an MFCC model or without speech."""
+    if not audio or settings.model_audio == "mfcc":
         return None
     folder = preferences.wavlm_checkpoint(prefs)
+    if settings.model_audio != "wavlm":
+        return folder if folder and os.path.isdir(folder) else None
     if not folder:
         raise UserError(f"this model follows WavLM speech features: {preferences.WAVLM_FIX} (the local folder of "
                         "a WavLM model)")

@@ -203,6 +203,26 @@ def test_speech_field_shows_for_models_that_follow_audio(prefs):
     assert drawn()["seconds"] is False  # the speech sets the length
 
 
+def test_picking_another_model_forgets_what_was_said_of_the_last(prefs, tmp_path):
+    """A newly picked model has no labels, levels or audio kind until the worker says so; until then the WavLM
+    preference is sent along with speech (the worker uses it only for a model that needs it)."""
+    import os
+
+    s = bpy.context.window_manager.mrgen_new
+    s.model_info, s.num_levels, s.model_audio = "10 levels", 10, "mfcc"
+    s.labels_available.add().name = "walk"
+    s.model_file = str(tmp_path / "other.pt")
+    assert (s.model_info, s.num_levels, s.model_audio, len(s.labels_available)) == ("", 0, "", 0)
+    gen = addon_module("operators.generate")
+    speech = str(tmp_path / "speech.wav")
+    prefs.wavlm_checkpoint = str(tmp_path)
+    assert gen.chosen_wavlm(s, prefs, speech) == os.path.normpath(str(tmp_path))
+    assert gen.chosen_wavlm(s, prefs, None) is None  # no speech, nothing to send
+    s.model_audio = "mfcc"
+    assert gen.chosen_wavlm(s, prefs, speech) is None
+    prefs.wavlm_checkpoint = ""
+
+
 def test_wavlm_hint_when_the_checkpoint_is_not_set(prefs, tmp_path):
     panel = addon_module("ui.generate").MRGEN_PT_generate
     s = bpy.context.window_manager.mrgen_new
