@@ -91,7 +91,7 @@ def _keep_path(model: MotionModel, out: torch.Tensor, source: np.ndarray, cutoff
     """Keep the source's path: the blend's heading, then its ground position, are pulled onto the source's
     (``source``: its raw features) wherever they differ more slowly than ``cutoff`` frames; faster detail (steps,
     sway, quick turns) stays. Corrected in world space, so a heading that drifts cannot bend the path."""
-    raw = model.denormalize(out[0].detach()).T.cpu().double().numpy()
+    raw = model.denormalize(out[0]).T.cpu().double().numpy()
     fps = model.fps
     pos_s, yaw_s = feat.integrate_root(source, fps)
     _, yaw_b = feat.integrate_root(raw, fps)
@@ -112,6 +112,7 @@ def _keep_path(model: MotionModel, out: torch.Tensor, source: np.ndarray, cutoff
     return torch.as_tensor(norm.T[None], dtype=out.dtype, device=out.device)
 
 
+@torch.no_grad()
 def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: int | str, *, seed: int = 0,
           num: int = 1, labels: str | None = None, coarse_labels: str | None = None, fine_labels: str | None = None,
           switch_level: int | None = None, cleanup: bool = True, progress=None) -> list[Motion]:
