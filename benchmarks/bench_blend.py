@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="append results (one JSON object per line) to this file")
     ap.add_argument("--report", metavar="RESULTS.jsonl", help="write the blend section of BENCHMARKS.md from these")
     args = ap.parse_args(argv)
-    from bench_train import machine
+    from bench_train import emit, machine
     from run import write_section
 
     if args.report:
@@ -97,10 +97,7 @@ def main(argv=None) -> int:
         for k in args.levels:
             row = dict(model=Path(path).name, source=source.name, training=args.training,
                        **score(model, source, k, args.num), machine=machine())
-            print(json.dumps(row), flush=True)
-            if args.json:
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+            emit(row, args.json)
     return 0
 
 

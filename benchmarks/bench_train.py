@@ -60,6 +60,14 @@ def load_avg() -> list[float]:
         return []
 
 
+def emit(row: dict, json_path: str | None) -> None:
+    """Print a result row as JSON and, with ``json_path``, append it to that results file (one object per line)."""
+    print(json.dumps(row), flush=True)
+    if json_path:
+        with open(json_path, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
 def machine() -> dict:
     import torch
     from run import cpu_name
@@ -420,10 +428,7 @@ def main(argv=None) -> int:
             res.update(schedule_accuracy(model, args.schedule_seeds, args.seed),
                        label_separability=label_separability(model.training_motions()))
         res["machine"] = info
-        print(json.dumps(res), flush=True)
-        if args.json:
-            with open(args.json, "a") as fh:
-                fh.write(json.dumps(res) + "\n")
+        emit(res, args.json)
     return 0
 
 

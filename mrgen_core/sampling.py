@@ -79,7 +79,8 @@ def audio_control(model: MotionModel, audio=None, wavlm=None, model_path=None) -
     model that follows audio given none, or WavLM features where MFCC ones are wanted (or the other way)."""
     spec = model.control_spec
     if spec.source == "wavlm" and audio and not wavlm:
-        raise MrgenError("this model follows WavLM features: give --wavlm DIR (its WavLM checkpoint folder)",
+        raise MrgenError("this model follows WavLM speech features: give the local WavLM checkpoint folder it was "
+                         "trained with (--wavlm DIR; in Blender, 'WavLM checkpoint' in the MRGen add-on preferences)",
                          model_path)
     if wavlm and spec.continuous and spec.source != "wavlm":
         raise MrgenError("this model was trained on MFCC audio features, not WavLM: leave out --wavlm", model_path)

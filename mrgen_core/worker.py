@@ -14,7 +14,8 @@ Requests ``{"id": ..., "cmd": ..., ...}``:
                ``audio`` (``"mfcc"``, ``"wavlm"`` or ``""``: what speech features the model follows)
 ``generate``   ``model``, ``device``, ``seconds`` or ``frames``, ``seed``, ``labels``, ``num``, ``out_dir``, ``name``,
                ``audio`` (a speech WAV: the motion is as long as it), ``wavlm`` (its checkpoint folder, for models
-               trained on WavLM features; ignored for others) -> ``files`` (one ``.npz`` per variation), ``fps``, ``frames``
+               trained on WavLM features; ignored for others) -> ``files`` (one ``.npz`` per variation), ``fps``,
+               ``frames``
 ``blend``      ``model``, ``device``, ``source`` (motion file), ``keep_levels``, ``seed``, ``num``,
                ``coarse_labels``, ``fine_labels``, ``switch_level``, ``out_dir``, ``name`` -> ``files``, ...
 ``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``seed``, ``device``,
@@ -254,13 +255,8 @@ class Worker:
         model = self._model(req)
         sampling = _sampling()
         labels = req.get("labels") or None
-        wavlm = req.get("wavlm") or None
-        if model.control_spec.source != "wavlm":
-            wavlm = None  # the add-on may send its WavLM preference before it knows what the model follows
-        elif req.get("audio") and not wavlm:
-            raise MrgenError("this model follows WavLM speech features: give it the local WavLM checkpoint folder it "
-                             "was trained with (in Blender: the MRGen add-on preferences, 'WavLM checkpoint')",
-                             req["model"])
+        # the add-on may send its WavLM preference before it knows what the model follows: only WavLM models use it
+        wavlm = (req.get("wavlm") or None) if model.control_spec.source == "wavlm" else None
         control = sampling.audio_control(model, req.get("audio") or None, wavlm, req["model"])
         seconds, frames = req.get("seconds"), req.get("frames")
         if control is not None:  # as long as the speech

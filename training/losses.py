@@ -145,6 +145,6 @@ def patch_recall_per_sample(fake: torch.Tensor, pool: torch.Tensor, size: int, m
     """Recall of each generated sequence on its own: every real patch (``pool``) near some patch of *that* sequence
     (B, C, T), averaged over sequences. Where a crop is a whole clip (the coarse levels), this asks each sample,
     rather than the batch together, to hold every part of the clip (coverage is scored per sample)."""
-    q = fake.unfold(-1, size, 1).permute(0, 2, 1, 3).reshape(fake.shape[0], -1, fake.shape[1] * size)
+    q = patches(fake, size).reshape(fake.shape[0], -1, fake.shape[1] * size)  # (B, Q, C*size)
     d = torch.cdist(q, pool[None].expand(fake.shape[0], -1, -1)) / math.sqrt(size)  # (B, Q, P)
     return F.relu(d.min(dim=1).values - margin).mean()

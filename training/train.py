@@ -454,7 +454,8 @@ class Trainer:
     def inputs(self, data: LevelData, b: dict, noise: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Generator input windows (B, C, n + 2m) for a batch and the base (upsampled level below, (B, C, n)).
 
-        ``noise``: random (bank sample + noise) or reconstruction (``z*`` at level 0, reconstruction below)."""
+        ``noise``: random (bank sample + noise, the noise kept in ``b["noise"]``) or reconstruction (``z*`` at level 0,
+        reconstruction below)."""
         model, level, m = self.model, data.level, self.model.margin
         clip, padded = b["clip"], b["padded"]
         bsz, width = padded.shape
@@ -476,8 +477,8 @@ class Trainer:
         full = source.upsampled(which, data.n[clip], padded)
         if noise and b.get("mixed") is not None and data.mix_bank is not None:
             mask, entry = b["mixed"]
-            full = torch.where(mask.to(full.device)[:, None, None], data.mix_bank.upsampled(entry, data.n[clip], padded),
-                               full)
+            mixed = data.mix_bank.upsampled(entry, data.n[clip], padded)
+            full = torch.where(mask.to(full.device)[:, None, None], mixed, full)
         if noise:
             b["noise"] = self.crop_noise(data, b)
         x = full + b["noise"] if noise else full
@@ -548,7 +549,7 @@ class Trainer:
                     fk = fake.detach()
                 else:  # later steps see fresh fakes
                     with torch.no_grad():
-                        xf, bf = self.inputs(data, b, noise=True)
+                        xf, bf = self.inputs(data, dict(b), noise=True)  # b keeps the first fakes' noise
                         fk = G(xf, ctrl_fake_pad) + (0 if bf is None else bf)
                 opt_d.zero_grad(set_to_none=True)
                 penalize = (it * int(s["d_steps"]) + k) % every == 0
