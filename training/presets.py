@@ -60,7 +60,9 @@ PRESETS: dict[str, dict] = {
     # use their noise, so blends and samples vary (training/PROFILE.md, "Where the quality goes"); `fast` leaves it
     # out to stay within its time budget
     "fast": dict(_BASE, iterations=360, sample_recall=3.0),
-    "default": dict(_BASE, iterations=600, patch_recall=6.0, sample_recall=10.0, vary_weight=100.0, vary_from=0.5),
+    # `default` has wider layers than `fast`: coverage no longer hangs on the seed (95.9-99.5 % over seeds 0-3)
+    "default": dict(_BASE, iterations=600, g_widths=[4, 8, 8], d_widths=[3, 6, 6], patch_recall=6.0,
+                    sample_recall=10.0, vary_weight=100.0, vary_from=0.5),
     "quality": dict(_BASE, iterations=2000, g_widths=[4, 8, 8], d_widths=[3, 6, 6]),
     # For the test suite only: a few seconds of training on a tiny network. Not for real use.
     "tiny": dict(_BASE, iterations=20, batch=4, crop=24, g_widths=[2, 2], d_widths=[2, 2], embed_dim=8,

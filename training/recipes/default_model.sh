@@ -9,9 +9,9 @@
 # cycling through all 7 labels: 89 % of frames nearest to their own label's clips.
 # patch_recall 3 (not the `default` preset's 6): on these 12 labelled clips it gave better label control (91 % vs
 # 86 %, schedules 89 % vs 85 % of frames); 6 is better for the diversity of single-clip models (BENCHMARKS.md).
-# iterations 900, sample_recall 0, label_mix 0 and vary_weight 0: the `default` preset's values when this model was
-# trained (the preset has since moved to 600 steps per level with per-sample recall, label mixing and mode seeking),
-# pinned so the recipe still reproduces it bit for bit.
+# Layer widths 3/6/6 and 2/4/4, iterations 900, sample_recall 0, label_mix 0 and vary_weight 0: the `default`
+# preset's values when this model was trained (the preset has since moved to wider layers and 600 steps per level
+# with per-sample recall, label mixing and mode seeking), pinned so the recipe still reproduces it bit for bit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RAW=${MRGEN_DATA:-../shared/data/raw}/cmu_mocap
@@ -24,4 +24,4 @@ OUT=${1:-mrgen_core/models/default.pt}
   "$RAW/secondlife_salsa_pair/61_12_scaled.bvh" \
   --label walk --label walk --label walk --label walk --label run --label hop \
   --label jump --label jump --label punch --label dance --label salsa --label salsa \
-  --preset default --set iterations=900 --set patch_recall=3 --set sample_recall=0 --set label_mix=0 --set vary_weight=0 --seed 0 -o "$OUT"
+  --preset default --set g_widths=[3,6,6] --set d_widths=[2,4,4] --set iterations=900 --set patch_recall=3 --set sample_recall=0 --set label_mix=0 --set vary_weight=0 --seed 0 -o "$OUT"
