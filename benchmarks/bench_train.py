@@ -136,8 +136,6 @@ def _raw_kw() -> dict:
 def quality(model, samples: int, seed: int) -> dict:
     """GANimator's protocol on the model's own output (no foot cleanup), and on what ``mrgen generate`` writes by
     default: the same samples with the feet pinned on the model's predicted contacts (``*_cleanup``)."""
-    import inspect
-
     from mrgen_core.metrics import evaluate
     from mrgen_core.sampling import generate, reconstruct
 
@@ -152,7 +150,7 @@ def quality(model, samples: int, seed: int) -> dict:
              skating_ratio=(res["foot_skating"] / ref_skate) if ref_skate and res["foot_skating"] else None,
              jitter=res["jitter"], jitter_ref=res["reference"]["jitter"],
              reconstruction_cm=res.get("reconstruction_error"), samples=samples, frames=frames)
-    if "cleanup" not in inspect.signature(generate).parameters:
+    if not _raw_kw():  # a sampler without foot cleanup
         return q
     cleaned = evaluate(generate(model, frames=frames, seed=seed, num=samples, noise="coarsest", cleanup=True), refs)
     q.update(foot_skating_cleanup=cleaned["foot_skating"], coverage_cleanup=cleaned["coverage"],

@@ -108,8 +108,7 @@ def _keep_path(model: MotionModel, out: torch.Tensor, source: np.ndarray, cutoff
     step[:-1] = np.diff(xy, axis=0)
     raw[:, feat.VEL_X] = (c * step[:, 0] + s * step[:, 1]) * fps
     raw[:, feat.VEL_Y] = (-s * step[:, 0] + c * step[:, 1]) * fps
-    norm = (raw - model.mean.cpu().double().numpy()) / model.std.cpu().double().numpy()
-    return torch.as_tensor(norm.T[None], dtype=out.dtype, device=out.device)
+    return model.normalize(raw)
 
 
 @torch.no_grad()
@@ -141,9 +140,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
     controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
                                     _source_labels(model, src))
     src_raw = feat.encode(src)
-    raw = (src_raw - model.mean.cpu().double().numpy()) / model.std.cpu().double().numpy()
-    x = torch.as_tensor(raw.T[None], dtype=torch.float32, device=model.device)
-    base = downsample(x, lengths[k - 1])
+    base = downsample(model.normalize(src_raw), lengths[k - 1])
     cutoff = 2.0 * n / lengths[k - 1]  # the kept levels' sample spacing, in output frames
     start = feat.start_of(src)
     model.eval()

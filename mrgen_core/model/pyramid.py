@@ -224,6 +224,12 @@ class MotionModel(nn.Module):
         """(..., C, T) normalised -> raw features."""
         return x * self.std[:, None] + self.mean[:, None]
 
+    def normalize(self, raw: np.ndarray) -> torch.Tensor:
+        """Raw features (T, C) -> one normalised sequence (1, C, T) on the model's device (inverse of
+        :meth:`denormalize`)."""
+        norm = (raw - self.mean.cpu().double().numpy()) / self.std.cpu().double().numpy()
+        return torch.as_tensor(norm.T[None], dtype=torch.float32, device=self.device)
+
     def to_motion(self, x: torch.Tensor, start: feat.Start | None = None, name: str = "", fps: float | None = None
                   ) -> Motion:
         """Decode one normalised (C, T) output into a Motion (root integrated from ``start``)."""
