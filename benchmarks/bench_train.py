@@ -159,16 +159,21 @@ def quality(model, samples: int, seed: int) -> dict:
     return q
 
 
-def rescore(path: Path, samples: int) -> None:
-    """Score the models of the rows the report shows again (quality figures only; train times kept) and rewrite
-    ``path``."""
+def rescore(path: Path, samples: int, per_label: int, schedule_seeds: int, benches=None) -> None:
+    """Score the models of the rows the report shows again (quality, label and schedule figures; train times
+    kept; only ``benches`` if given) and rewrite ``path``."""
     from mrgen_core.sampling import load_model
 
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     last = {(r.get("bench"), r.get("preset"), r.get("seed")): r for r in rows}  # the rows the report shows
     for r in last.values():
-        if r.get("bench") in ("single", "cmu131", "bandai") and r.get("model") and Path(r["model"]).exists():
-            r.update(quality(load_model(r["model"]), int(r.get("samples", samples)), int(r.get("seed") or 0)))
+        if r.get("bench") in (benches or ("single", "cmu131", "bandai")) and r.get("model") \
+                and Path(r["model"]).exists():
+            model, seed = load_model(r["model"]), int(r.get("seed") or 0)
+            r.update(quality(model, int(r.get("samples", samples)), seed))
+            if model.labels:
+                r.update(label_accuracy(model, int(r.get("samples_per_label", per_label)), seed))
+                r.update(schedule_accuracy(model, schedule_seeds, seed))
             print(r["bench"], r.get("preset"), r.get("seed"), "rescored", flush=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -378,8 +383,10 @@ def report(results: list[dict]) -> str:
                        f"{r['jitter_cleanup'] / r['jitter_ref']:.2f}x |")
     sched = [r for r in rows if r.get("schedule_accuracy") is not None]
     if sched:
-        out += ["", "Label schedules (4 s segments cycling through the labels and back; the table gives all frames and, "
-                "in brackets, the worst segment of a single sample):"]
+        out += ["", "Label schedules (4 s segments cycling through the labels and back, each made under its own label "
+                "and crossfaded at the switches as `mrgen generate` does; the table gives all frames and, in brackets, "
+                "the worst segment of a single sample; `--rescore RESULTS.jsonl --bench cmu131 bandai` scores these "
+                "again after a sampler change):"]
         for r in sched:
             line = f"- {r['bench']} ({r['preset']}, seed {r.get('seed', 0)}): fastest joint within 0.5 s of a switch " \
                    f"{r['schedule_switch_speed']:.1f} m/s (training clips' fastest {r['train_joint_speed_max']:.1f})"
@@ -404,18 +411,20 @@ def report(results: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", nargs="+", default=["single"], choices=[*BENCHES, "scaling"])
+    ap.add_argument("--bench", nargs="+", default=None, choices=[*BENCHES, "scaling"],
+                    help="benches to run (default single), or to rescore (default all)")
     ap.add_argument("--preset", nargs="+", default=["fast", "default"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--per-label", type=int, default=10)
-    ap.add_argument("--schedule-seeds", type=int, default=5, help="label-schedule samples per order")
+    ap.add_argument("--schedule-seeds", type=int, default=10, help="label-schedule samples per order")
     ap.add_argument("--override", default="{}", help="JSON dict of preset values to change (experiments)")
     ap.add_argument("--models", default=None, help="folder to keep the models in (default: a temp folder)")
     ap.add_argument("--json", default=None, help="append results (one JSON object per line) to this file")
     ap.add_argument("--model", default=None, help="evaluate this model (trained on --bench's clips) instead of training")
     ap.add_argument("--rescore", default=None, metavar="RESULTS.jsonl",
-                    help="score the models of these results again (quality figures; after a metric change)")
+                    help="score the models of these results again (quality, label and schedule figures; after a "
+                         "metric or sampler change)")
     ap.add_argument("--profile", action="store_true", help="profile training steps instead (see profile())")
     ap.add_argument("--report", default=None, metavar="RESULTS.jsonl",
                     help="write the model section of BENCHMARKS.md from these results (no training)")
@@ -428,14 +437,14 @@ def main(argv=None) -> int:
         write_section(REPO / "BENCHMARKS.md", "model", report(results))
         return 0
     if args.rescore:
-        rescore(Path(args.rescore), args.samples)
+        rescore(Path(args.rescore), args.samples, args.per_label, args.schedule_seeds, args.bench)
         return 0
     if args.profile:
         for p in args.preset:
             profile(p, overrides)
         return 0
     benches = []
-    for b in args.bench:
+    for b in args.bench or ["single"]:
         benches += ["scale10", "scale60"] if b == "scaling" else [b]
     folder = Path(args.models) if args.models else Path(tempfile.mkdtemp(prefix="mrgen_bench_"))
     folder.mkdir(parents=True, exist_ok=True)

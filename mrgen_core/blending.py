@@ -67,15 +67,15 @@ def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labe
                              f"coarse labels), got {switch_level}")
         coarse, _ = build_control(model, n, coarse_labels)
         fine, idx = build_control(model, n, fine_labels)
-        cc, fc = model.control_levels(coarse, lengths), model.control_levels(fine, lengths)
+        cc, fc = model.control_levels(coarse, lengths, True), model.control_levels(fine, lengths, True)
         return [cc[i] if i < s else fc[i] for i in range(model.num_levels)], idx
     if switch_level is not None:
         raise MrgenError("--switch-level goes with --coarse-labels and --fine-labels")
     if labels is None and source_labels is not None and model.labels:
         full = model.control_spec.build(n, labels=source_labels)
-        return model.control_levels(full, lengths), source_labels
+        return model.control_levels(full, lengths, True), source_labels
     full, idx = build_control(model, n, labels)
-    return model.control_levels(full, lengths), idx
+    return model.control_levels(full, lengths, True), idx
 
 
 def _source_labels(model: MotionModel, motion: Motion) -> np.ndarray | None:
@@ -149,7 +149,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
         out = base
         if k < model.num_levels:
             gen = torch.Generator().manual_seed(int(seed) + j)
-            out = model.synthesize(lengths, controls, generator=gen, start_level=k, base=base)[-1]
+            out = model.synthesize(lengths, controls, generator=gen, start_level=k, base=base, crossfade=True)[-1]
             out = _keep_path(model, out, src_raw, cutoff)
         motions.append(finish(model, out[0], start=start, name=f"{src.name or 'source'}_blend{k}_{int(seed) + j}",
                               labels=idx, cleanup=cleanup and k < model.num_levels))
@@ -176,7 +176,7 @@ def generate_mixed(model: MotionModel, seconds: float | None = None, *, frames: 
     motions = []
     for j in range(num):
         gen = torch.Generator().manual_seed(int(seed) + j)
-        out = model.synthesize(lengths, controls, generator=gen, noise_levels=[0])[-1]
+        out = model.synthesize(lengths, controls, generator=gen, noise_levels=[0], crossfade=True)[-1]
         motions.append(finish(model, out[0], start=model.default_start(), name=f"mixed_{int(seed) + j}",
                               labels=idx, cleanup=cleanup))
         if progress is not None:

@@ -5,7 +5,8 @@
 - Label schedules for generation: ``"walk:0-4,jump:4-6"`` (seconds), or a single label name for the whole motion.
 - Per level of the pyramid, the per-frame control (one-hot labels, then continuous channels) is resampled to that
   level's frame rate and smoothed over a few of its frames, so a switch of label blends in without a pop (slowly at
-  the coarse levels, quickly at the fine ones).
+  the coarse levels, quickly at the fine ones). That is how training sees a switch; sampling crossfades the
+  levels' outputs at a switch instead (:mod:`mrgen_core.model.crossfade`).
 """
 from __future__ import annotations
 
@@ -194,14 +195,15 @@ def onehot(labels: np.ndarray, k: int) -> np.ndarray:
 
 # --- resampling to a level's frame rate ---------------------------------------------------------------------------
 
-def resample_linear(x: np.ndarray, n: int) -> np.ndarray:
+def resample_linear(x: np.ndarray, n: int, antialias: bool = True) -> np.ndarray:
     """Resample (T, C) to (n, C) by linear interpolation, sample centres aligned (``align_corners=False``),
-    averaging over the source frames each target frame spans when shrinking (no aliasing)."""
+    averaging over the source frames each target frame spans when shrinking (no aliasing) unless not
+    ``antialias``."""
     x = np.asarray(x, dtype=np.float64)
     t = len(x)
     if n == t:
         return x.copy()
-    if n < t:  # box-filter to the target spacing first
+    if n < t and antialias:  # box-filter to the target spacing first
         width = t / n
         if width > 1.5:
             x = smooth(x, width)
@@ -283,12 +285,18 @@ class ControlSpec:
         z = (c - np.asarray(self.cont_mean)) / np.where(live, std, 1.0)
         return np.clip(np.where(live, z, 0.0), -CONTROL_CLIP, CONTROL_CLIP)
 
-    def at_level(self, control: np.ndarray, n: int) -> np.ndarray:
+    def at_level(self, control: np.ndarray, n: int, crossfade: float = 0.0) -> np.ndarray:
         """A full-rate control (T, size) at a level of ``n`` frames: resampled, then smoothed over
-        ``transition_frames`` so label switches blend in."""
+        ``transition_frames`` so label switches blend in. ``crossfade`` (full-rate frames; sampling): the labels
+        are instead the weights of a crossfade of the levels' outputs that takes that long at every level
+        (:mod:`mrgen_core.model.crossfade`): smoothed at the full rate, then sampled at the level's frames."""
         if control.shape[1] == 0:
             return np.zeros((n, 0))
-        return smooth(resample_linear(control, n), self.transition_frames)
+        c = smooth(resample_linear(control, n), self.transition_frames)
+        if crossfade:
+            k = len(self.vocab)
+            c[:, :k] = resample_linear(smooth(control[:, :k], crossfade), n, antialias=False)
+        return c
 
     def to_dict(self) -> dict:
         return {"vocab": list(self.vocab), "continuous": int(self.continuous),

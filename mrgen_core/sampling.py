@@ -147,7 +147,7 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     n = _frames(model, seconds, frames, schedule)
     full, idx = build_control(model, n, labels, control)
     lengths = model.lengths(n)
-    controls = model.control_levels(full, lengths)
+    controls = model.control_levels(full, lengths, crossfade=True)
     model.eval()
     noise_levels = None if noise == "all" else [0]
     gens = [torch.Generator().manual_seed(int(seed) + k) for k in range(num)]
@@ -157,7 +157,8 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
             # one sample at a time: a batch would change the float rounding, and sample k must not depend on num
             for k in range(num):
                 outs[k] = model.synthesize(lengths, controls, generator=gens[k], noise_levels=noise_levels,
-                                           noise_scale=noise_scale, start_level=i, stop_level=i, base=outs[k])[-1]
+                                           noise_scale=noise_scale, start_level=i, stop_level=i, base=outs[k],
+                                           crossfade=True)[-1]
             if progress is not None:
                 progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
     return [finish(model, out[0], start=start, name=f"sample_{int(seed) + k}", labels=idx, cleanup=cleanup)

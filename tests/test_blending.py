@@ -87,6 +87,21 @@ def test_a_drifting_heading_does_not_bend_the_kept_path(model, walk):
     assert np.corrcoef(kept[:-1, feat.YAW_RATE] - src[:-1, feat.YAW_RATE], fast[:-1])[0, 1] > 0.9
 
 
+def test_blend_under_a_label_schedule(model, walk):
+    """A schedule drives the regenerated levels (crossfaded at the switch) and the source's path is still kept."""
+    n = walk.num_frames
+    half = n / walk.fps / 2
+    out = blend(model, walk, 2, labels=f"walk:0-{half:.2f},run:{half:.2f}-{2 * half:.2f}", seed=1, cleanup=False)[0]
+    names = out.label_names()
+    assert names[0] == "walk" and names[-1] == "run" and out.num_frames == n
+    as_walk = blend(model, walk, 2, labels="walk", seed=1, cleanup=False)[0]
+    gap = np.linalg.norm(out.joints() - as_walk.joints(), axis=-1).mean(axis=1)
+    assert gap[-n // 4:].mean() > gap[:n // 4].mean()  # the run half differs more from an all-walk blend
+    path = walk.joints()[:, 0, :2]
+    length = np.linalg.norm(np.diff(path, axis=0), axis=-1).sum()
+    assert np.linalg.norm(out.joints()[:, 0, :2] - path, axis=-1).mean() < 0.2 * length
+
+
 def test_more_kept_levels_stay_closer_to_the_source(model, walk):
     err = [np.linalg.norm(blend(model, walk, k, seed=4, cleanup=False)[0].joints() - walk.joints(), axis=-1).mean()
            for k in (1, model.num_levels - 1, model.num_levels)]

@@ -169,6 +169,20 @@ def test_control_at_level_blends_switches_smoothly():
         assert c[0, 0] == pytest.approx(1.0) and c[-1, 1] == pytest.approx(1.0)
 
 
+def test_control_at_level_as_crossfade_weights():
+    spec = ControlSpec(vocab=("walk", "hop"), continuous=1, cont_mean=[0.0], cont_std=[1.0], transition_frames=4)
+    oh = schedule_onehot(parse_schedule("walk:0-2,hop:2-4"), spec.vocab, 120, 30.0)
+    full = spec.build(120, onehot_labels=oh, continuous=np.linspace(-1, 1, 120)[:, None])
+    for n in (120, 51, 23):
+        c = spec.at_level(full, n, crossfade=10.0)  # a third of a second at 30 fps
+        assert np.allclose(c[:, :2].sum(axis=1), 1.0)
+        spacing = 120 / n  # full-rate frames per frame of the level
+        ramp = ((c[:, 0] > 1e-9) & (c[:, 0] < 1 - 1e-9)).sum() * spacing
+        assert 10 - spacing <= ramp <= 10 + 2 * spacing  # 10 full-rate frames at any level's rate
+        assert np.all(np.diff(c[:, 0]) <= 1e-12)  # from walk to hop, never back
+        np.testing.assert_array_equal(c[:, 2], spec.at_level(full, n)[:, 2])  # continuous channels as before
+
+
 def test_control_continuous_channels():
     spec = ControlSpec(vocab=("a",), continuous=2, cont_mean=[1.0, 0.0], cont_std=[2.0, 1.0])
     c = spec.build(10, labels=np.zeros(10, int), continuous=np.ones((8, 2)))

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from .. import features as feat
 from ..control import ControlSpec
 from ..motion import Motion
+from .crossfade import CROSSFADE_SECONDS, crossfade_step, label_weights, upsample_rotations
 from .discriminator import LevelDiscriminator
 from .generator import LevelGenerator
 
@@ -146,13 +147,16 @@ class MotionModel(nn.Module):
         return self.fps * self.scale_factor ** -(self.num_levels - 1 - level)
 
     # --- control ----------------------------------------------------------------------------------------------
-    def control_levels(self, control: np.ndarray | None, lengths: list[int]) -> list[torch.Tensor | None]:
-        """Per-level control tensors (1, K, n_i) from a full-rate control (T, K) (None if unconditional)."""
+    def control_levels(self, control: np.ndarray | None, lengths: list[int], crossfade: bool = False
+                       ) -> list[torch.Tensor | None]:
+        """Per-level control tensors (1, K, n_i) from a full-rate control (T, K) (None if unconditional);
+        ``crossfade``: labels as crossfade weights for ``synthesize(crossfade=True)`` (sampling)."""
         if self.control_spec.size == 0:
             return [None] * len(lengths)
+        fade = CROSSFADE_SECONDS * self.fps if crossfade else 0.0
         out = []
         for n in lengths:
-            c = self.control_spec.at_level(np.asarray(control, dtype=np.float64), n)
+            c = self.control_spec.at_level(np.asarray(control, dtype=np.float64), n, fade)
             out.append(torch.as_tensor(c.T[None], dtype=torch.float32, device=self.device))
         return out
 
@@ -189,11 +193,14 @@ class MotionModel(nn.Module):
     def synthesize(self, lengths: list[int], controls: list[torch.Tensor | None], *, batch: int = 1,
                    generator: torch.Generator | None = None, noise_levels=None, noise_scale: float = 1.0,
                    start_level: int = 0, base: torch.Tensor | None = None, z0: torch.Tensor | None = None,
-                   stop_level: int | None = None) -> list[torch.Tensor]:
+                   stop_level: int | None = None, crossfade: bool = False) -> list[torch.Tensor]:
         """Run levels ``start_level .. stop_level`` (default: to the finest) and return every level's output.
 
         ``noise_levels``: levels that get random noise (default all); ``base``: the output of level
         ``start_level - 1`` (blending, training banks); ``z0``: fixed level-0 noise (reconstruction).
+        ``crossfade``: where the labels change over time, run each level once per label and crossfade the outputs
+        (:mod:`.crossfade`; sampling, with ``control_levels(..., crossfade=True)``) instead of feeding the
+        generators the mixed control (training).
         """
         stop = self.num_levels - 1 if stop_level is None else stop_level
         noise_levels = set(range(self.num_levels)) if noise_levels is None else set(noise_levels)
@@ -202,13 +209,21 @@ class MotionModel(nn.Module):
         for i in range(start_level, stop + 1):
             n = lengths[i]
             up = None if prev is None else upsample(prev, n)
+            if crossfade and up is not None and i > 0:
+                up = upsample_rotations(prev, up, label_weights(controls[i - 1], len(self.control_spec.vocab)),
+                                        self.mean, self.std)
             if i == 0 and z0 is not None:
                 z = z0
             elif i in noise_levels:
                 z = self.noise(i, batch, n, generator, noise_scale)
             else:
                 z = None
-            prev = self.level_step(i, up, n, controls[i], z)
+            w = label_weights(controls[i], len(self.control_spec.vocab)) if crossfade else None
+            if w is None:
+                prev = self.level_step(i, up, n, controls[i], z)
+            else:
+                step = (lambda b, c, z_, i=i, n=n: self.level_step(i, b, n, c, z_))
+                prev = crossfade_step(step, w, up, controls[i], z, self.mean, self.std)
             outs.append(prev)
         return outs
 
