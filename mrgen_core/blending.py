@@ -67,15 +67,16 @@ def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labe
                              f"coarse labels), got {switch_level}")
         coarse, _ = build_control(model, n, coarse_labels)
         fine, idx = build_control(model, n, fine_labels)
-        cc, fc = model.control_levels(coarse, lengths, True), model.control_levels(fine, lengths, True)
+        cc = model.control_levels(coarse, lengths, crossfade=True)
+        fc = model.control_levels(fine, lengths, crossfade=True)
         return [cc[i] if i < s else fc[i] for i in range(model.num_levels)], idx
     if switch_level is not None:
         raise MrgenError("--switch-level goes with --coarse-labels and --fine-labels")
     if labels is None and source_labels is not None and model.labels:
         full = model.control_spec.build(n, labels=source_labels)
-        return model.control_levels(full, lengths, True), source_labels
+        return model.control_levels(full, lengths, crossfade=True), source_labels
     full, idx = build_control(model, n, labels)
-    return model.control_levels(full, lengths, True), idx
+    return model.control_levels(full, lengths, crossfade=True), idx
 
 
 def _source_labels(model: MotionModel, motion: Motion) -> np.ndarray | None:

@@ -6,7 +6,8 @@
 # Last run: 2026-11-26, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores (another training run beside it): 394 s,
 # 10 levels, 7.5 MB. Label accuracy 91 % (5 samples per label, `benchmarks/bench_train.py`'s measure: walk, run,
 # jump, punch, dance, salsa 100 %, hop 40 % - mistaken for walk, same performer and session); label schedules
-# cycling through all 7 labels: 89 % of frames nearest to their own label's clips.
+# cycling through all 7 labels: 97 % of frames nearest to their own label's clips (89 % when sampling still mixed
+# the control at a switch instead of crossfading the levels' outputs).
 # patch_recall 3 (not the `default` preset's 6): on these 12 labelled clips it gave better label control (91 % vs
 # 86 %, schedules 89 % vs 85 % of frames); 6 is better for the diversity of single-clip models (BENCHMARKS.md).
 # Mode seeking only on the finest quarter of the pyramid (vary_from 0.75: levels 7-9; the preset's 0.5 took hop for
