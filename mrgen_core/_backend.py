@@ -21,6 +21,14 @@ def _np_cross(a, b):
     return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
 
+def _np_exclusive_cumsum(x, axis):
+    """Sums of the elements before each one along ``axis`` (0 first): the running sum shifted by one."""
+    x = np.moveaxis(np.asarray(x), axis, 0)
+    out = np.zeros_like(x)
+    np.cumsum(x[:-1], axis=0, out=out[1:])
+    return np.moveaxis(out, 0, axis)
+
+
 def _np_ops() -> SimpleNamespace:
     return SimpleNamespace(
         name="numpy",
@@ -37,8 +45,13 @@ def _np_ops() -> SimpleNamespace:
         full_like=lambda x, v: np.full_like(x, v),
         expand_dims=np.expand_dims,
         broadcast_to=np.broadcast_to,
+        broadcast_arrays=np.broadcast_arrays,
         swap_last=lambda x: np.swapaxes(x, -1, -2),
         asarray_like=lambda v, like: np.asarray(v, dtype=like.dtype),
+        cumsum=lambda x, axis: np.cumsum(x, axis=axis),
+        exclusive_cumsum=_np_exclusive_cumsum,
+        moveaxis=np.moveaxis,
+        contiguous=np.ascontiguousarray,
     )
 
 
@@ -59,8 +72,15 @@ def _torch_ops() -> SimpleNamespace:
         full_like=lambda x, v: torch.full_like(x, v),
         expand_dims=lambda x, axis: x.unsqueeze(axis),
         broadcast_to=lambda x, shape: x.expand(*shape),
+        broadcast_arrays=torch.broadcast_tensors,
         swap_last=lambda x: x.transpose(-1, -2),
         asarray_like=lambda v, like: torch.as_tensor(np.asarray(v), dtype=like.dtype, device=like.device),
+        cumsum=lambda x, axis: torch.cumsum(x, dim=axis),
+        # the running sum minus the element: one op on the autograd graph (equal to numpy's shifted running sum up
+        # to rounding; the training losses' foot kinematics have always integrated this way)
+        exclusive_cumsum=lambda x, axis: torch.cumsum(x, dim=axis) - x,
+        moveaxis=torch.movedim,
+        contiguous=lambda x: x.contiguous(),
     )
 
 

@@ -16,6 +16,7 @@ import torch
 from . import features as feat
 from .control import parse_schedule, smooth
 from .errors import MrgenError
+from .geometry import ground_path, rotate_heading
 from .model.pyramid import MotionModel, downsample
 from .motion import Motion
 from .sampling import build_control, finish
@@ -100,15 +101,10 @@ def _keep_path(model: MotionModel, out: torch.Tensor, source: np.ndarray, cutoff
     yaw = yaw_b - (drift - drift[0])
     if len(yaw) > 1:
         raw[:-1, feat.YAW_RATE] = np.diff(yaw) * fps
-    c, s = np.cos(yaw), np.sin(yaw)
-    vx, vy = raw[:, feat.VEL_X], raw[:, feat.VEL_Y]
-    step = np.stack([c * vx - s * vy, s * vx + c * vy], axis=1) / fps  # world ground steps
-    xy = np.concatenate([[[0.0, 0.0]], np.cumsum(step[:-1], axis=0)])
+    xy = ground_path(raw[:, feat.VEL_X:feat.VEL_Y + 1], yaw, fps)
     off = smooth(xy - pos_s[:, :2], cutoff)
     xy = xy - (off - off[0])
-    step[:-1] = np.diff(xy, axis=0)
-    raw[:, feat.VEL_X] = (c * step[:, 0] + s * step[:, 1]) * fps
-    raw[:, feat.VEL_Y] = (-s * step[:, 0] + c * step[:, 1]) * fps
+    raw[:-1, feat.VEL_X:feat.VEL_Y + 1] = rotate_heading(-yaw[:-1], np.diff(xy, axis=0)) * fps
     return model.normalize(raw)
 
 

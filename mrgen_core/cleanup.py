@@ -18,8 +18,9 @@ import numpy as np
 from .contacts import CONTACT_HEIGHT, foot_contacts
 from .errors import MrgenError
 from .motion import Motion
-from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from .skeleton import FOOT_JOINTS, PARENTS, forward_kinematics
+from .geometry import forward_kinematics, rotation_between
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, unit
+from .skeleton import FOOT_JOINTS, PARENTS
 
 #: (hip, knee, ankle, toe) joint indices of the left and right legs.
 LEGS = ((1, 4, 7, 10), (2, 5, 8, 11))
@@ -60,7 +61,7 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
     offsets = motion.skeleton.offsets[:_NUM_LEG_JOINTS]
     parents = PARENTS[:_NUM_LEG_JOINTS]
     local = axis_angle_to_matrix(motion.poses[:, :_NUM_LEG_JOINTS])
-    pos, glob = forward_kinematics(local, motion.trans, offsets, parents)
+    pos, glob = forward_kinematics(local, motion.trans + offsets[0], offsets, parents)
 
     if contacts is None:
         contacts = foot_contacts(pos, fps)
@@ -94,7 +95,7 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
         reach = _exact_reach(hip_at, p[:, knee], p[:, ankle])
         lifted = _ankle_within_reach(ankle_to, toe_to, hip_at, length[:, 0], reach)
         ankle_to += c_t[f, None] * (lifted - ankle_to)
-        foot_turn = _rotation_between(foot, toe_to - ankle_to)
+        foot_turn = rotation_between(unit(foot), unit(toe_to - ankle_to))
         g_hip, g_knee = _two_bone_ik(p[:, hip], p[:, knee], p[:, ankle], g[:, hip], g[:, knee], ankle_to)
         g_ankle = foot_turn @ g[:, ankle]
         g_pelvis = g[:, int(PARENTS[hip])]
@@ -161,16 +162,6 @@ def _correction(p: np.ndarray, on: np.ndarray, b: int, max_height: float,
     weight[off] = np.minimum(w_sum[off], 1.0)
     corr[off] = c_sum[off] / w_sum[off, None]
     return weight, corr
-
-
-def _rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Smallest rotations (N, 3, 3) turning the directions ``u`` onto ``v`` (N, 3)."""
-    axis = np.cross(u, v)
-    s = np.linalg.norm(axis, axis=-1, keepdims=True)
-    c = np.sum(u * v, axis=-1, keepdims=True)
-    angle = np.arctan2(s, c)
-    aa = np.where(s > 1e-12, axis / np.maximum(s, 1e-12) * angle, 0.0)
-    return axis_angle_to_matrix(aa)
 
 
 def _soft_reach(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -258,5 +249,5 @@ def _two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, g_hip: np
     phi = np.where(r > 1e-9, phi, 0.0)
     turn_knee = axis_angle_to_matrix(axis * phi[:, None])
     new_ankle = knee + np.einsum("nij,nj->ni", turn_knee, v)
-    swing = _rotation_between(new_ankle - hip, target - hip)
+    swing = rotation_between(unit(new_ankle - hip), unit(target - hip))
     return swing @ g_hip, swing @ turn_knee @ g_knee

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import geometry
+from ._backend import is_torch, ops
 from .contacts import foot_contacts
 from .errors import MrgenError
+from .geometry import rz
 from .motion import Motion
 from .rotations import axis_angle_to_matrix, matrix_to_6d, matrix_to_quat, sixd_to_matrix, matrix_to_axis_angle
 from .skeleton import FOOT_JOINTS, NUM_JOINTS, OFFSETS, PARENTS, Y_UP_TO_Z_UP
@@ -48,13 +51,6 @@ class Start:
         return [float(self.x), float(self.y), float(self.heading)]
 
 
-def _rz(angle: np.ndarray) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    m = np.zeros(np.shape(angle) + (3, 3))
-    m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1], m[..., 2, 2] = c, -s, s, c, 1.0
-    return m
-
-
 def heading(root_rotmats: np.ndarray) -> np.ndarray:
     """Heading (T,) in radians: twist about world Z of ``R_root @ Y_UP_TO_Z_UP.T`` (0 = facing -Y)."""
     q = matrix_to_quat(np.asarray(root_rotmats) @ Y_UP_TO_Z_UP.T)
@@ -70,7 +66,7 @@ def encode(motion: Motion, joints: np.ndarray | None = None) -> np.ndarray:
     t = motion.num_frames
     rot = axis_angle_to_matrix(motion.poses)  # (T, 24, 3, 3)
     yaw = heading(rot[:, 0])
-    rot[:, 0] = _rz(-yaw) @ rot[:, 0]
+    rot[:, 0] = rz(-yaw) @ rot[:, 0]
     pelvis = motion.trans + motion.skeleton.offsets[0]
     step = np.zeros((t, 3))
     dyaw = np.zeros(t)
@@ -79,7 +75,7 @@ def encode(motion: Motion, joints: np.ndarray | None = None) -> np.ndarray:
         step[-1] = step[-2]
         dyaw[:-1] = _wrap(yaw[1:] - yaw[:-1])
         dyaw[-1] = dyaw[-2]
-    local = np.einsum("tji,tj->ti", _rz(yaw), step)  # Rz(yaw)^T @ step
+    local = np.einsum("tji,tj->ti", rz(yaw), step)  # Rz(yaw)^T @ step
     root = np.stack([local[:, 0] * motion.fps, local[:, 1] * motion.fps, dyaw * motion.fps, pelvis[:, 2]], axis=1)
     if joints is None:
         joints = motion.joints()
@@ -94,19 +90,14 @@ def start_of(motion: Motion) -> Start:
     return Start(float(pelvis[0]), float(pelvis[1]), float(yaw))
 
 
-def integrate_root(features: np.ndarray, fps: float, start: Start = Start()) -> tuple[np.ndarray, np.ndarray]:
-    """Pelvis world positions (T, 3) and headings (T,) from the root channels, starting at ``start``."""
-    f = np.asarray(features, dtype=np.float64)
-    t = len(f)
-    yaw = start.heading + np.concatenate([[0.0], np.cumsum(f[:-1, YAW_RATE]) / fps])
-    c, s = np.cos(yaw), np.sin(yaw)
-    vx, vy = f[:, VEL_X] / fps, f[:, VEL_Y] / fps
-    step = np.stack([c * vx - s * vy, s * vx + c * vy], axis=1)
-    xy = np.zeros((t, 2))
-    xy[0] = (start.x, start.y)
-    if t > 1:
-        xy[1:] = xy[0] + np.cumsum(step[:-1], axis=0)
-    return np.concatenate([xy, f[:, HEIGHT:HEIGHT + 1]], axis=1), yaw
+def integrate_root(features, fps: float, start: Start | None = Start()):
+    """Pelvis world positions (..., T, 3) and headings (..., T) from the root channels of features (..., T, C)
+    (numpy, as float64, or torch), starting at ``start`` (None: at the origin, facing -Y, without adding it)."""
+    f = features if is_torch(features) else np.asarray(features, dtype=np.float64)
+    xy, yaw = geometry.integrate_root(f[..., VEL_X:VEL_Y + 1], f[..., YAW_RATE], fps,
+                                      None if start is None else (start.x, start.y),
+                                      None if start is None else start.heading)
+    return ops(f).cat([xy, f[..., HEIGHT:HEIGHT + 1]], axis=-1), yaw
 
 
 def decode(features: np.ndarray, fps: float, *, gender: str = "neutral", start: Start = Start(),
@@ -121,7 +112,7 @@ def decode(features: np.ndarray, fps: float, *, gender: str = "neutral", start: 
     t = len(f)
     rot = sixd_to_matrix(f[:, ROT].reshape(t, NUM_JOINTS, 6))
     pelvis, yaw = integrate_root(f, fps, start)
-    rot[:, 0] = _rz(yaw) @ rot[:, 0]
+    rot[:, 0] = rz(yaw) @ rot[:, 0]
     poses = matrix_to_axis_angle(rot)
     trans = pelvis - OFFSETS[gender][0]
     return Motion(poses, trans, fps, gender=gender, name=name, source=source, credit=credit)

@@ -6,7 +6,7 @@ maps chumpy classes to a stand-in that keeps their stored array (and refuses any
 model file cannot run code). ``torch`` and ``smplx`` are imported only when vertices are computed.
 
 Conventions: the motion's root orientation already contains the Y-up -> Z-up rotation and SMPL places the pelvis at
-``transl + J_0``, exactly as :func:`mrgen_core.skeleton.forward_kinematics`, so the vertices are in the motion's
+``transl + J_0``, exactly as :meth:`mrgen_core.skeleton.Skeleton.fk`, so the vertices are in the motion's
 Z-up world and follow its joints.
 """
 from __future__ import annotations

@@ -14,28 +14,40 @@ from ._backend import ops
 _EPS = 1e-8
 
 
-def _unit(v, eps: float = 1e-12):
+def unit(v, eps: float = 1e-12):
+    """``v`` ``(..., n)`` scaled to unit length along the last axis (lengths below ``eps`` count as ``eps``)."""
     o = ops(v)
     return v / o.clip(o.norm(v, axis=-1, keepdims=True), eps, None)
+
+
+def _half_angle(sq):
+    """``cos(t/2)`` and ``sin(t/2)/t`` of rotation angles ``t`` given ``t**2``, with their Taylor series where ``t``
+    is tiny (keeps gradients finite at 0)."""
+    o = ops(sq)
+    small = sq < 1e-12
+    theta = o.sqrt(o.where(small, o.ones_like(sq), sq))
+    half = 0.5 * theta
+    return o.where(small, 1.0 - sq / 8.0, o.cos(half)), o.where(small, 0.5 - sq / 48.0, o.sin(half) / theta)
 
 
 def axis_angle_to_quat(aa):
     """Axis-angle ``(..., 3)`` -> unit quaternion ``(..., 4)``."""
     o = ops(aa)
-    sq = o.sum(aa * aa, axis=-1, keepdims=True)
-    small = sq < 1e-12
-    theta = o.sqrt(o.where(small, o.ones_like(sq), sq))
-    half = 0.5 * theta
-    # sin(t/2)/t, with its Taylor series where t is tiny (keeps gradients finite at 0)
-    k = o.where(small, 0.5 - sq / 48.0, o.sin(half) / theta)
-    w = o.where(small, 1.0 - sq / 8.0, o.cos(half))
+    w, k = _half_angle(o.sum(aa * aa, axis=-1, keepdims=True))
     return o.cat([w, aa * k], axis=-1)
+
+
+def axis_angle_to_quat_parts(x, y, z):
+    """:func:`axis_angle_to_quat` on components: the axis-angle's ``x, y, z`` (arrays of one shape) -> the
+    quaternion's ``(w, x, y, z)``. Contiguous component rows make batched quaternion arithmetic fast in numpy."""
+    w, k = _half_angle(x * x + y * y + z * z)
+    return w, x * k, y * k, z * k
 
 
 def quat_to_axis_angle(q):
     """Quaternion ``(..., 4)`` (any norm, either sign) -> axis-angle ``(..., 3)`` with angle in [0, pi]."""
     o = ops(q)
-    q = _unit(q)
+    q = unit(q)
     q = o.where(q[..., :1] < 0, -q, q)  # w >= 0 -> angle <= pi
     v = q[..., 1:]
     w = q[..., :1]
@@ -50,7 +62,7 @@ def quat_to_axis_angle(q):
 def quat_to_matrix(q):
     """Quaternion ``(..., 4)`` -> rotation matrix ``(..., 3, 3)`` (normalises first)."""
     o = ops(q)
-    q = _unit(q)
+    q = unit(q)
     w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     xx, yy, zz = x * x, y * y, z * z
     xy, xz, yz = x * y, x * z, y * z
@@ -81,7 +93,7 @@ def matrix_to_quat(m):
     idx = o.argmax(q_abs, axis=-1)
     idx = o.broadcast_to(idx[..., None, None], tuple(idx.shape) + (1, 4))
     q = o.take_along_axis(cands, idx, axis=-2)[..., 0, :]
-    q = _unit(q)
+    q = unit(q)
     return o.where(q[..., :1] < 0, -q, q)
 
 
@@ -119,8 +131,8 @@ def sixd_to_matrix(d6):
     """6D ``(..., 6)`` -> rotation matrix ``(..., 3, 3)`` by Gram-Schmidt (any non-degenerate input)."""
     o = ops(d6)
     a1, a2 = d6[..., :3], d6[..., 3:]
-    b1 = _unit(a1)
-    b2 = _unit(a2 - o.sum(b1 * a2, axis=-1, keepdims=True) * b1)
+    b1 = unit(a1)
+    b2 = unit(a2 - o.sum(b1 * a2, axis=-1, keepdims=True) * b1)
     b3 = o.cross(b1, b2)
     return o.stack([b1, b2, b3], axis=-1)
 
@@ -133,17 +145,24 @@ def sixd_to_axis_angle(d6):
     return matrix_to_axis_angle(sixd_to_matrix(d6))
 
 
+def _parts(x) -> tuple:
+    """The components along the last axis."""
+    return tuple(x[..., i] for i in range(x.shape[-1]))
+
+
+def quat_mul_parts(a, b) -> tuple:
+    """:func:`quat_mul` on components: ``a``, ``b`` are ``(w, x, y, z)`` sequences of arrays."""
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return (aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw)
+
+
 def quat_mul(a, b):
     """Hamilton product ``a * b`` of ``(..., 4)`` quaternions (apply b first, then a)."""
-    o = ops(a)
-    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
-    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    return o.stack([
-        aw * bw - ax * bx - ay * by - az * bz,
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-    ], axis=-1)
+    return ops(a).stack(quat_mul_parts(_parts(a), _parts(b)), axis=-1)
 
 
 def quat_conj(q):
@@ -152,12 +171,20 @@ def quat_conj(q):
     return o.cat([q[..., :1], -q[..., 1:]], axis=-1)
 
 
+def quat_rotate_parts(q, v, base=None) -> tuple:
+    """:func:`quat_rotate` on components: ``q`` a ``(w, x, y, z)`` sequence, ``v`` an ``(x, y, z)`` one; with
+    ``base`` (an ``(x, y, z)`` sequence), ``base + q v`` (summed as ``base + v`` first: forward kinematics)."""
+    w, x, y, z = q
+    vx, vy, vz = v
+    tx, ty, tz = 2 * (y * vz - z * vy), 2 * (z * vx - x * vz), 2 * (x * vy - y * vx)
+    if base is not None:
+        vx, vy, vz = base[0] + vx, base[1] + vy, base[2] + vz
+    return vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz), vz + w * tz + (x * ty - y * tx)
+
+
 def quat_rotate(q, v):
     """Rotate vectors ``(..., 3)`` by unit quaternions ``(..., 4)``."""
-    o = ops(q)
-    w, u = q[..., :1], q[..., 1:]
-    t = 2.0 * o.cross(u, v)
-    return v + w * t + o.cross(u, t)
+    return ops(q).stack(quat_rotate_parts(_parts(q), _parts(v)), axis=-1)
 
 
 def slerp(q0, q1, t):
@@ -178,7 +205,7 @@ def slerp(q0, q1, t):
     s_safe = o.where(close, o.ones_like(s), s)
     w0 = o.where(close, 1.0 - t, o.sin((1.0 - t) * theta) / s_safe)
     w1 = o.where(close, t, o.sin(t * theta) / s_safe)
-    return _unit(w0 * q0 + w1 * q1)
+    return unit(w0 * q0 + w1 * q1)
 
 
 def quat_continuous(q, axis: int = 0):
@@ -198,9 +225,12 @@ _AXES = {"X": 0, "Y": 1, "Z": 2}
 def axis_rotation_matrix(axis: str, angle):
     """Rotation about a principal axis ``'X'|'Y'|'Z'`` by ``angle`` radians ``(...)`` -> ``(..., 3, 3)``."""
     o = ops(angle)
-    aa_axis = np.zeros(3)
-    aa_axis[_AXES[axis.upper()]] = 1.0
-    return axis_angle_to_matrix(angle[..., None] * o.asarray_like(aa_axis, angle))
+    c, s = o.cos(angle), o.sin(angle)
+    i = _AXES[axis.upper()]
+    j, k = (i + 1) % 3, (i + 2) % 3
+    m = [o.zeros_like(c)] * 9
+    m[3 * i + i], m[3 * j + j], m[3 * k + k], m[3 * j + k], m[3 * k + j] = o.ones_like(c), c, c, -s, s
+    return o.stack(m, axis=-1).reshape(tuple(c.shape) + (3, 3))
 
 
 def euler_to_matrix(angles, order: str):

@@ -2,8 +2,9 @@
 
 Offsets are in metres in the SMPL template frame (+Y up, body faces +Z, subject's left is +X); row 0 is the absolute
 pelvis position ``J_0`` of the template, rows ``j > 0`` the offset from the parent joint (source:
-``shared/docs/smpl_skeleton.md``). Forward kinematics follows SMPL/AMASS: ``G_0 = [R_0 | trans + J_0]``,
-``G_j = G_parent(j) [R_j | offset_j]``. Works on numpy arrays and torch tensors alike.
+``shared/docs/smpl_skeleton.md``). Forward kinematics (:meth:`Skeleton.fk`, by :mod:`mrgen_core.geometry`) follows
+SMPL/AMASS: ``G_0 = [R_0 | trans + J_0]``, ``G_j = G_parent(j) [R_j | offset_j]``. Works on numpy arrays and torch
+tensors alike.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from ._backend import ops
 from .errors import MrgenError
-from .rotations import axis_angle_to_quat, quat_mul, quat_rotate
+from .geometry import forward_kinematics_axis_angle
 
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
@@ -114,73 +115,6 @@ OFFSETS: dict[str, np.ndarray] = {
 GENDERS = tuple(OFFSETS)
 
 
-def forward_kinematics(rotmats, trans, offsets, parents=PARENTS):
-    """Joint positions ``(..., J, 3)`` and global rotations ``(..., J, 3, 3)``.
-
-    ``rotmats``: local rotations ``(..., J, 3, 3)``; ``trans``: root translation ``(..., 3)``; ``offsets``: ``(J, 3)``
-    with row 0 the absolute root position. Vectorised over the leading axes (frames, batch); numpy or torch.
-    """
-    o = ops(rotmats)
-    offsets = o.asarray_like(offsets, rotmats) if not hasattr(offsets, "shape") or ops(offsets) is not o else offsets
-    pos = [trans + offsets[0]]
-    glob = [rotmats[..., 0, :, :]]
-    for j in range(1, len(parents)):
-        p = int(parents[j])
-        gp = glob[p]
-        pos.append(pos[p] + gp @ offsets[j])
-        glob.append(gp @ rotmats[..., j, :, :])
-    return o.stack(pos, axis=-2), o.stack(glob, axis=-3)
-
-
-def forward_kinematics_quat(quats, trans, offsets, parents=PARENTS):
-    """Like :func:`forward_kinematics` with local rotations as unit quaternions ``(..., J, 4)``; returns
-    positions ``(..., J, 3)`` and global quaternions ``(..., J, 4)``. Cheaper than matrices on the CPU."""
-    o = ops(quats)
-    offsets = o.asarray_like(offsets, quats) if not hasattr(offsets, "shape") or ops(offsets) is not o else offsets
-    pos = [trans + offsets[0]]
-    glob = [quats[..., 0, :]]
-    for j in range(1, len(parents)):
-        p = int(parents[j])
-        gp = glob[p]
-        pos.append(pos[p] + quat_rotate(gp, o.broadcast_to(offsets[j], tuple(gp.shape[:-1]) + (3,))))
-        glob.append(quat_mul(gp, quats[..., j, :]))
-    return o.stack(pos, axis=-2), o.stack(glob, axis=-2)
-
-
-def _fk_axis_angle_numpy(poses: np.ndarray, trans: np.ndarray, offsets: np.ndarray, parents=PARENTS) -> np.ndarray:
-    """Fast numpy FK from axis-angle: component-major quaternion arithmetic on contiguous rows."""
-    lead = poses.shape[:-2]
-    nj = poses.shape[-2]
-    a = np.ascontiguousarray(np.moveaxis(poses.reshape(-1, nj, 3), 0, -1))  # (J, 3, N)
-    x, y, z = a[:, 0], a[:, 1], a[:, 2]
-    sq = x * x + y * y + z * z
-    theta = np.sqrt(sq)
-    small = sq < 1e-12
-    with np.errstate(invalid="ignore", divide="ignore"):
-        k = np.where(small, 0.5 - sq / 48.0, np.sin(0.5 * theta) / np.where(small, 1.0, theta))
-    w = np.where(small, 1.0 - sq / 8.0, np.cos(0.5 * theta))
-    qx, qy, qz = x * k, y * k, z * k
-    tr = np.moveaxis(np.asarray(trans, dtype=float).reshape(-1, 3), 0, -1)
-    out = np.empty((nj, 3, a.shape[-1]))
-    gw, gx, gy, gz = [np.empty_like(w) for _ in range(4)]
-    out[0] = tr + offsets[0][:, None]
-    gw[0], gx[0], gy[0], gz[0] = w[0], qx[0], qy[0], qz[0]
-    for j in range(1, nj):
-        p = int(parents[j])
-        pw, px, py, pz = gw[p], gx[p], gy[p], gz[p]
-        vx, vy, vz = offsets[j]
-        tx, ty, tz = 2 * (py * vz - pz * vy), 2 * (pz * vx - px * vz), 2 * (px * vy - py * vx)
-        out[j, 0] = out[p, 0] + vx + pw * tx + (py * tz - pz * ty)
-        out[j, 1] = out[p, 1] + vy + pw * ty + (pz * tx - px * tz)
-        out[j, 2] = out[p, 2] + vz + pw * tz + (px * ty - py * tx)
-        bw, bx, by, bz = w[j], qx[j], qy[j], qz[j]
-        gw[j] = pw * bw - px * bx - py * by - pz * bz
-        gx[j] = pw * bx + px * bw + py * bz - pz * by
-        gy[j] = pw * by - px * bz + py * bw + pz * bx
-        gz[j] = pw * bz + px * by - py * bx + pz * bw
-    return np.moveaxis(out, -1, 0).reshape(lead + (nj, 3))
-
-
 @dataclass(frozen=True)
 class Skeleton:
     """An SMPL skeleton of one body shape: ``offsets`` (24, 3) metres, row 0 the absolute pelvis."""
@@ -215,9 +149,10 @@ class Skeleton:
         return float((b[4] + b[7] + b[5] + b[8]) / 2)
 
     def fk(self, poses, trans):
-        """Joint positions ``(..., 24, 3)`` from axis-angle ``poses`` ``(..., 24, 3)`` and ``trans`` ``(..., 3)``."""
-        if isinstance(poses, np.ndarray) or not hasattr(poses, "detach"):
-            poses = np.asarray(poses, dtype=float)
-            return _fk_axis_angle_numpy(poses, np.broadcast_to(trans, poses.shape[:-2] + (3,)), self.offsets)
-        pos, _ = forward_kinematics_quat(axis_angle_to_quat(poses), trans, self.offsets)
-        return pos
+        """Joint positions ``(..., 24, 3)`` from axis-angle ``poses`` ``(..., 24, 3)`` and ``trans`` ``(..., 3)``
+        (numpy or torch): the pelvis at ``trans + offsets[0]``, as in SMPL."""
+        o = ops(poses)
+        if o.name == "numpy":
+            poses, trans = np.asarray(poses, dtype=float), np.asarray(trans, dtype=float)
+        offsets = o.asarray_like(self.offsets, poses)
+        return forward_kinematics_axis_angle(poses, trans + offsets[0], offsets, PARENTS)

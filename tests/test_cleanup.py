@@ -10,7 +10,8 @@ from mrgen_core.contacts import foot_contacts
 from mrgen_core.errors import MrgenError
 from mrgen_core.motion import Motion
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from mrgen_core.skeleton import FOOT_JOINTS, PARENTS, forward_kinematics
+from mrgen_core.geometry import forward_kinematics
+from mrgen_core.skeleton import FOOT_JOINTS, PARENTS
 
 FPS = 30.0
 LEG_JOINTS = [1, 2, 4, 5, 7, 8]
@@ -176,7 +177,7 @@ def test_two_bone_ik_reaches_and_keeps_the_knee_hinge():
     poses[:, 4, 0] = rng.uniform(0.1, 1.5, n)  # bent knees
     m = Motion(poses, np.zeros((n, 3)), FPS)
     local = axis_angle_to_matrix(m.poses[:, :12])
-    pos, glob = forward_kinematics(local, m.trans, m.skeleton.offsets[:12], PARENTS[:12])
+    pos, glob = forward_kinematics(local, m.trans + m.skeleton.offsets[0], m.skeleton.offsets[:12], PARENTS[:12])
     hip, knee, ankle = pos[:, 1], pos[:, 4], pos[:, 7]
     target = ankle + rng.normal(0, 0.08, (n, 3))
     l1 = np.linalg.norm(knee - hip, axis=-1)

@@ -18,9 +18,10 @@ import pytest
 import scipy.sparse
 
 from mrgen_core import ModelFileError, Motion
+from mrgen_core.geometry import forward_kinematics
 from mrgen_core.mesh import load_smpl_model, motion_vertices
 from mrgen_core.rotations import axis_angle_to_matrix
-from mrgen_core.skeleton import OFFSETS, PARENTS, Skeleton, forward_kinematics
+from mrgen_core.skeleton import OFFSETS, PARENTS, Skeleton
 
 PER_JOINT = 8
 
@@ -93,7 +94,8 @@ def _motion(t: int = 6, seed: int = 3) -> Motion:
 
 
 def _expected_vertices(model: dict, motion: Motion) -> np.ndarray:
-    pos, rot = forward_kinematics(axis_angle_to_matrix(motion.poses), motion.trans, OFFSETS["neutral"])
+    pos, rot = forward_kinematics(axis_angle_to_matrix(motion.poses), motion.trans + OFFSETS["neutral"][0],
+                                  OFFSETS["neutral"], PARENTS)
     owner = np.repeat(np.arange(24), PER_JOINT)
     rest = Skeleton.smpl("neutral").rest_positions()
     offs = model["v_template"] - rest[owner]  # (V, 3)

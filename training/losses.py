@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from mrgen_core import features as feat
+from mrgen_core.geometry import forward_kinematics, rz
 from mrgen_core.rotations import sixd_to_matrix
 from mrgen_core.skeleton import FOOT_JOINTS, PARENTS
 
@@ -55,33 +56,16 @@ def reconstruction_loss(out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return (out - real).abs().mean()
 
 
-def _rz(angle: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    z, o = torch.zeros_like(c), torch.ones_like(c)
-    return torch.stack([c, -s, z, s, c, z, z, z, o], dim=-1).reshape(angle.shape + (3, 3))
-
-
 def foot_positions(raw: torch.Tensor, fps: float, offsets: torch.Tensor) -> torch.Tensor:
     """World positions (B, T, 4, 3) of the foot joints (``FOOT_JOINTS`` order) from raw features (B, C, T), the
     root integrated from the window's first frame (velocities do not depend on that choice)."""
     x = raw.transpose(1, 2)  # (B, T, C)
-    yaw = torch.cumsum(x[..., feat.YAW_RATE], dim=1) / fps
-    yaw = torch.cat([torch.zeros_like(yaw[:, :1]), yaw[:, :-1]], dim=1)
-    c, s = torch.cos(yaw), torch.sin(yaw)
-    vx, vy = x[..., feat.VEL_X] / fps, x[..., feat.VEL_Y] / fps
-    step = torch.stack([c * vx - s * vy, s * vx + c * vy], dim=-1)
-    xy = torch.cumsum(step, dim=1) - step
-    root = torch.cat([xy, x[..., feat.HEIGHT:feat.HEIGHT + 1]], dim=-1)
+    root, yaw = feat.integrate_root(x, fps, start=None)
     six = x[..., feat.ROT].reshape(x.shape[0], x.shape[1], -1, 6)
     mats = sixd_to_matrix(six[:, :, list(LEG_JOINTS)])  # (B, T, 9, 3, 3), one call for all leg joints
-    rot = {j: mats[:, :, k] for k, j in enumerate(LEG_JOINTS)}
-    glob = {0: _rz(yaw) @ rot[0]}
-    pos = {0: root}
-    for j in LEG_JOINTS[1:]:
-        p = int(PARENTS[j])
-        pos[j] = pos[p] + (glob[p] @ offsets[j])
-        glob[j] = glob[p] @ rot[j]
-    return torch.stack([pos[j] for j in FOOT_JOINTS], dim=2)
+    mats = torch.cat([(rz(yaw) @ mats[:, :, 0])[:, :, None], mats[:, :, 1:]], dim=2)  # the root turned to its heading
+    pos, _ = forward_kinematics(mats, root, offsets, PARENTS, joints=LEG_JOINTS)
+    return pos[:, :, [LEG_JOINTS.index(j) for j in FOOT_JOINTS]]
 
 
 def foot_losses(raw: torch.Tensor, fps: float, offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

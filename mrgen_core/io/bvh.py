@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionFormatError
-from ..rotations import axis_angle_to_matrix, matrix_to_euler
+from ..geometry import forward_kinematics
+from ..rotations import axis_angle_to_matrix, euler_to_matrix, matrix_to_euler
 from ..skeleton import JOINT_NAMES, PARENTS, Y_UP_TO_Z_UP
 from .atomic import atomic_path
 
@@ -106,28 +107,13 @@ class BVH:
                 groups[order][1].append(cols)
             start += len(chans)
         for order, (joints, cols) in groups.items():
-            ang = np.deg2rad(vals[:, np.array(cols)])  # (T, G, len(order))
-            r = _axis_matrix(order[0], ang[..., 0])
-            for i in range(1, len(order)):
-                r = r @ _axis_matrix(order[i], ang[..., i])
-            rots[:, joints] = r
+            rots[:, joints] = euler_to_matrix(np.deg2rad(vals[:, np.array(cols)]), order)  # (T, G, 3, 3)
         return rots, trans
 
     def fk(self, frames=None, zero_rotations: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Global joint positions (T, J, 3) and rotation matrices (T, J, 3, 3), file units and axes."""
         loc_r, loc_t = self.local_transforms(frames, zero_rotations)
-        pos = np.empty_like(loc_t)
-        rot = np.empty_like(loc_r)
-        for j in range(self.num_joints):
-            p = int(self.parents[j])
-            if p < 0:
-                pos[:, j] = loc_t[:, j]
-                rot[:, j] = loc_r[:, j]
-            else:
-                rp = rot[:, p]
-                pos[:, j] = pos[:, p] + (rp @ loc_t[:, j, :, None])[..., 0]
-                rot[:, j] = rp @ loc_r[:, j]
-        return pos, rot
+        return forward_kinematics(loc_r, loc_t[:, 0], loc_t, self.parents)
 
     def end_site_positions(self, pos: np.ndarray, rot: np.ndarray) -> dict[int, np.ndarray]:
         """World positions (T, 3) of each joint's End Site, from :meth:`fk` output."""
@@ -172,19 +158,6 @@ class BVH:
         if abs(np.log(raw / unit)) < np.log(1.25):
             return unit, name
         return raw, "arbitrary"
-
-
-def _axis_matrix(axis: str, ang: np.ndarray) -> np.ndarray:
-    c, s = np.cos(ang), np.sin(ang)
-    m = np.zeros(ang.shape + (3, 3))
-    i = "XYZ".index(axis)
-    j, k = (i + 1) % 3, (i + 2) % 3
-    m[..., i, i] = 1.0
-    m[..., j, j] = c
-    m[..., k, k] = c
-    m[..., j, k] = -s
-    m[..., k, j] = s
-    return m
 
 
 # --- reading ---------------------------------------------------------------------------------------------------

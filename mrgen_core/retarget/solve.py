@@ -35,6 +35,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import RetargetError
+from ..geometry import nearest_rotation, rotation_between
 from ..io.bvh import BVH, KNOWN_UNITS, read_bvh
 from ..motion import Motion
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_quat, quat_to_matrix, slerp
@@ -168,33 +169,8 @@ def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v / np.maximum(n, 1e-12), n[..., 0]
 
 
-def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Smallest rotations (..., 3, 3) taking unit vectors ``a`` onto unit vectors ``b`` (any axis at 180 deg)."""
-    a, b = np.broadcast_arrays(a, b)
-    c = np.cross(a, b)
-    d = np.sum(a * b, axis=-1)
-    # quaternion (1 + d, c) normalised; near 180 degrees use any axis perpendicular to a
-    w = 1.0 + d
-    opposite = w < 1e-8
-    if np.any(opposite):
-        perp = np.cross(a, np.array([1.0, 0.0, 0.0]))
-        perp2 = np.cross(a, np.array([0.0, 1.0, 0.0]))
-        perp = np.where(np.linalg.norm(perp, axis=-1, keepdims=True) < 1e-6, perp2, perp)
-        c = np.where(opposite[..., None], perp, c)
-        w = np.where(opposite, 0.0, w)
-    q = np.concatenate([w[..., None], c], axis=-1)
-    return quat_to_matrix(q)
-
-
 def _axis_angle_rot(axis: np.ndarray, angle: float) -> np.ndarray:
     return axis_angle_to_matrix(np.asarray(axis, dtype=float) * angle)
-
-
-def _kabsch(m: np.ndarray) -> np.ndarray:
-    """Rotation R maximising trace(R^T m)."""
-    u, _, vt = np.linalg.svd(m)
-    d = np.sign(np.linalg.det(u @ vt)) or 1.0
-    return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
 def _world_rotation(pos: np.ndarray, src: dict[int, int], path) -> np.ndarray:
@@ -208,7 +184,7 @@ def _world_rotation(pos: np.ndarray, src: dict[int, int], path) -> np.ndarray:
         return Y_UP_TO_Z_UP.copy()
     e = np.zeros(3)
     e[axis] = sign
-    return _min_rotation(e, np.array([0.0, 0.0, 1.0]))
+    return rotation_between(e, np.array([0.0, 0.0, 1.0]))
 
 
 def _smpl_gender(bvh: BVH, src: dict[int, int]) -> str | None:
@@ -327,7 +303,7 @@ def _solve_rotations(pos, glob, rest_pos, rest_glob, src, offsets, zero_ok: bool
     a = Y_UP_TO_Z_UP
     g = np.zeros((t, NUM_JOINTS, 3, 3))
     have = np.zeros(NUM_JOINTS, dtype=bool)
-    rest_smpl = _smpl_rest_positions(offsets)
+    rest_smpl = Skeleton(offsets).rest_positions()
     axis_frames: dict[int, np.ndarray] = {}  # SMPL joint -> its source joint's axis-aligned rest frame (file axes)
     for j in range(NUM_JOINTS):  # parents first
         if j not in src:
@@ -359,7 +335,7 @@ def _solve_rotations(pos, glob, rest_pos, rest_glob, src, offsets, zero_ok: bool
             d_u, n = _unit(d)
             ok = n > 1e-6 * max(1.0, float(np.median(n)))
             cur, _ = _unit(gj @ v)
-            s = _min_rotation(cur, np.where(ok[:, None], d_u, cur))
+            s = rotation_between(cur, np.where(ok[:, None], d_u, cur))
             gj = s @ gj
         g[:, j] = gj
         have[j] = True
@@ -381,14 +357,6 @@ def _solve_rotations(pos, glob, rest_pos, rest_glob, src, offsets, zero_ok: bool
     return g
 
 
-def _smpl_rest_positions(offsets: np.ndarray) -> np.ndarray:
-    p = np.zeros((NUM_JOINTS, 3))
-    p[0] = offsets[0]
-    for j in range(1, NUM_JOINTS):
-        p[j] = p[PARENTS[j]] + offsets[j]
-    return p
-
-
 def _rest_swing(j: int, rest_pos, src, offsets, aim_up: frozenset = frozenset()) -> np.ndarray:
     """Minimal rotation taking the SMPL rest bone of ``j`` onto the source's zero-pose bone (identity if none)."""
     prim = _primary_vectors(j, rest_pos[None], src, offsets, aim_up)
@@ -399,7 +367,7 @@ def _rest_swing(j: int, rest_pos, src, offsets, aim_up: frozenset = frozenset())
     if n < 1e-9:
         return np.eye(3)
     v_u, _ = _unit(Y_UP_TO_Z_UP @ v)
-    return _min_rotation(v_u, d_u)
+    return rotation_between(v_u, d_u)
 
 
 def _hinge_pairs(j: int, pos, src, rest_smpl):
@@ -471,14 +439,14 @@ def _estimate_correction(j, k, pos, glob, src, offsets, rest_smpl, g, have, prim
         if anc < 0:
             return gt[0] @ Y_UP_TO_Z_UP, None
         rel = gt @ g[:, anc]  # (T, 3, 3): ancestor frame in source-joint local coordinates
-        return _kabsch(rel.sum(axis=0)), None
+        return nearest_rotation(rel.sum(axis=0)), None
     v, d = prim
     v_u, _ = _unit(v)
     d_u, n = _unit(d)
     ok = n > 1e-9
     b = np.einsum("tab,tb->ta", gt[ok], d_u[ok]).mean(axis=0) if ok.any() else v_u
     b, _ = _unit(b)
-    c_swing = _min_rotation(v_u, b)
+    c_swing = rotation_between(v_u, b)
     votes, weights = [], []
     for u0, a_t, w in _hinge_pairs(j, pos, src, rest_smpl):
         u1 = c_swing @ u0
@@ -559,7 +527,7 @@ def _snap_to_axes(r: np.ndarray, bone: np.ndarray | None, max_twist_deg: float =
         return (_CUBE[i], _CUBE[i]) if d[i] < 45.0 else (r, None)
     b_rest = r @ bone
     b_cand = _CUBE @ bone  # (24, 3)
-    q = _min_rotation(b_cand, np.broadcast_to(b_rest, b_cand.shape))
+    q = rotation_between(b_cand, np.broadcast_to(b_rest, b_cand.shape))
     cand = q @ _CUBE
     swing = np.degrees(np.arccos(np.clip(b_cand @ b_rest, -1.0, 1.0)))
     twist = _angle(cand, r)

@@ -33,8 +33,10 @@ import numpy as np
 from ..errors import RetargetError
 from ..io.atomic import atomic_path
 from ..motion import Motion
-from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_quat, quat_continuous, quat_to_matrix
-from ..skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS, Y_UP_TO_Z_UP, Skeleton, forward_kinematics
+from ..geometry import forward_kinematics, nearest_rotation, rotation_between
+from ..rotations import (axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_quat, quat_continuous, quat_to_matrix,
+                         unit)
+from ..skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS, Y_UP_TO_Z_UP, Skeleton
 
 F = Y_UP_TO_Z_UP
 #: The child that gives each SMPL joint its bone direction (the main chain; None for end joints).
@@ -240,31 +242,6 @@ class Retargeted:
     hips_scale: float
 
 
-def _rotation_part(m: np.ndarray) -> tuple[np.ndarray, float]:
-    """Nearest rotation of a 3x3 (polar decomposition) and its mean scale."""
-    u, s, vt = np.linalg.svd(m)
-    r = u @ vt
-    if np.linalg.det(r) < 0:  # mirrored object: keep a proper rotation
-        u[:, -1] *= -1
-        r = u @ vt
-    return r, float(np.mean(s))
-
-
-def _align(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """The smallest rotation taking direction ``u`` to direction ``v`` (3x3)."""
-    u = u / np.linalg.norm(u)
-    v = v / np.linalg.norm(v)
-    c = float(np.dot(u, v))
-    axis = np.cross(u, v)
-    s = float(np.linalg.norm(axis))
-    if s < 1e-9:
-        if c > 0:
-            return np.eye(3)
-        perp = np.cross(u, [1.0, 0, 0]) if abs(u[0]) < 0.9 else np.cross(u, [0, 1.0, 0])
-        return axis_angle_to_matrix(perp / np.linalg.norm(perp) * np.pi)
-    return axis_angle_to_matrix(axis / s * np.arctan2(s, c))
-
-
 def _frame(up: np.ndarray, lateral: np.ndarray) -> np.ndarray:
     """Orthonormal body frame (columns: lateral, forward, up) from an up vector and a left-right vector."""
     z = up / np.linalg.norm(up)
@@ -314,11 +291,12 @@ def retarget(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str], *,
     skel = motion.skeleton
     t = motion.num_frames
     sw = np.eye(4) if source_world is None else np.asarray(source_world, float)
-    rs, ss = _rotation_part(sw[:3, :3])
-    rt, _ = _rotation_part(rig.world[:3, :3])
+    rs = nearest_rotation(sw[:3, :3])  # a mirrored object keeps a proper rotation
+    rt = nearest_rotation(rig.world[:3, :3])
 
     # source: world rotations and positions of the posed and the rest SMPL body
-    pos, glob = forward_kinematics(axis_angle_to_matrix(motion.poses), motion.trans, skel.offsets)
+    pos, glob = forward_kinematics(axis_angle_to_matrix(motion.poses), motion.trans + skel.offsets[0], skel.offsets,
+                                   PARENTS)
     glob = rs @ glob  # (T, 24, 3, 3)
     pos = pos @ sw[:3, :3].T + sw[:3, 3]
     rest_src = smpl_rest_world(skel) @ sw[:3, :3].T + sw[:3, 3]
@@ -345,7 +323,7 @@ def retarget(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str], *,
             u = turn @ (heads[rig.index[bmap[child]]] - heads[rig.index[bmap[joint]]])
             s = rest_src[JOINT_INDEX[child]] - rest_src[JOINT_INDEX[joint]]
             if np.linalg.norm(u) > 1e-9 and np.linalg.norm(s) > 1e-9:
-                align = _align(u, s)
+                align = rotation_between(unit(u), unit(s))
         aligns[joint] = align
         if joint in bmap:
             b = rig.index[bmap[joint]]
@@ -446,7 +424,7 @@ def pose_rig(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: s
                 m[:, :3, :3] = (rig.rest[b, :3, :3] @ basis[:, :3, :3])
             mats[:, b] = m
     world = rig.world @ mats
-    rot, _ = _rotation_part(rig.world[:3, :3])
+    rot = nearest_rotation(rig.world[:3, :3])
     return world[:, :, :3, 3], rot @ mats[:, :, :3, :3]
 
 

@@ -11,7 +11,8 @@ from .support import DATA, addon_module  # noqa: E402
 from mrgen_core.io import load_motion  # noqa: E402
 from mrgen_core.io.amass import write_npz  # noqa: E402
 from mrgen_core.rotations import axis_angle_to_matrix  # noqa: E402
-from mrgen_core.skeleton import Skeleton, forward_kinematics  # noqa: E402
+from mrgen_core.geometry import forward_kinematics  # noqa: E402
+from mrgen_core.skeleton import PARENTS, Skeleton  # noqa: E402
 
 CUBE = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float) * 0.1
 CUBE_FACES = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
@@ -53,7 +54,8 @@ def test_smpl_mesh_follows_smpl_skinning(prefs, tmp_path):
     assert bpy.data.objects[arm.name + "_body"].hide_viewport  # the stand-in body gives way
     # SMPL skinning with these rigid weights: v(t) = P_j(t) + G_j(t) (v_rest - J_j)
     skel = Skeleton.smpl("neutral")
-    pos, glob = forward_kinematics(axis_angle_to_matrix(walk.poses), walk.trans, skel.offsets)
+    pos, glob = forward_kinematics(axis_angle_to_matrix(walk.poses), walk.trans + skel.offsets[0], skel.offsets,
+                                   PARENTS)
     rest_j = skel.rest_positions()
     owner = np.repeat(np.arange(24), 8)
     worst = 0.0
