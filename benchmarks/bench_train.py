@@ -289,7 +289,8 @@ def profile(preset: str, overrides: dict, steps: int = 30) -> None:
     from torch.profiler import profile as tprofile
 
     from training.presets import get_preset
-    from training.train import Trainer, prepare
+    from training.data import prepare
+    from training.train import Trainer
 
     s = get_preset(preset, **overrides)
     torch.set_num_threads(int(s["threads"]) or os.cpu_count())

@@ -14,7 +14,7 @@ from mrgen_core.errors import ModelFileError
 from mrgen_core.io import load_motion
 from mrgen_core.sampling import generate, load_model, reconstruct
 from training.presets import get_preset
-from training.train import prepare
+from training.data import prepare
 
 
 @pytest.fixture(scope="module")

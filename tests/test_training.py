@@ -1,4 +1,5 @@
-"""Training: the loss falls and G(z*) reconstructs its clip, Ctrl-C/resume continues exactly, labels, bad input.
+"""Training: the loss falls and G(z*) reconstructs its clip, Ctrl-C/resume continues exactly, labels, bad input; the
+pieces of the split (data: batches and the generator's inputs, the bank's checkpoint state; losses: pure functions).
 
 Real clips (CMU 02_01 walk, CMU 002_03 run) on the ``tiny`` test preset: each run takes a few seconds.
 """
@@ -10,10 +11,14 @@ import torch
 from conftest import data_path
 
 from mrgen_core.errors import MrgenError
+from mrgen_core.features import NUM_FEATURES
 from mrgen_core.io import load_motion
 from mrgen_core.sampling import generate, load_model
 from training.presets import PRESETS, get_preset, parse_setting
-from training.train import Trainer, clip_labels, level_iterations, prepare, sample_batch, train
+from training import losses
+from training.data import (Flat, clip_labels, crop_noise, prepare, random_inputs, reconstruction_inputs,
+                           sample_batch)
+from training.train import Trainer, level_iterations, train
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -151,8 +156,8 @@ def test_variation_loss_makes_a_level_follow_its_noise(walk):
 
     def loss_now() -> torch.Tensor:
         b = sample_batch(data, 4, int(s["crop"]), model.margin, gen)
-        x, base = trainer.inputs(data, b, noise=True)
-        return trainer.variation_loss(G, data, b, x, base, G(x, None) + base, None)
+        x, base, noise = random_inputs(model, data, b, gen)
+        return trainer.variation_loss(G, data, b, G(x, None) + base, x, base, noise)
 
     assert float(loss_now().detach()) == pytest.approx(1.0, abs=1e-3)
     plain = Trainer(model, get_preset("tiny"), gen, torch.device("cpu"))
@@ -167,6 +172,86 @@ def test_variation_loss_makes_a_level_follow_its_noise(walk):
     # vary_from: only the levels from that fraction of the pyramid up
     late = Trainer(model, get_preset("tiny", vary_weight=100.0, vary_from=1.0), gen, torch.device("cpu"))
     assert "vary" not in late.step(1, data, opt_g, opt_d, 0)
+
+
+def test_batch_and_generator_inputs(walk, run_clip):
+    """A batch's crops lie inside their clips; the random path's input is the level below's sample plus the noise
+    the builder returns (noise only at level 0, quiet outside the clip); the reconstruction path draws nothing from
+    the RNG; mixed crops take a mixed entry's control; the bank's checkpoint state restores the same tensors."""
+    s = get_preset("tiny", label_mix=1.0)
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = prepare([walk, run_clip], s, label_per_clip=["walk", "run"], generator=gen)
+    trainer = Trainer(model, s, gen, torch.device("cpu"))
+    m = model.margin
+    for level in (0, 1):
+        data, _, _ = trainer.start_level(level, None)
+        trainer.refresh(data, 0)
+        b = sample_batch(data, 6, int(s["crop"]), m, gen, label_mix=1.0)
+        assert b.frames.shape == (6, b.n) and b.padded.shape == (6, b.n + 2 * m)
+        assert bool((b.frames >= 0).all()) and bool((b.frames < data.n[b.clip][:, None]).all())
+        assert torch.equal(b.real, data.real.window(b.clip, b.frames))
+        assert bool(b.mixed[0].all())  # label_mix 1: every crop mixed
+        assert torch.equal(b.ctrl_fake_pad, data.mix_control.window(b.mixed[1], b.padded))
+        assert (b.mixed[1] // data.mix_per_clip).tolist() == b.clip.tolist()  # an entry of the crop's own clip
+        x, base, noise = random_inputs(model, data, b, gen)
+        assert x.shape == noise.shape == (6, NUM_FEATURES, b.n + 2 * m)
+        outside = (b.padded < 0) | (b.padded >= data.n[b.clip][:, None])
+        assert bool((noise.abs().sum(1)[outside] == 0).all()) and bool((noise != 0).any())
+        if level == 0:
+            assert base is None and torch.equal(x, noise)
+        else:
+            below = x - noise  # the mixed entries' samples of the level below, upsampled
+            assert torch.allclose(below[..., m:b.n + m], base)
+            assert torch.equal(below[..., m:b.n + m] + noise[..., m:b.n + m], x[..., m:b.n + m])
+        before = gen.get_state()
+        rb = b.first(2)
+        x_rec, base_rec = reconstruction_inputs(model, data, rb)
+        assert torch.equal(gen.get_state(), before) and rb.mixed is None and len(rb.clip) == 2
+        assert torch.equal(rb.ctrl_fake_pad, b.ctrl_pad[:2])
+        assert x_rec.shape == (2, NUM_FEATURES, b.n + 2 * m) and (base_rec is None) == (level == 0)
+        # the bank's state for a checkpoint brings back the same sequences
+        st = data.state()
+        again, _, _ = trainer.start_level(level, None)
+        again.restore(st, model.device)
+        for name in ("bank", "mix_control", "mix_bank"):
+            a, c = getattr(data, name), getattr(again, name)
+            assert (a is None) == (c is None) == (level == 0 and name != "mix_control"), name
+            if a is not None:
+                assert torch.equal(a.data, c.data) and torch.equal(a.lengths, c.lengths), name
+
+
+def test_split_losses_are_pure_functions_of_tensors():
+    """The patch loss by label, per-sample recall and mode seeking take every input explicitly."""
+    torch.manual_seed(0)
+    size = 4
+    real = [torch.randn(1, 3, 20), torch.randn(1, 3, 16)]
+    pools = {0: losses.patches(real[0], size), 1: losses.patches(real[1], size)}
+    fake = torch.randn(3, 3, 10)
+    q = losses.patches(fake, size)  # 7 patches per crop
+    key = torch.tensor([0, 1, 5]).repeat_interleave(7)  # key 5 has no pool: left out
+    got = losses.patch_nn_loss_by_key(q, key, pools, size, recall=2.0)
+    want = sum(losses.patch_nn_loss_patches(q[key == k], pools[k], size, 0.0, 2.0) * (7 / 21) for k in (0, 1))
+    assert float(got) == pytest.approx(float(want), rel=1e-6)
+    # a pool larger than pool_max: a random subset, drawn from the generator given
+    g1, g2 = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    a = losses.patch_nn_loss_by_key(q, key, pools, size, pool_max=5, generator=g1)
+    assert torch.equal(a, losses.patch_nn_loss_by_key(q, key, pools, size, pool_max=5, generator=g2))
+    assert not torch.equal(g1.get_state(), torch.Generator().manual_seed(4).get_state())
+    # per-sample recall: crops without a pool are left out; a crop that is its clip has none to recall
+    whole = torch.cat([real[0], torch.cat([real[0][..., :10]] * 2, -1)])  # the clip; its first half twice
+    r = losses.sample_recall_loss(whole, [pools[0], None], size, weight=3.0)
+    assert float(r) == pytest.approx(0.0, abs=1e-4)
+    r = losses.sample_recall_loss(whole, [None, pools[0]], size, weight=3.0)
+    half = float(losses.patch_recall_per_sample(whole[1:], pools[0], size))
+    assert half > 0.1 and float(r) == pytest.approx(3.0 / 2 * half)
+    # mode seeking: outputs that ignore the noise cost `ratio`; outputs that move as much as it, nothing
+    m = 2
+    z1, z2 = torch.randn(4, 3, 10 + 2 * m), torch.randn(4, 3, 10 + 2 * m)
+    out = torch.randn(4, 3, 10)
+    assert float(losses.mode_seeking_loss(out, out, z1, z2, m, 1.5)) == pytest.approx(1.5)
+    moved = out + (z2 - z1)[..., m:-m]
+    assert float(losses.mode_seeking_loss(out, moved, z1, z2, m, 1.0)) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_progress_reports_and_seed_reproduces(walk, tmp_path):

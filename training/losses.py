@@ -1,5 +1,5 @@
-"""Training losses: adversarial (WGAN-GP or non-saturating + R1), L1 reconstruction, patch nearest neighbour,
-foot-contact consistency and foot sliding."""
+"""Training losses, pure functions of tensors: adversarial (WGAN-GP or non-saturating + R1), L1 reconstruction,
+patch nearest neighbour (by label, per sample), foot-contact consistency and foot sliding, mode seeking."""
 from __future__ import annotations
 
 import math
@@ -132,3 +132,45 @@ def patch_recall_per_sample(fake: torch.Tensor, pool: torch.Tensor, size: int, m
     q = patches(fake, size).reshape(fake.shape[0], -1, fake.shape[1] * size)  # (B, Q, C*size)
     d = torch.cdist(q, pool[None].expand(fake.shape[0], -1, -1)) / math.sqrt(size)  # (B, Q, P)
     return F.relu(d.min(dim=1).values - margin).mean()
+
+
+def patch_nn_loss_by_key(q: torch.Tensor, key: torch.Tensor, pools: dict, size: int, margin: float = 0.0,
+                         recall: float = 0.0, pool_max: int | None = None, generator: torch.Generator | None = None,
+                         total: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`patch_nn_loss_patches` of generated patches ``q`` (Q, C*size), each against the real patches of its
+    key ``key`` (Q,) in ``pools`` (key -> (P, C*size); at most ``pool_max`` of them, a random subset drawn from
+    ``generator``), the keys in ascending order, each weighted by its share of the patches and added to ``total``
+    (zero when None). Patches whose key has no pool (a label no clip mostly carries) are left out."""
+    total = q.new_zeros(()) if total is None else total
+    for k in torch.unique(key).tolist():
+        if k not in pools:
+            continue
+        sel = torch.nonzero(key == k).flatten().to(q.device)
+        pool = pools[k]
+        if pool_max is not None and pool.shape[0] > pool_max:
+            pool = pool[torch.randperm(pool.shape[0], generator=generator)[:pool_max]]
+        loss = patch_nn_loss_patches(q[sel], pool, size, margin, recall)
+        total = total + loss * (len(sel) / len(key))
+    return total
+
+
+def sample_recall_loss(fake: torch.Tensor, pools: list, size: int, margin: float = 0.0,
+                       weight: float = 1.0) -> torch.Tensor:
+    """Per-sample recall (:func:`patch_recall_per_sample`) of each generated sequence ``fake[i]`` (B, C, T) against
+    its own real patches ``pools[i]`` (None: left out), summed, times ``weight / B``. Where a crop is a whole clip
+    (the coarse levels), each sample should hold every patch of its clip, as coverage asks of every sample."""
+    total = fake.new_zeros(())
+    for i, pool in enumerate(pools):
+        if pool is not None:
+            total = total + patch_recall_per_sample(fake[i:i + 1], pool, size, margin)
+    return total * (float(weight) / len(pools))
+
+
+def mode_seeking_loss(fake: torch.Tensor, fake2: torch.Tensor, noise: torch.Tensor, noise2: torch.Tensor,
+                      margin: int, ratio: float) -> torch.Tensor:
+    """Mode seeking (Mao et al. 2019): outputs ``fake``, ``fake2`` (B, C, n) of the same crops under noises
+    ``noise``, ``noise2`` (B, C, n + 2 margin) must differ by at least ``ratio`` times the noise difference (mean
+    absolute values per crop), so a level's noise makes new detail instead of being ignored."""
+    dz = (noise - noise2)[..., margin:noise.shape[-1] - margin].abs().mean(dim=(1, 2))
+    r = (fake - fake2).abs().mean(dim=(1, 2)) / (dz + 1e-8)
+    return F.relu(float(ratio) - r).mean()

@@ -1,6 +1,7 @@
 """Training presets as plain values: ``fast``, ``default``, ``quality`` (and ``tiny``, for tests only).
 
-Model keys go into the model config; the rest drive the loop in :mod:`training.train`.
+Model keys go into the model config; the rest drive the loop in :mod:`training.train` and its data
+(:mod:`training.data`).
 Targets on a 2-core laptop-class CPU for a ~7 s clip: ``fast`` <= 3 min, ``default`` <= 10 min.
 """
 from __future__ import annotations
