@@ -8,30 +8,13 @@ import subprocess
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
+from conftest import DANCE, data_path, envelope_wav, motion_energy
 from scipy.io import wavfile
 
 from mrgen_core.cli import main
-from mrgen_core.control import smooth
 from mrgen_core.io import load_motion
 
-DANCE = "cmu_mocap/cgspeed_motionbuilder/05_06.bvh"
 FPS = 30
-
-
-def motion_energy(motion) -> np.ndarray:
-    """Mean joint speed per frame (m/s), lightly smoothed."""
-    v = np.linalg.norm(np.diff(motion.joints(), axis=0), axis=-1).mean(axis=1) * motion.fps
-    return smooth(np.concatenate([v[:1], v])[:, None], 9)[:, 0]
-
-
-def envelope_wav(path, envelope: np.ndarray, fps: float = FPS, rate: int = 16000, seed: int = 0) -> None:
-    """A WAV whose loudness follows ``envelope`` (one value per motion frame): amplitude-modulated noise."""
-    rng = np.random.default_rng(seed)
-    n = int(len(envelope) / fps * rate)
-    amp = np.interp(np.arange(n) / rate * fps, np.arange(len(envelope)), envelope)
-    x = rng.normal(size=n) * amp / amp.max() * 0.5
-    wavfile.write(path, rate, (x * 32767).astype(np.int16))
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +42,16 @@ def test_generated_energy_follows_a_new_control(dance, tmp_path):
     assert motion_energy(flat).mean() < 0.5 * e.max()  # a quiet control gives a quiet motion
 
 
-def test_cli_audio_training_and_generation(dance, tmp_path, capsys):
-    """`mrgen train --audio` pairs a WAV with the clip; `mrgen generate --audio` is as long as the new WAV and its
-    energy follows the new WAV's loudness."""
+def test_cli_audio_training_and_generation(tiny_audio_model, tmp_path, capsys):
+    """`mrgen train --audio` pairs a WAV with the clip (the ``tiny_audio_model`` fixture: the dance paired with a WAV
+    whose loudness follows its energy); `mrgen generate --audio` is as long as the new WAV and its energy follows
+    the new WAV's loudness."""
     torch.set_num_threads(1)
-    e = motion_energy(dance)
-    paired, speech = tmp_path / "paired.wav", tmp_path / "new.wav"
-    envelope_wav(paired, e)
+    speech = tmp_path / "new.wav"
     n = 240
     swell = 0.2 + 0.5 * (1 + np.sin(2 * np.pi * np.arange(n) / FPS / 4))
     envelope_wav(speech, swell, seed=1)
-    model = tmp_path / "audio.pt"
-    assert main(["train", str(data_path(DANCE)), "--audio", str(paired), "--preset", "tiny", "-o", str(model)]) == 0
+    model = tiny_audio_model
     corr = []
     for seed in range(3):
         out = tmp_path / f"gesture{seed}.npz"
@@ -92,12 +73,9 @@ def test_cli_audio_training_and_generation(dance, tmp_path, capsys):
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed: no speech WAV to drive "
                     "generation (scripts/setup.sh installs it)")
-def test_speech_wav_drives_generation(dance, tmp_path):
+def test_speech_wav_drives_generation(tiny_audio_model, tmp_path):
     torch.set_num_threads(1)
-    paired = tmp_path / "paired.wav"
-    envelope_wav(paired, motion_energy(dance))
-    model = tmp_path / "audio.pt"
-    assert main(["train", str(data_path(DANCE)), "--audio", str(paired), "--preset", "tiny", "-o", str(model)]) == 0
+    model = tiny_audio_model
     speech = tmp_path / "speech.wav"
     subprocess.run(["espeak-ng", "-w", str(speech), "Generate a few seconds of gestures while I am speaking."],
                    check=True, capture_output=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 
 from mrgen_core.blending import blend, generate_mixed
 from mrgen_core.cli import main
@@ -14,19 +13,11 @@ from mrgen_core.io import load_motion, save_motion
 from mrgen_core.metrics import evaluate
 from mrgen_core.sampling import load_model
 
-WALK = "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"
-RUN = "cmu_mocap/iclone_cc_rig/002_03.bvh"
-
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    from training.train import train
-
-    torch.set_num_threads(1)
-    clips = [load_motion(data_path(WALK), fps=30), load_motion(data_path(RUN), fps=30)]
-    out = tmp_path_factory.mktemp("blend") / "walk_run.pt"
-    train(clips, out, preset="tiny", label_per_clip=["walk", "run"], seed=0)
-    return out
+def model_file(tiny_labelled_model):
+    """The tiny model on the walk and the run, labelled (tests/conftest.py)."""
+    return tiny_labelled_model
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import pytest
 
 from conftest import data_path
 from mrgen_core.cleanup import LEGS, _exact_reach, _two_bone_ik, cleanup_feet
-from mrgen_core.contacts import foot_contacts
+from mrgen_core.contacts import foot_contacts, joint_speed
 from mrgen_core.errors import MrgenError
+from mrgen_core.metrics import foot_skating_joints, jitter_joints
 from mrgen_core.motion import Motion
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mrgen_core.geometry import forward_kinematics
@@ -39,25 +40,9 @@ def march(seconds: float = 5.0, drift: float = 0.05, fps: float = FPS) -> Motion
     return Motion(poses, trans, fps, name="march")
 
 
-def horizontal_speed(joints: np.ndarray, fps: float) -> np.ndarray:
-    """(T, 4) horizontal speed (cm/s) of the foot joints, central differences."""
-    feet = joints[:, list(FOOT_JOINTS), :2]
-    return np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps * 100.0
-
-
-def skating(joints: np.ndarray, fps: float, contacts: np.ndarray | None = None) -> float:
-    """Foot skating (cm/s) as in the metrics: mean horizontal foot speed over contact frames."""
-    contacts = foot_contacts(joints, fps) if contacts is None else contacts
-    return float(horizontal_speed(joints, fps)[contacts > 0.5].mean())
-
-
 def acceleration(joints: np.ndarray, fps: float) -> np.ndarray:
+    """(T - 2, J) joint acceleration magnitudes (m/s^2): the jitter metric is their mean, a pop shows in their peak."""
     return np.linalg.norm(joints[2:] - 2 * joints[1:-1] + joints[:-2], axis=-1) * fps * fps
-
-
-def jitter(joints: np.ndarray, fps: float) -> float:
-    """Jitter as in the metrics: mean joint acceleration magnitude (m/s^2)."""
-    return float(acceleration(joints, fps).mean())
 
 
 def test_planted_feet_stop_sliding():
@@ -69,9 +54,10 @@ def test_planted_feet_stop_sliding():
     inner = contacts > 0.5
     inner[1:-1] &= inner[:-2] & inner[2:]  # contact frames whose neighbours are contacts too
     inner[[0, -1]] = False
-    assert horizontal_speed(before, m.fps)[inner].mean() > 5.0  # it really slid
-    speed = horizontal_speed(after, m.fps)[inner]
-    assert speed.mean() < 0.2 and np.percentile(speed, 99) < 1.0, (speed.mean(), speed.max())
+    assert foot_skating_joints(before, m.fps, inner) > 5.0  # it really slid
+    assert foot_skating_joints(after, m.fps, inner) < 0.2
+    speed = joint_speed(after[:, list(FOOT_JOINTS), :2], m.fps)[inner] * 100.0  # horizontal foot speed, cm/s
+    assert np.percentile(speed, 99) < 1.0, speed.max()
 
 
 @pytest.mark.parametrize("drift", [0.02, 0.05, 0.1])
@@ -79,8 +65,8 @@ def test_skating_halved_without_raising_jitter_by_10_percent(drift):
     m = march(drift=drift)
     before = m.joints()
     after = cleanup_feet(m).joints()
-    s0, s1 = skating(before, m.fps), skating(after, m.fps)
-    j0, j1 = jitter(before, m.fps), jitter(after, m.fps)
+    s0, s1 = foot_skating_joints(before, m.fps), foot_skating_joints(after, m.fps)
+    j0, j1 = jitter_joints(before, m.fps), jitter_joints(after, m.fps)
     assert s1 < 0.5 * s0, (s0, s1)
     assert j1 < 1.10 * j0, (j0, j1)
 
@@ -213,7 +199,7 @@ def test_real_walk_with_added_sliding(clip):
     for motion, max_ratio in ((m, 0.75), (m.copy(trans=trans), 0.5)):
         before = motion.joints()
         after = cleanup_feet(motion).joints()
-        s0, s1 = skating(before, FPS), skating(after, FPS)
-        j0, j1 = jitter(before, FPS), jitter(after, FPS)
+        s0, s1 = foot_skating_joints(before, FPS), foot_skating_joints(after, FPS)
+        j0, j1 = jitter_joints(before, FPS), jitter_joints(after, FPS)
         assert s1 < max_ratio * s0, (s0, s1)
         assert j1 < 1.10 * j0, (j0, j1)

@@ -66,13 +66,12 @@ def test_json_and_table_from_samples_dir_with_test_loader(tmp_path, monkeypatch,
 
 def test_samples_dir_with_real_io_and_bvh_reference(tmp_path, capsys):
     """Samples saved as .npz by mrgen_core.io, scored against a real BVH clip read at 30 fps."""
-    io = pytest.importorskip("mrgen_core.io", reason="mrgen_core.io (issue 2) missing")
-    if not hasattr(io, "save_motion"):
-        pytest.skip("mrgen_core.io.save_motion / load_motion (issue 2) not available yet")
+    from mrgen_core.io import load_motion, save_motion
+
     bvh = data_path("cmu_mocap/cgspeed_motionbuilder/02_01.bvh")
-    clip = io.load_motion(bvh, fps=30)
+    clip = load_motion(bvh, fps=30)
     (tmp_path / "s").mkdir()
-    io.save_motion(clip, tmp_path / "s" / "copy.npz")
+    save_motion(clip, tmp_path / "s" / "copy.npz")
     out = tmp_path / "e.json"
     rc = cli.main(["eval", "--samples-dir", str(tmp_path / "s"), "--reference", str(bvh), "--json", str(out)])
     assert rc == 0
@@ -81,7 +80,7 @@ def test_samples_dir_with_real_io_and_bvh_reference(tmp_path, capsys):
     assert figs["foot_skating"] == pytest.approx(figs["reference"]["foot_skating"], rel=1e-4)
     assert figs["protocol"]["references"] == [str(bvh)] and figs["fps"] == 30.0
     # a second, 60 fps copy is resampled to --fps on loading and scores the same
-    io.save_motion(clip.resample(60), tmp_path / "s" / "copy60.npz")
+    save_motion(clip.resample(60), tmp_path / "s" / "copy60.npz")
     assert cli.main(["eval", "--samples-dir", str(tmp_path / "s"), "--reference", str(bvh), "--json", str(out)]) == 0
     figs = json.loads(out.read_text())
     assert figs["num_samples"] == 2 and figs["coverage"] == 1.0 and figs["global_diversity"] < 0.05
@@ -187,25 +186,16 @@ def test_model_and_samples_dir_are_exclusive(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_model_end_to_end_with_a_tiny_trained_model(tmp_path, monkeypatch, capsys):
-    """Train a tiny real model (issue 4's test preset, seconds), then `mrgen eval --model` on it."""
-    try:
-        from training.train import train
-        from mrgen_core.io import load_motion
-    except ImportError as e:
-        pytest.skip(f"the model package (training.train, issue 4) is not available yet: {e}")
+def test_model_end_to_end_with_a_tiny_trained_model(tiny_model, tmp_path, monkeypatch, capsys):
+    """`mrgen eval --model` on a tiny real model (tests/conftest.py)."""
     monkeypatch.delitem(sys.modules, "mrgen_core.sampling", raising=False)  # the real one
-    clip = load_motion(data_path("cmu_mocap/cgspeed_motionbuilder/02_01.bvh"), fps=30)
-    model_path = tmp_path / "tiny.pt"
-    train([clip], model_path, preset="tiny", seed=0)
-    capsys.readouterr()
     out = tmp_path / "eval.json"
-    rc = cli.main(["eval", "--model", str(model_path), "--samples", "2", "--seed", "3", "--json", str(out)])
+    rc = cli.main(["eval", "--model", str(tiny_model), "--samples", "2", "--seed", "3", "--json", str(out)])
     assert rc == 0
     figs = json.loads(out.read_text())
     from mrgen_core.sampling import load_model
 
-    trained_frames = sum(load_model(model_path).clip_lengths)
+    trained_frames = sum(load_model(tiny_model).clip_lengths)
     assert figs["num_samples"] == 2 and figs["protocol"]["frames"] == 2 * trained_frames  # GANimator's protocol
     assert [p["frames"] for p in figs["per_sample"]] == [2 * trained_frames] * 2
     assert 0.0 <= figs["coverage"] <= 1.0 and figs["global_diversity"] > 0 and figs["local_diversity"] > 0

@@ -20,12 +20,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli") / "walk_run.pt"
-    rc = main(["train", str(data_path(WALK)), str(data_path(RUN)), "--label", "walk", "--label", "run",
-               "--preset", "tiny", "--seed", "2", "-o", str(out)])
-    assert rc == 0 and out.is_file()
-    return out
+def model_file(tiny_labelled_model):
+    """`mrgen train` on the walk and the run, labelled (tests/conftest.py)."""
+    return tiny_labelled_model
 
 
 def _fail(argv, capsys, *needles):

@@ -356,12 +356,9 @@ def test_reconstruction_error():
 
 # --- a real clip ---------------------------------------------------------------------------------------------------
 def test_real_clip_baselines():
-    path = data_path("cmu_mocap/cgspeed_motionbuilder/05_06.bvh")
-    try:
-        from mrgen_core.retarget import bvh_to_motion
-    except ImportError as e:
-        pytest.skip(f"mrgen_core.retarget.bvh_to_motion (issue 2) not available yet: {e}")
-    clip = bvh_to_motion(path, fps=30)
+    from mrgen_core.retarget import bvh_to_motion
+
+    clip = bvh_to_motion(data_path("cmu_mocap/cgspeed_motionbuilder/05_06.bvh"), fps=30)
     assert clip.num_frames > 150
     same = evaluate([clip], [clip])
     assert same["coverage"] == 1.0 and same["global_diversity"] < 1e-5 and same["local_diversity"] < 1e-5

@@ -2,11 +2,9 @@
 initialised WavLM the test saves itself (no download), through the library and the train/generate CLI."""
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
-from conftest import REPO, data_path
+from conftest import data_path, tiny  # the tiny WavLM checkpoint is shared with the Blender tests
 from scipy.io import wavfile
 
 from mrgen_core.audio import control_features, wavlm_features
@@ -18,14 +16,6 @@ from mrgen_core.sampling import load_model
 pytest.importorskip("transformers", reason="the wavlm extra is not installed: pip install -e .[wavlm]")
 
 
-def _tiny_module():
-    spec = importlib.util.spec_from_file_location("mrgen_tiny_model", REPO / "tests" / "blender" / "tiny_model.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-tiny = _tiny_module()  # the tiny WavLM checkpoint is shared with the Blender tests
 HIDDEN = tiny.WAVLM_HIDDEN
 
 

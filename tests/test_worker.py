@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -297,31 +298,14 @@ def test_client_missing_interpreter(tmp_path):
     assert ei.value.kind == "missing"
 
 
-# --- with a real (tiny) model --------------------------------------------------------------------------------------
-def _tiny_module():
-    spec = importlib.util.spec_from_file_location("mrgen_tiny_model", REPO / "tests" / "blender" / "tiny_model.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-tiny = _tiny_module()
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory, data_root):
-    ok, why = tiny.available()
-    if not ok:
-        pytest.skip(why)
-    return tiny.train_tiny(tmp_path_factory.mktemp("model") / "tiny.pt", data_root)
-
-
+# --- with a real (tiny) model (tests/conftest.py) ------------------------------------------------------------------
 @pytest.mark.timeout(120)
 def test_generate_writes_npz_results(client, tiny_model, tmp_path):
     from mrgen_core.io.amass import read_npz
 
     seen = []
-    req = client.submit("generate", model=tiny_model, seconds=2.0, seed=3, num=2, labels="walk",
+    model = str(tiny_model)
+    req = client.submit("generate", model=model, seconds=2.0, seed=3, num=2, labels="walk",
                         out_dir=str(tmp_path), name="gen")
     res = client.wait(req, timeout=90, on_progress=lambda f, m: seen.append(m))
     assert [Path(f).name for f in res["files"]] == ["gen_00.npz", "gen_01.npz"]
@@ -333,18 +317,18 @@ def test_generate_writes_npz_results(client, tiny_model, tmp_path):
     assert a.num_frames == 60 and a.label_names()[0] == "walk"
     assert np.abs(a.poses - b.poses).max() > 1e-3  # two different variations
     # same seed, same first sample (sample k uses seed + k)
-    again = client.call("generate", timeout=90, model=tiny_model, seconds=2.0, seed=3, num=1, labels="walk",
+    again = client.call("generate", timeout=90, model=model, seconds=2.0, seed=3, num=1, labels="walk",
                         out_dir=str(tmp_path), name="again")
     np.testing.assert_allclose(read_npz(again["files"][0]).poses, a.poses, atol=1e-6)
-    info = client.call("load_model", timeout=60, model=tiny_model)
+    info = client.call("load_model", timeout=60, model=model)
     assert info["labels"] == ["walk"] and info["fps"] == 30.0
     with pytest.raises(wc.WorkerError) as ei:
-        client.call("generate", timeout=60, model=tiny_model, seconds=2.0, labels="fly")
+        client.call("generate", timeout=60, model=model, seconds=2.0, labels="fly")
     assert ei.value.kind == "user" and "fly" in ei.value.message
 
 
 @pytest.mark.timeout(180)
-def test_generate_follows_a_speech_wav(client, tmp_path, data_root):
+def test_generate_follows_a_speech_wav(client, tmp_path, data_root, tiny_audio_model):
     """A model trained with audio: the worker makes motion as long as the WAV it is given, says that the model
     follows audio, and refuses a request without one."""
     import torch
@@ -362,8 +346,7 @@ def test_generate_follows_a_speech_wav(client, tmp_path, data_root):
     wavfile.write(speech, 16000, (rng.normal(size=int(2.5 * 16000)) * 3000).astype(np.int16))
     torch.set_num_threads(1)
     feats, _ = control_features(paired, 30.0, num_frames=clip.num_frames)
-    model = str(tmp_path / "audio.pt")
-    train([clip], model, preset="tiny", controls=[feats], seed=0, quiet=True, control_source="audio")
+    model = str(tiny_audio_model)
     res = client.call("generate", timeout=120, model=model, seconds=9.0, audio=str(speech), out_dir=str(tmp_path),
                       name="talk")
     assert res["frames"] == [75] and read_npz(res["files"][0]).num_frames == 75  # 2.5 s of speech at 30 fps
@@ -395,9 +378,6 @@ def test_bad_model_file_is_a_user_error(client, tmp_path):
 
 @pytest.mark.timeout(120)
 def test_train_request_and_cancel_between_steps(client, tmp_path, data_root):
-    ok, why = tiny.available()
-    if not ok:
-        pytest.skip(why)
     from mrgen_core.io import load_motion
     from mrgen_core.io.amass import write_npz
 

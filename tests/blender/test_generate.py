@@ -349,11 +349,6 @@ def test_no_model_and_no_source(prefs, tmp_path):
 
 @pytest.mark.timeout(240)
 def test_train_from_actions_then_generate(prefs, tmp_path):
-    from .tiny_model import available
-
-    ok, why = available()
-    if not ok:
-        pytest.skip(why)
     bpy.context.scene.render.fps = 30
     walk = DATA / "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"
     assert bpy.ops.mrgen.import_motion(filepath=str(walk)) == {"FINISHED"}

@@ -4,8 +4,8 @@
 
 ``--wavlm DIR`` saves a tiny randomly initialised WavLM checkpoint to DIR (nothing is downloaded) and trains on its
 features; it exits with status 77 (skip) when the ``transformers`` package is missing.
-Used by tests/test_worker.py and tests/test_wavlm.py (in-process) and the Blender tests (as a subprocess of the
-main venv).
+Used by tests/conftest.py (in-process: the ``tiny_model`` fixture, the tiny WavLM) and the Blender tests (as a
+subprocess of the main venv).
 """
 from __future__ import annotations
 
@@ -18,13 +18,6 @@ CLIP = "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"
 WAVLM_HIDDEN = 16
 #: Exit status of this script when something it needs is missing (the caller skips).
 SKIP_STATUS = 77
-
-
-def available() -> tuple[bool, str]:
-    """Whether the model code (helper D's training and sampling) is in the repository yet."""
-    need = [REPO / "training" / "train.py", REPO / "mrgen_core" / "sampling.py"]
-    missing = [str(p.relative_to(REPO)) for p in need if not p.exists()]
-    return (not missing, f"model code not in the repository yet: {', '.join(missing)}" if missing else "")
 
 
 def train_tiny(out: str | Path, data_root: str | Path) -> str:
