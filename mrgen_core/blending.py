@@ -5,7 +5,7 @@ and mix controls across levels (coarse levels driven by one control, finer level
 those levels' frame rates, and runs the generators of levels ``K .. L-1`` on it with new noise: same coarse
 structure, new detail. ``K = L`` gives the source back.
 
-Level ``K - 1`` must hold at least ``2 margin + 1`` frames (on the shipped model, ``K = 2`` needs 5.7 s). A shorter
+Level ``K - 1`` must hold at least ``2 margin + 1`` frames (on the shipped model, ``K = 2`` needs 5.5 s). A shorter
 source is padded to that length by mirroring its features in time at both ends (each channel reflected about the
 first and last frame: continuous, the path carrying on while the poses play back), blended, and cut back to its own
 frames; the padding is never in the result.

@@ -159,7 +159,7 @@ def test_a_short_source_is_padded_and_cut_back(model, walk):
 
 def test_cli_blend_of_a_3_second_clip_with_the_shipped_model(tmp_path, capsys):
     """`mrgen blend --source <3 s clip> -o out.bvh` (the shipped model, whose kept levels at the default
-    --keep-levels 2 need 5.7 s): exactly the source's frames, its path kept, and no pop where the padding was cut
+    --keep-levels 2 need 5.5 s): exactly the source's frames, its path kept, and no pop where the padding was cut
     off (joints no faster in the first and last frames than in the middle)."""
     src = load_motion(data_path("cmu_mocap/cgspeed_3dsmax/131_01.bvh"), fps=30).slice(60, 150)  # a walk, 2.3 m
     source = tmp_path / "walk_3s.npz"

@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
                    help="source motion: a .npz/.bvh file or the name of one of the model's training clips")
     p.add_argument("--keep-levels", default="2", metavar="K",
                    help="levels taken from the source, 1..number of levels or 'all' (default 2); a source shorter "
-                        "than these levels need (5.7 s at K = 2 on the shipped model) is mirrored in time at both "
+                        "than these levels need (5.5 s at K = 2 on the shipped model) is mirrored in time at both "
                         "ends to that length, blended, and cut back to its own frames")
     p.add_argument("--labels", metavar="SCHEDULE",
                    help="control of the regenerated levels: a label or a schedule \"walk:0-4,hop:4-8\" "
