@@ -4,6 +4,11 @@ and mix controls across levels (coarse levels driven by one control, finer level
 ``keep_levels = K`` takes levels ``0 .. K-1`` (the timing, path and big poses) from the source, downsampled to
 those levels' frame rates, and runs the generators of levels ``K .. L-1`` on it with new noise: same coarse
 structure, new detail. ``K = L`` gives the source back.
+
+Level ``K - 1`` must hold at least ``2 margin + 1`` frames (on the shipped model, ``K = 2`` needs 5.5 s). A shorter
+source is padded to that length by mirroring its features in time at both ends (each channel reflected about the
+first and last frame: continuous, the path carrying on while the poses play back), blended, and cut back to its own
+frames; the padding is never in the result.
 """
 from __future__ import annotations
 
@@ -55,10 +60,43 @@ def parse_keep_levels(model: MotionModel, keep_levels: int | str) -> int:
     return k
 
 
-def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labels, switch_level, source_labels
-                    ) -> tuple[list, np.ndarray | None]:
-    """Per-level control tensors and the per-frame label indices to attach to the result."""
-    lengths = model.lengths(n)
+def source_padding(model: MotionModel, frames: int, keep_levels: int) -> tuple[int, int]:
+    """Frames to add before and after a source of ``frames`` frames so that its kept level ``keep_levels - 1``
+    has the ``2 margin + 1`` frames a level needs: ``(0, 0)`` for a long enough source."""
+    need = 2 * model.margin + 1
+    total = frames
+    while model.lengths(total)[keep_levels - 1] < need:
+        total += 1
+    pad = total - frames
+    return pad // 2, pad - pad // 2
+
+
+def _mirror(x: np.ndarray, pad: tuple[int, int]) -> np.ndarray:
+    """``x`` (T, C) with ``pad`` frames mirrored in time before and after it (about its first and last frame)."""
+    if not any(pad):
+        return x
+    if len(x) < 2:
+        return np.pad(x, (pad, (0, 0)), mode="edge")
+    return np.pad(x, (pad, (0, 0)), mode="reflect")
+
+
+def _cut_start(model: MotionModel, out: torch.Tensor, src_raw: np.ndarray, start: feat.Start, left: int
+               ) -> feat.Start:
+    """Where the padded blend ``out`` is at frame ``left`` when the padded source (raw features ``src_raw``) is
+    placed so that its frame ``left``, the source's first, lies at ``start``."""
+    _, yaw = feat.integrate_root(src_raw, model.fps)
+    heading = start.heading - yaw[left]
+    pos, _ = feat.integrate_root(src_raw, model.fps, feat.Start(0.0, 0.0, heading))
+    placed = feat.Start(start.x - pos[left, 0], start.y - pos[left, 1], heading)  # the padded source's first frame
+    pos, yaw = feat.integrate_root(model.denormalize(out[0]).T.cpu().double().numpy(), model.fps, placed)
+    return feat.Start(float(pos[left, 0]), float(pos[left, 1]), float(yaw[left]))
+
+
+def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labels, switch_level, source_labels,
+                    pad: tuple[int, int] = (0, 0)) -> tuple[list, np.ndarray | None]:
+    """Per-level control tensors (of ``n`` frames mirrored by ``pad``) and the per-frame label indices (of ``n``
+    frames) to attach to the result."""
+    lengths = model.lengths(n + sum(pad))
     if coarse_labels is not None or fine_labels is not None:
         if coarse_labels is None or fine_labels is None or switch_level is None:
             raise MrgenError("control mixing needs --coarse-labels, --fine-labels and --switch-level together")
@@ -68,16 +106,16 @@ def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labe
                              f"coarse labels), got {switch_level}")
         coarse, _ = build_control(model, n, coarse_labels)
         fine, idx = build_control(model, n, fine_labels)
-        cc = model.control_levels(coarse, lengths, crossfade=True)
-        fc = model.control_levels(fine, lengths, crossfade=True)
+        cc = model.control_levels(_mirror(coarse, pad), lengths, crossfade=True)
+        fc = model.control_levels(_mirror(fine, pad), lengths, crossfade=True)
         return [cc[i] if i < s else fc[i] for i in range(model.num_levels)], idx
     if switch_level is not None:
         raise MrgenError("--switch-level goes with --coarse-labels and --fine-labels")
     if labels is None and source_labels is not None and model.labels:
         full = model.control_spec.build(n, labels=source_labels)
-        return model.control_levels(full, lengths, crossfade=True), source_labels
+        return model.control_levels(_mirror(full, pad), lengths, crossfade=True), source_labels
     full, idx = build_control(model, n, labels)
-    return model.control_levels(full, lengths, crossfade=True), idx
+    return model.control_levels(_mirror(full, pad), lengths, crossfade=True), idx
 
 
 def _source_labels(model: MotionModel, motion: Motion) -> np.ndarray | None:
@@ -117,28 +155,24 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
     ``source``: a Motion, one of the model's training clips by name, or a .npz/.bvh file. ``labels`` (a schedule
     or one label) drives the regenerated levels; default the source's own labels where the model knows them.
     ``coarse_labels``/``fine_labels``/``switch_level`` mix controls across levels instead. Sample ``k`` uses
-    seed ``seed + k``. ``cleanup``: foot cleanup on the predicted contacts.
+    seed ``seed + k``. ``cleanup``: foot cleanup on the predicted contacts. A source too short for the kept levels
+    is mirrored to their length and the result cut back to the source's frames (:func:`source_padding`).
     """
     if num < 1:
         raise MrgenError(f"--num must be at least 1, got {num}")
     k = parse_keep_levels(model, keep_levels)
     src = resolve_source(model, source)
     n = src.num_frames
-    lengths = model.lengths(n)
-    need = 2 * model.margin + 1
-    if lengths[k - 1] < need:
-        shortest = int(np.ceil(need * model.scale_factor ** (model.num_levels - k)))
-        raise MrgenError(f"source is too short for --keep-levels {k}: {n} frames ({n / model.fps:.2f} s) give "
-                         f"{lengths[k - 1]} frames at level {k}, which needs {need}; use a source of at least "
-                         f"{shortest} frames ({shortest / model.fps:.1f} s) or keep more levels", src.source or None)
+    pad = source_padding(model, n, k)  # a short source is mirrored to the length level k-1 needs, then cut back
+    lengths = model.lengths(n + sum(pad))
     for text in (labels, coarse_labels, fine_labels):
         if text:
             parse_schedule(text)
     controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
-                                    _source_labels(model, src))
-    src_raw = feat.encode(src)
+                                    _source_labels(model, src), pad)
+    src_raw = _mirror(feat.encode(src), pad)
     base = downsample(model.normalize(src_raw), lengths[k - 1])
-    cutoff = 2.0 * n / lengths[k - 1]  # the kept levels' sample spacing, in output frames
+    cutoff = 2.0 * lengths[-1] / lengths[k - 1]  # the kept levels' sample spacing, in output frames
     start = feat.start_of(src)
     model.eval()
     motions = []
@@ -148,7 +182,11 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
             gen = torch.Generator().manual_seed(int(seed) + j)
             out = model.synthesize(lengths, controls, generator=gen, start_level=k, base=base, crossfade=True)[-1]
             out = _keep_path(model, out, src_raw, cutoff)
-        motions.append(finish(model, out[0], start=start, name=f"{src.name or 'source'}_blend{k}_{int(seed) + j}",
+        at = start
+        if any(pad):  # cut the padding off; the cut starts where the padded blend is at the source's first frame
+            at = _cut_start(model, out, src_raw, start, pad[0])
+            out = out[..., pad[0]:pad[0] + n]
+        motions.append(finish(model, out[0], start=at, name=f"{src.name or 'source'}_blend{k}_{int(seed) + j}",
                               labels=idx, cleanup=cleanup and k < model.num_levels))
         if progress is not None:
             progress((j + 1) / num, f"blend {j + 1}/{num}")

@@ -10,24 +10,29 @@ Requests ``{"id": ..., "cmd": ..., ...}``:
 =============  ==================================================================================================
 ``ping``       ``{"pong": true}`` at once, even while a job runs
 ``version``    versions of mrgen, Python, numpy, torch (``null`` if missing) and CUDA availability
-``load_model`` ``model`` (path), ``device`` -> ``labels``, ``fps``, ``num_levels``, ``clip_names``, ``clip_lengths``,
-               ``audio`` (``"mfcc"``, ``"wavlm"`` or ``""``: what speech features the model follows)
+``load_model`` ``model`` (path; ``"default"``: the shipped model), ``device`` -> ``labels``, ``fps``,
+               ``num_levels``, ``clip_names``, ``clip_lengths``, ``audio`` (``"mfcc"``, ``"wavlm"`` or ``""``: what
+               speech features the model follows)
 ``generate``   ``model``, ``device``, ``seconds`` or ``frames``, ``seed``, ``labels``, ``num``, ``out_dir``, ``name``,
-               ``audio`` (a speech WAV: the motion is as long as it), ``wavlm`` (its checkpoint folder, for models
-               trained on WavLM features; ignored for others) -> ``files`` (one ``.npz`` per variation), ``fps``,
-               ``frames``
-``blend``      ``model``, ``device``, ``source`` (motion file), ``keep_levels``, ``seed``, ``num``,
-               ``coarse_labels``, ``fine_labels``, ``switch_level``, ``out_dir``, ``name`` -> ``files``, ...
-``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``seed``, ``device``,
-               ``resume`` -> ``model`` (path), ``stopped_early``
+               ``audio`` (a speech WAV: without ``seconds``/``frames`` the motion is as long as it), ``wavlm`` (its
+               checkpoint folder, for models trained on WavLM features; ignored for others) -> ``files`` (one
+               ``.npz`` per variation), ``fps``, ``frames``, ``model_info``
+``blend``      ``model``, ``device``, ``source`` (motion file or training clip name), ``keep_levels``, ``seed``,
+               ``num``, ``coarse_labels``, ``fine_labels``, ``switch_level``, ``out_dir``, ``name`` -> ``files``, ...
+``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``audio`` (one speech
+               WAV per clip: the model follows speech, as ``mrgen train --audio``), ``wavlm`` (with ``audio``: a
+               local WavLM checkpoint folder, as ``--wavlm``), ``seed``, ``device``, ``resume`` -> ``model`` (path),
+               ``stopped_early``
 ``smpl_mesh``  ``model_file`` (the user's licensed SMPL model), ``out_dir`` -> ``file``: an ``.npz`` with the rest
                ``vertices`` (template frame), ``faces``, skinning ``weights`` (V, 24) and ``joints``
 ``selftest``   ``steps``, ``delay``: a model-free job that reports progress and honours cancel (setup checks)
 ``cancel``     cancels the running job (at its next progress point: between levels or training steps) and any
-               queued ones; the job answers with an error of kind ``cancelled``
+               queued ones; the job answers with an error of kind ``cancelled`` (``train`` saves a checkpoint
+               and answers its result with ``stopped_early``)
 ``shutdown``   cancels, answers ``{"bye": true}`` and exits 0
 =============  ==================================================================================================
 
+Each job is one method calling :mod:`mrgen_core.tasks` (the same tasks as the ``mrgen`` command line).
 Replies: ``{"type": "ready", "protocol": 1, ...}`` once at start; then per request ``{"id", "type": "progress",
 "fraction", "message"}`` (jobs only), and exactly one ``{"id", "type": "result", ...}`` or ``{"id", "type":
 "error", "kind": "user" | "cancelled" | "internal", "message"}``. ``python -m mrgen_core.worker --check`` prints
@@ -49,7 +54,9 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from . import tasks
 from .errors import MrgenError
+from .tasks import Cancelled
 
 PROTOCOL = 1
 #: Commands answered by the reader thread at once; everything else is a job, run one at a time in order.
@@ -57,10 +64,6 @@ _IMMEDIATE = ("ping", "cancel", "shutdown")
 _JOBS = ("version", "load_model", "generate", "blend", "train", "smpl_mesh", "selftest")
 
 log = logging.getLogger("mrgen.worker")
-
-
-class Cancelled(Exception):
-    """Raised inside a job when the client asked to cancel it."""
 
 
 def versions() -> dict:
@@ -91,7 +94,7 @@ class Worker:
         self._write_lock = threading.Lock()
         self._jobs: queue.Queue = queue.Queue()
         self._cancel_gen = 0  # a job submitted before the latest cancel (job gen < this) is cancelled
-        self._models: dict[tuple, Any] = {}
+        self._models = tasks.ModelCache()
         self._tmp: str | None = None
         self.current: Any = None  # id of the running job
 
@@ -166,7 +169,7 @@ class Worker:
             try:
                 if stop():
                     raise Cancelled()
-                result = getattr(self, "_cmd_" + req["cmd"])(req, self._progress(rid, stop), stop)
+                result = getattr(self, "_cmd_" + req["cmd"])(req, self._progress(rid), stop)
                 self.send({"id": rid, "type": "result", **result})
                 log.info("%s %s done in %.2f s", req["cmd"], rid, time.perf_counter() - started)
             except Cancelled:
@@ -180,10 +183,8 @@ class Worker:
             finally:
                 self.current = None
 
-    def _progress(self, rid, stop: Callable[[], bool]) -> Callable[[float, str], None]:
+    def _progress(self, rid) -> Callable[[float, str], None]:
         def progress(fraction: float, message: str = "") -> None:
-            if stop():
-                raise Cancelled()
             self.send({"id": rid, "type": "progress", "fraction": float(fraction), "message": str(message)})
         return progress
 
@@ -198,158 +199,94 @@ class Worker:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def _model(self, req: dict):
-        path = req.get("model")
-        if not path:
-            raise MrgenError("no model given (choose a model file or folder in the MRGen panel)")
-        path = str(Path(path).expanduser())
-        device = req.get("device") or "cpu"
-        try:
-            stamp = os.stat(path).st_mtime_ns
-        except OSError:
-            raise MrgenError("model file not found", path) from None
-        key = (path, device)
-        cached = self._models.get(key)
-        if cached is None or cached[0] != stamp:
-            load_model = _sampling().load_model
-            self._models.clear()  # keep one model in memory
-            t0 = time.perf_counter()
-            self._models[key] = (stamp, load_model(path, device=device))
-            log.info("loaded %s on %s in %.2f s", path, device, time.perf_counter() - t0)
-        return self._models[key][1]
-
-    def _write(self, motions, req: dict, default_name: str) -> dict:
-        from .io.amass import write_npz
-
+    def _outputs(self, req: dict, default_name: str) -> list[Path]:
+        """``<out_dir>/<name>_00.npz``, ``_01.npz``, ...: one file per variation."""
         out = self._out_dir(req)
         name = _safe_name(req.get("name") or default_name)
-        files = []
-        for i, m in enumerate(motions):
-            p = out / f"{name}_{i:02d}.npz"
-            write_npz(m, p)
-            files.append(str(p))
-        first = motions[0] if motions else None
-        return {"files": files, "fps": first.fps if first else None,
-                "frames": [m.num_frames for m in motions]}
+        return [out / f"{name}_{i:02d}.npz" for i in range(int(req.get("num", 1)))]
 
-    # --- commands -------------------------------------------------------------------------------------------
+    # --- commands: each one task of mrgen_core.tasks ----------------------------------------------------------
     def _cmd_version(self, req, progress, stop) -> dict:
         return versions()
 
     def _cmd_selftest(self, req, progress, stop) -> dict:
         steps = int(req.get("steps", 5))
         delay = float(req.get("delay", 0.05))
+        report = tasks.checked(progress, stop)
         for i in range(steps):
-            progress(i / max(steps, 1), f"step {i + 1}/{steps}")
+            report(i / max(steps, 1), f"step {i + 1}/{steps}")
             print(f"selftest: step {i + 1}/{steps}")  # stray prints land in the log (stderr), never on the pipe
             time.sleep(delay)
-        progress(1.0, "done")
+        report(1.0, "done")
         return {"steps": steps}
 
     def _cmd_load_model(self, req, progress, stop) -> dict:
         progress(0.0, "loading model")
-        return _model_info(self._model(req), req["model"])
+        model = _model_path(req)
+        return tasks.model_info(self._models.get(model, _device(req)), model)
 
     def _cmd_generate(self, req, progress, stop) -> dict:
-        progress(0.0, "loading model")
-        model = self._model(req)
-        sampling = _sampling()
-        labels = req.get("labels") or None
-        # the add-on may send its WavLM preference before it knows what the model follows: only WavLM models use it
-        wavlm = (req.get("wavlm") or None) if model.control_spec.source == "wavlm" else None
-        control = sampling.audio_control(model, req.get("audio") or None, wavlm, req["model"])
-        seconds, frames = req.get("seconds"), req.get("frames")
-        if control is not None:  # as long as the speech
-            seconds, frames = None, len(control)
-        motions = sampling.generate(model, seconds, frames=frames, seed=int(req.get("seed", 0)), labels=labels,
-                                    num=int(req.get("num", 1)), control=control, progress=progress)
-        progress(1.0, "writing results")
-        out = self._write(motions, req, f"{Path(req['model']).stem}_seed{int(req.get('seed', 0))}")
-        return {**out, "model_info": _model_info(model, req["model"])}
+        model = _model_path(req)
+        seed = int(req.get("seed", 0))
+        return tasks.generate(
+            model, self._outputs(req, f"{Path(model).stem}_seed{seed}"), seconds=req.get("seconds"),
+            frames=req.get("frames"), seed=seed, labels=req.get("labels"), audio=req.get("audio"),
+            wavlm=req.get("wavlm"), wavlm_if_needed=True, device=_device(req), models=self._models,
+            progress=progress, should_stop=stop).as_dict()
 
     def _cmd_blend(self, req, progress, stop) -> dict:
-        from .io import load_motion
-
-        progress(0.0, "loading model")
-        model = self._model(req)
-        _sampling()  # torch present, or a clear error
-        from .blending import blend
-
+        model = _model_path(req)
         if not req.get("source"):
             raise MrgenError("no source motion given for blending")
-        source = load_motion(req["source"])
         mixing = bool(req.get("coarse_labels") or req.get("fine_labels"))
-        motions = blend(model, source, req.get("keep_levels", 1), seed=int(req.get("seed", 0)),
-                        num=int(req.get("num", 1)), labels=req.get("labels") or None,
-                        coarse_labels=req.get("coarse_labels") or None, fine_labels=req.get("fine_labels") or None,
-                        switch_level=req.get("switch_level") if mixing else None, progress=progress)
-        progress(1.0, "writing results")
-        out = self._write(motions, req, f"{Path(req['source']).stem}_blend")
-        return {**out, "model_info": _model_info(model, req["model"])}
-
-    def _cmd_smpl_mesh(self, req, progress, stop) -> dict:
-        import numpy as np
-
-        from .io.atomic import atomic_path
-        from .mesh import load_smpl_model
-
-        if not req.get("model_file"):
-            raise MrgenError("no SMPL model file given (set it in the MRGen add-on preferences)")
-        progress(0.0, "reading the SMPL model")
-        m = load_smpl_model(req["model_file"])
-        v = m["v_template"]
-        out = self._out_dir(req) / f"{_safe_name(Path(req['model_file']).stem)}_mesh.npz"
-        with atomic_path(out) as tmp, open(tmp, "wb") as f:
-            np.savez(f, vertices=v.astype(np.float32), faces=m["f"].astype(np.int32),
-                     weights=m["weights"].astype(np.float32), joints=m["J_regressor"] @ v)
-        return {"file": str(out), "vertices": int(len(v)), "faces": int(len(m["f"]))}
+        return tasks.blend(
+            model, self._outputs(req, f"{Path(req['source']).stem}_blend"), source=req["source"],
+            keep_levels=req.get("keep_levels", 1), seed=int(req.get("seed", 0)), labels=req.get("labels"),
+            coarse_labels=req.get("coarse_labels"), fine_labels=req.get("fine_labels"),
+            switch_level=req.get("switch_level") if mixing else None, device=_device(req), models=self._models,
+            progress=progress, should_stop=stop).as_dict()
 
     def _cmd_train(self, req, progress, stop) -> dict:
-        from training.train import train
-
-        clips = req.get("clips") or []
-        if not clips:
+        if not (req.get("clips") or req.get("resume")):
             raise MrgenError("no clips given for training")
         if not req.get("out_path"):
             raise MrgenError("no output path given for the trained model")
-        # cancel stops training through should_stop (a checkpoint is saved), so progress must not raise
-        report = self._progress(req.get("id"), lambda: False)
-        path = train(list(clips), req["out_path"], preset=req.get("preset", "default"), labels=req.get("labels"),
-                     label_per_clip=req.get("label_per_clip"), seed=int(req.get("seed", 0)),
-                     device=req.get("device") or "cpu", resume=req.get("resume"), progress=report,
-                     should_stop=stop, quiet=True)
-        stopped = stop()
-        return {"model": str(path), "stopped_early": stopped}
+        _require_torch()
+        # cancel stops training through should_stop: a checkpoint is saved and the reply says stopped_early
+        return tasks.train(
+            list(req.get("clips") or ()), req["out_path"], preset=req.get("preset") or "default",
+            labels=req.get("labels"), label_per_clip=req.get("label_per_clip"), audio=req.get("audio"),
+            wavlm=req.get("wavlm"), seed=int(req.get("seed", 0)), device=_device(req), resume=req.get("resume"),
+            quiet=True, progress=progress, should_stop=stop).as_dict()
+
+    def _cmd_smpl_mesh(self, req, progress, stop) -> dict:
+        if not req.get("model_file"):
+            raise MrgenError("no SMPL model file given (set it in the MRGen add-on preferences)")
+        progress(0.0, "reading the SMPL model")
+        out = self._out_dir(req) / f"{_safe_name(Path(req['model_file']).stem)}_mesh.npz"
+        return tasks.smpl_mesh(req["model_file"], out)
 
 
-def _model_info(m, path) -> dict:
-    """What a client needs to know about a loaded model (plain values)."""
-    return {"model": str(path), "labels": [str(x) for x in (getattr(m, "labels", ()) or ())],
-            "fps": float(getattr(m, "fps", 0) or 0), "num_levels": int(getattr(m, "num_levels", 0) or 0),
-            "clip_names": [str(x) for x in (getattr(m, "clip_names", ()) or ())],
-            "clip_lengths": [int(x) for x in (getattr(m, "clip_lengths", ()) or ())],
-            "audio": _audio_kind(m)}
+def _model_path(req: dict) -> str:
+    """The request's model file (torch must be importable to load it)."""
+    if not req.get("model"):
+        raise MrgenError("no model given (choose a model file or folder in the MRGen panel)")
+    _require_torch()
+    return req["model"]
 
 
-def _audio_kind(m) -> str:
-    """What audio a model follows: "mfcc" (mrgen's own features), "wavlm", or "" (none)."""
-    spec = getattr(m, "control_spec", None)
-    if spec is None or not spec.continuous:
-        return ""
-    return "wavlm" if spec.source == "wavlm" else "mfcc"
+def _device(req: dict) -> str:
+    return req.get("device") or "cpu"
 
 
-def _sampling():
-    """The model's sampling module; a missing torch becomes a user error that says how to fix it."""
+def _require_torch() -> None:
+    """A missing torch is a user error that says how to fix it."""
     try:
         import torch  # noqa: F401
     except ImportError as e:
         raise MrgenError(f"torch cannot be imported in the worker Python {sys.executable} ({e}); install it there "
                          f"with `pip install torch==2.13.0` or set up a worker with `python build.py "
                          f"--worker-venv`") from None
-    from . import sampling
-
-    return sampling
 
 
 def _safe_name(name: str) -> str:

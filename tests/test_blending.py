@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mrgen_core.blending import blend, generate_mixed
+from mrgen_core.blending import blend, generate_mixed, source_padding
 from mrgen_core.cli import main
 from mrgen_core.errors import MrgenError
 from mrgen_core.io import load_motion, save_motion
@@ -131,10 +131,43 @@ def test_bad_requests_are_clear_errors(model, walk):
         blend(model, walk, "most")
     with pytest.raises(MrgenError, match="--switch-level must be from 1 to"):
         generate_mixed(model, frames=60, coarse_labels="walk", fine_labels="run", switch_level=model.num_levels)
-    with pytest.raises(MrgenError, match="too short for --keep-levels 1"):
-        blend(model, walk.slice(0, 12), 1)
     with pytest.raises(MrgenError, match="neither a motion file nor a training clip"):
         blend(model, "no_such_clip", 2)
+
+
+def test_a_short_source_is_padded_and_cut_back(model, walk):
+    """A source shorter than its kept levels need is mirrored to their length, blended and cut back: the result has
+    the source's frames, and keeping every level still gives the source back."""
+    short = walk.slice(20, 32)
+    left, right = source_padding(model, 12, 1)
+    assert left > 0 and right > 0 and source_padding(model, walk.num_frames, model.num_levels) == (0, 0)
+    out = blend(model, short, 1, seed=0)[0]
+    assert out.num_frames == 12 and np.isfinite(out.poses).all()
+    back = blend(model, short, "all")[0]
+    assert back.num_frames == 12
+    assert np.linalg.norm(back.joints() - short.joints(), axis=-1).max() < 0.01  # within 1 cm, in place
+
+
+def test_cli_blend_of_a_3_second_clip_with_the_shipped_model(tmp_path, capsys):
+    """`mrgen blend --source <3 s clip> -o out.bvh` (the shipped model, whose kept levels at the default
+    --keep-levels 2 need 5.5 s): exactly the source's frames, its path kept, and no pop where the padding was cut
+    off (joints no faster in the first and last frames than in the middle)."""
+    src = load_motion(data_path("cmu_mocap/cgspeed_3dsmax/131_01.bvh"), fps=30).slice(60, 150)  # a walk, 2.3 m
+    source = tmp_path / "walk_3s.npz"
+    save_motion(src, source)
+    out = tmp_path / "out.bvh"
+    assert main(["blend", "--source", str(source), "-o", str(out)]) == 0
+    assert "90 frames at 30 fps (3.00 s)" in capsys.readouterr().out
+    res = load_motion(out, fps=30)
+    assert res.num_frames == src.num_frames == 90
+    path = src.joints()[:, 0, :2]
+    length = np.linalg.norm(np.diff(path, axis=0), axis=-1).sum()
+    err = np.linalg.norm(res.joints()[:, 0, :2] - path, axis=-1)
+    assert err.mean() < 0.04 * length and err.max() < 0.08 * length, (err.mean(), err.max(), length)
+    speed = (np.linalg.norm(np.diff(res.joints(), axis=0), axis=-1) * 30).max(axis=1)
+    ends, middle = max(speed[:5].max(), speed[-5:].max()), speed[5:-5].max()
+    assert ends <= middle, (ends, middle)
+    assert not np.allclose(res.poses, src.poses, atol=1e-2)  # new detail
 
 
 def test_cli_blend_and_its_errors(model_file, tmp_path, capsys):

@@ -10,7 +10,7 @@ import pytest
 
 import mrgen_core
 from mrgen_core import Motion, cli
-from mrgen_core.cli import eval as eval_cli
+from mrgen_core import tasks
 from mrgen_core.metrics import evaluate
 from conftest import data_path
 from test_metrics import synthetic_walk
@@ -41,7 +41,7 @@ def test_json_and_table_from_samples_dir_with_test_loader(tmp_path, monkeypatch,
             m = Motion(z["poses"], z["trans"], float(z["fps"]), source=str(path))
         return m if abs(m.fps - fps) < 1e-9 else m.resample(fps)
 
-    monkeypatch.setattr(eval_cli, "_load_motion", load)
+    monkeypatch.setattr(tasks, "_load_motion", load)
     ref = synthetic_walk(150)
     samples = [ref, ref.copy(poses=ref.poses + np.random.default_rng(1).normal(scale=0.05, size=ref.poses.shape))]
     d = tmp_path / "samples"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -329,8 +330,8 @@ def test_generate_writes_npz_results(client, tiny_model, tmp_path):
 
 @pytest.mark.timeout(180)
 def test_generate_follows_a_speech_wav(client, tmp_path, data_root, tiny_audio_model):
-    """A model trained with audio: the worker makes motion as long as the WAV it is given, says that the model
-    follows audio, and refuses a request without one."""
+    """A model trained with audio: the worker makes motion as long as the WAV it is given (unless the request gives
+    seconds: the command line's rule), says that the model follows audio, and refuses a request without one."""
     import torch
     from scipy.io import wavfile
 
@@ -347,14 +348,14 @@ def test_generate_follows_a_speech_wav(client, tmp_path, data_root, tiny_audio_m
     torch.set_num_threads(1)
     feats, _ = control_features(paired, 30.0, num_frames=clip.num_frames)
     model = str(tiny_audio_model)
-    res = client.call("generate", timeout=120, model=model, seconds=9.0, audio=str(speech), out_dir=str(tmp_path),
-                      name="talk")
+    res = client.call("generate", timeout=120, model=model, audio=str(speech), out_dir=str(tmp_path), name="talk")
     assert res["frames"] == [75] and read_npz(res["files"][0]).num_frames == 75  # 2.5 s of speech at 30 fps
     assert res["model_info"]["audio"] == "mfcc"
-    # a WavLM folder sent along (the add-on sends its preference before it knows the model) is ignored
+    # seconds given: that long, as `mrgen generate --seconds 9 --audio`; a WavLM folder sent along (the add-on sends
+    # its preference before it knows the model) is ignored
     same = client.call("generate", timeout=120, model=model, seconds=9.0, audio=str(speech), out_dir=str(tmp_path),
                        name="talk2", wavlm=str(tmp_path / "nowhere"))
-    assert read_npz(same["files"][0]).num_frames == 75
+    assert same["frames"] == [270] and read_npz(same["files"][0]).num_frames == 270
     with pytest.raises(wc.WorkerError) as ei:
         client.call("generate", timeout=60, model=model, seconds=2.0, out_dir=str(tmp_path))
     assert ei.value.kind == "user" and "follows audio" in ei.value.message
@@ -391,3 +392,43 @@ def test_train_request_and_cancel_between_steps(client, tmp_path, data_root):
     client.cancel(req)
     res = client.wait(req, timeout=60)
     assert res["stopped_early"] is True and Path(res["model"]) == out and out.exists()
+
+
+def _speech(path: Path, text: str) -> Path:
+    subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True)
+    return path
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed: no speech WAV to train "
+                    "on (scripts/setup.sh installs it)")
+@pytest.mark.timeout(240)
+def test_train_request_with_audio_then_generate_from_speech(client, tmp_path, data_root):
+    """`train` with one speech WAV per clip (as `mrgen train --audio`): the model follows MFCC speech features, and
+    generating from a new WAV makes motion as long as it; mismatched audio is a user error."""
+    from scipy.io import wavfile
+
+    from mrgen_core.io import load_motion
+    from mrgen_core.io.amass import read_npz, write_npz
+
+    clip = tmp_path / "walk.npz"
+    write_npz(load_motion(data_root / tiny.CLIP, fps=30), clip)
+    paired = _speech(tmp_path / "paired.wav", "I walk across the room and wave.")
+    out = tmp_path / "talk.pt"
+    res = client.call("train", timeout=200, clips=[str(clip)], out_path=str(out), preset="tiny", audio=[str(paired)])
+    assert res == {"model": str(out), "stopped_early": False} and out.exists()
+    info = client.call("load_model", timeout=60, model=str(out))
+    assert info["audio"] == "mfcc" and info["labels"] == []
+    speech = _speech(tmp_path / "speech.wav", "Now say something else.")
+    rate, x = wavfile.read(speech)
+    gen = client.call("generate", timeout=120, model=str(out), audio=str(speech), out_dir=str(tmp_path), name="say")
+    frames = read_npz(gen["files"][0]).num_frames
+    assert gen["frames"] == [frames] and abs(frames - len(x) / rate * 30) <= 1  # as long as the speech
+    with pytest.raises(wc.WorkerError) as ei:
+        client.call("train", timeout=60, clips=[str(clip)], out_path=str(tmp_path / "x.pt"), preset="tiny",
+                    audio=[str(paired), str(speech)])
+    assert ei.value.kind == "user" and "one --audio file per clip" in ei.value.message
+    with pytest.raises(wc.WorkerError) as ei:
+        client.call("train", timeout=60, clips=[str(clip)], out_path=str(tmp_path / "x.pt"), preset="tiny",
+                    wavlm=str(tmp_path))
+    assert ei.value.kind == "user" and "--wavlm goes with --audio" in ei.value.message
+    assert not (tmp_path / "x.pt").exists()

@@ -134,7 +134,8 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         base = f"{_short(stem)} {_short(labels, 24) or 'mix'} {length} s{s.seed}"
         meta = {"model": model, "labels": labels, "seconds": float(s.seconds), "fps": float(fps),
                 "seed": int(s.seed), "num": int(s.num), "audio": audio or "", "wavlm": wavlm or ""}
-        params = {"model": model, "device": prefs.device, "seconds": float(s.seconds), "seed": int(s.seed),
+        seconds = None if audio else float(s.seconds)  # the speech sets the length (the panel greys Seconds out)
+        params = {"model": model, "device": prefs.device, "seconds": seconds, "seed": int(s.seed),
                   "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
                   "audio": audio, "wavlm": wavlm}
         apply = make_apply("generate", smpl_target(context), fps, context.scene.frame_start, base, meta,

@@ -8,6 +8,7 @@ from ..errors import MrgenError
 
 EPILOG = """\
 examples:
+  mrgen blend --source take.bvh -o take_blend.bvh                                         # shipped model; 2 s too
   mrgen blend --model dance.pt --source 05_06 --keep-levels 3 --num 4 -o variations.bvh   # a training clip by name
   mrgen blend --model walk.pt --source take.npz --keep-levels all -o same.npz             # the source back
   mrgen blend --model walks.pt --coarse-labels normal --fine-labels happy --switch-level 3 --seconds 8 -o mix.npz
@@ -24,11 +25,14 @@ def add_parser(subparsers) -> None:
                     "(1 = nearly all new, the number of levels or 'all' = the source back). With --coarse-labels/"
                     "--fine-labels/--switch-level: levels below the switch follow one control, the rest another.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, metavar="MODEL.pt", help="trained model file")
+    p.add_argument("--model", default="default", metavar="MODEL.pt",
+                   help="trained model file (default: the shipped default model, as for generate)")
     p.add_argument("--source", metavar="MOTION",
                    help="source motion: a .npz/.bvh file or the name of one of the model's training clips")
     p.add_argument("--keep-levels", default="2", metavar="K",
-                   help="levels taken from the source, 1..number of levels or 'all' (default 2)")
+                   help="levels taken from the source, 1..number of levels or 'all' (default 2); a source shorter "
+                        "than these levels need (5.5 s at K = 2 on the shipped model) is mirrored in time at both "
+                        "ends to that length, blended, and cut back to its own frames")
     p.add_argument("--labels", metavar="SCHEDULE",
                    help="control of the regenerated levels: a label or a schedule \"walk:0-4,hop:4-8\" "
                         "(default: the source's own labels)")
@@ -45,31 +49,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import motion_file_type, save_motion
-    from .generate import output_paths
+    from ..tasks import blend
+    from .generate import output_paths, print_written
 
-    motion_file_type(args.output)
     if args.num < 1:
         raise MrgenError(f"--num must be at least 1, got {args.num}")
-    if args.seconds is not None and not (0 < args.seconds < float("inf")):
-        raise MrgenError(f"--seconds must be positive, got {args.seconds}")
-    from ..blending import blend, generate_mixed
-    from ..sampling import load_model
-
-    model = load_model(args.model, device=args.device)
-    cleanup = not args.no_cleanup
-    if args.source:
-        motions = blend(model, args.source, args.keep_levels, seed=args.seed, num=args.num, labels=args.labels,
-                        coarse_labels=args.coarse_labels, fine_labels=args.fine_labels,
-                        switch_level=args.switch_level, cleanup=cleanup)
-    else:
-        if not (args.coarse_labels and args.fine_labels and args.switch_level is not None):
-            raise MrgenError("give --source (to blend a motion) or --coarse-labels, --fine-labels and "
-                             "--switch-level (to mix controls)")
-        motions = generate_mixed(model, args.seconds, coarse_labels=args.coarse_labels,
-                                 fine_labels=args.fine_labels, switch_level=args.switch_level, seed=args.seed,
-                                 num=args.num, cleanup=cleanup)
-    for m, path in zip(motions, output_paths(args.output, args.num)):
-        save_motion(m, path)
-        print(f"wrote {path}: {m.num_frames} frames at {m.fps:g} fps ({m.duration:.2f} s)")
+    result = blend(args.model, output_paths(args.output, args.num), source=args.source,
+                   keep_levels=args.keep_levels, seed=args.seed, labels=args.labels, coarse_labels=args.coarse_labels,
+                   fine_labels=args.fine_labels, switch_level=args.switch_level, seconds=args.seconds,
+                   cleanup=not args.no_cleanup, device=args.device)
+    print_written(result)
     return 0

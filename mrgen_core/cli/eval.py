@@ -10,14 +10,7 @@ Two sources of samples:
 """
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
-
-from ..errors import MrgenError
-from ..io.atomic import atomic_path
-
-MOTION_SUFFIXES = (".npz", ".bvh")
 
 
 def add_parser(subparsers) -> None:
@@ -45,72 +38,18 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _load_motion(path, fps):
-    try:
-        from ..io import load_motion
-    except ImportError as e:  # issue 2 not landed
-        raise MrgenError(f"reading motion files needs mrgen_core.io.load_motion, which is missing ({e})",
-                         path) from None
-    if not Path(path).is_file():
-        raise MrgenError("no such file", path)
-    return load_motion(path, fps=fps)
-
-
-def _progress_bar(total: int, desc: str, unit: str = "sample"):
+def _progress_bar():
+    """A progress bar on stderr (hidden when stderr is not a terminal) and the task's callback that moves it."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, disable=None)
+    bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False, disable=None)
 
     def update(fraction: float, message: str = "") -> None:
-        bar.n = round(fraction * total)
+        bar.set_description(message, refresh=False)
+        bar.n = round(fraction * 100)
         bar.refresh()
 
     return bar, update
-
-
-def _from_model(args) -> tuple[list, list, list | None, dict]:
-    try:
-        from .. import sampling
-    except ImportError as e:
-        raise MrgenError(f"mrgen eval --model needs the model package (mrgen_core.sampling), which is missing ({e})",
-                         args.model) from None
-    model = sampling.load_model(args.model)
-    fps = float(model.fps)
-    if args.reference:
-        refs = [_load_motion(c, fps) for c in args.reference]
-    else:
-        get = getattr(model, "training_motions", None)
-        if get is None:
-            raise MrgenError("this model does not carry its training clips; name them with --reference CLIP ...",
-                             args.model)
-        refs = list(get())
-    refs = [r if abs(r.fps - fps) < 1e-6 else r.resample(fps) for r in refs]
-    frames = args.frames or 2 * sum(r.num_frames for r in refs)
-    bar, update = _progress_bar(100, "sampling", "%")
-    try:  # noise at the coarsest level only: the evaluation protocol
-        samples = sampling.generate(model, frames=frames, seed=args.seed, num=args.samples, progress=update,
-                                    noise="coarsest", cleanup=not args.no_cleanup)
-    finally:
-        bar.close()
-    recs = None
-    reconstruct = getattr(sampling, "reconstruct", None)  # G(z*) of every training clip, in training_motions order
-    if reconstruct is not None and not args.reference:
-        recs = list(reconstruct(model))
-    return samples, refs, recs, {"model": str(args.model), "seed": args.seed, "frames": frames}
-
-
-def _from_dir(args) -> tuple[list, list, None, dict]:
-    folder = Path(args.samples_dir)
-    if not args.reference:
-        raise MrgenError("--samples-dir needs the training clips: --reference CLIP [CLIP ...]")
-    if not folder.is_dir():
-        raise MrgenError("not a folder", folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in MOTION_SUFFIXES and p.is_file())
-    if not files:
-        raise MrgenError("no .npz or .bvh files in this folder", folder)
-    refs = [_load_motion(c, args.fps) for c in args.reference]
-    samples = [_load_motion(p, args.fps) for p in files]
-    return samples, refs, None, {"samples_dir": str(folder)}
 
 
 def _fmt(v, unit: str = "") -> str:
@@ -135,29 +74,20 @@ def format_table(res: dict) -> str:
 
 
 def run(args) -> int:
-    from ..metrics import evaluate
+    from ..tasks import evaluate
 
-    if args.samples < 1:
-        raise MrgenError(f"--samples must be at least 1, got {args.samples}")
-    if args.frames is not None and args.frames < 1:
-        raise MrgenError(f"--frames must be positive, got {args.frames}")
-    if not (args.fps > 0):
-        raise MrgenError(f"--fps must be positive, got {args.fps}")
-    samples, refs, recs, protocol = _from_model(args) if args.model else _from_dir(args)
-    bar, update = _progress_bar(len(samples), "evaluating")
+    bar, update = _progress_bar()
     try:
-        res = evaluate(samples, refs, reconstructions=recs, heading_invariant=not args.keep_heading,
+        res = evaluate(model=args.model, samples_dir=args.samples_dir, reference=args.reference,
+                       samples=args.samples, seed=args.seed, frames=args.frames, fps=args.fps,
+                       keep_heading=args.keep_heading, cleanup=not args.no_cleanup, json_path=args.json,
                        progress=update)
     finally:
         bar.close()
-    res["protocol"] = {**protocol, "num_samples": len(samples), "fps": res["fps"],
-                       "references": [r.source or r.name for r in refs],
-                       "heading_invariant": not args.keep_heading}
-    print(f"{len(samples)} samples vs {len(refs)} training clip(s) at {res['fps']:g} fps")
+    print(f"{res['num_samples']} samples vs {len(res['protocol']['references'])} training clip(s) at "
+          f"{res['fps']:g} fps")
     print(format_table(res))
     if args.json:
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(res, indent=2, allow_nan=False) + "\n")
         print(f"wrote {args.json}")
     return 0
 

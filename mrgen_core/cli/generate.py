@@ -52,21 +52,18 @@ def output_paths(out: str | Path, num: int) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import motion_file_type, save_motion
+    from ..tasks import generate
 
-    motion_file_type(args.output)  # refuse an unknown output type before any work
     if args.num < 1:
         raise MrgenError(f"--num must be at least 1, got {args.num}")
-    if args.seconds is not None and not (0 < args.seconds < float("inf")):
-        raise MrgenError(f"--seconds must be positive, got {args.seconds}")
-    from ..sampling import audio_control, generate, load_model
-
-    model = load_model(args.model, device=args.device)
-    control = audio_control(model, args.audio, args.wavlm, args.model)
-    frames = len(control) if control is not None and args.seconds is None else None  # as long as the speech
-    motions = generate(model, args.seconds, frames=frames, seed=args.seed, labels=args.labels, num=args.num,
-                       noise=args.noise, control=control, cleanup=not args.no_cleanup)
-    for m, path in zip(motions, output_paths(args.output, args.num)):
-        save_motion(m, path)
-        print(f"wrote {path}: {m.num_frames} frames at {m.fps:g} fps ({m.duration:.2f} s)")
+    result = generate(args.model, output_paths(args.output, args.num), seconds=args.seconds, seed=args.seed,
+                      labels=args.labels, noise=args.noise, audio=args.audio, wavlm=args.wavlm,
+                      cleanup=not args.no_cleanup, device=args.device)
+    print_written(result)
     return 0
+
+
+def print_written(result) -> None:
+    """One line per file written: frames, frame rate and duration."""
+    for path, frames in zip(result.files, result.frames):
+        print(f"wrote {path}: {frames} frames at {result.fps:g} fps ({frames / result.fps:.2f} s)")

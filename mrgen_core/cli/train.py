@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from ..errors import MrgenError
 
 EPILOG = """\
 examples:
@@ -49,43 +46,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.presets import PRESETS, PUBLIC_PRESETS, parse_setting
+    from ..tasks import train
 
-    if args.preset not in PRESETS:
-        raise MrgenError(f"unknown preset {args.preset!r}; choose one of {', '.join(PUBLIC_PRESETS)}")
-    overrides = dict(parse_setting(item, args.preset) for item in args.set)
-    if overrides and args.resume:
-        raise MrgenError("--set cannot change a run being resumed (its settings are in the checkpoint)")
-    if not args.resume and not args.clips:
-        raise MrgenError("no training clips given (or --resume CKPT to continue a run)")
-    if args.labels and args.label:
-        raise MrgenError("give either --labels FILE or --label NAME, not both")
-    if not (args.fps > 0):
-        raise MrgenError(f"--fps must be positive, got {args.fps}")
-    if Path(args.output).suffix.lower() != ".pt":
-        raise MrgenError("the model file must end in .pt", args.output)
-    for c in args.clips:
-        if not Path(c).is_file():
-            raise MrgenError("no such file", c)
-    if args.labels and not Path(args.labels).is_file():
-        raise MrgenError("no such labels file", args.labels)
-    clips, controls, source = list(args.clips), None, ""
-    if args.audio:
-        if len(args.audio) != len(args.clips):
-            raise MrgenError(f"give one --audio file per clip: {len(args.clips)} clip(s), {len(args.audio)} audio "
-                             "file(s)")
-        from ..audio import control_features
-        from training.train import load_clip
-
-        clips = [load_clip(c, args.fps) for c in args.clips]  # loaded once: their lengths align the audio
-        controls = [control_features(wav, args.fps, m.num_frames, args.wavlm) for m, wav in zip(clips, args.audio)]
-        source = controls[0][1]
-        controls = [c for c, _ in controls]
-    elif args.wavlm:
-        raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
-    from training.train import train
-
-    train(clips, args.output, preset=args.preset, labels=args.labels, label_per_clip=args.label,
-          seed=args.seed, device=args.device, resume=args.resume, fps=args.fps, controls=controls,
-          control_source=source, overrides=overrides or None)
+    train(args.clips, args.output, preset=args.preset, settings=args.set, labels=args.labels,
+          label_per_clip=args.label, audio=args.audio, wavlm=args.wavlm, fps=args.fps, seed=args.seed,
+          device=args.device, resume=args.resume)
     return 0

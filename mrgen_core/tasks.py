@@ -1,0 +1,379 @@
+"""The tasks behind both front doors (the ``mrgen`` command line and the worker the Blender add-on talks to):
+generate, blend, train and evaluate, each from plain values (paths, numbers, label strings) to files.
+
+Every task takes ``progress(fraction, message)`` and ``should_stop()`` callbacks (both optional) and returns plain
+results: the files written, their frame rate and lengths, what the model is. A task that is asked to stop raises
+:class:`Cancelled` at its next progress point (between levels or variations); training instead stops after the
+current step and saves a checkpoint that ``resume`` continues. Bad input raises
+:class:`~mrgen_core.errors.MrgenError` before any output is written; every file is written atomically.
+
+Importing this module does not import torch (the model code is imported inside the tasks).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .errors import MrgenError
+from .io.atomic import atomic_path
+
+Progress = Callable[[float, str], None]
+ShouldStop = Callable[[], bool]
+PathLike = str | os.PathLike
+
+#: Motion files :func:`evaluate` reads from a samples folder.
+MOTION_SUFFIXES = (".npz", ".bvh")
+
+log = logging.getLogger("mrgen.tasks")
+
+
+class Cancelled(Exception):
+    """Raised inside a task when its ``should_stop()`` says so."""
+
+
+@dataclass
+class MotionFiles:
+    """What :func:`generate` and :func:`blend` wrote: one file per variation."""
+
+    files: list[str]
+    fps: float | None
+    frames: list[int]
+    model_info: dict
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainedModel:
+    """What :func:`train` wrote: the model file, and whether ``should_stop()`` ended the run early."""
+
+    model: str
+    stopped_early: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def stop_point(should_stop: ShouldStop | None) -> None:
+    """Raise :class:`Cancelled` when ``should_stop()`` is true."""
+    if should_stop is not None and should_stop():
+        raise Cancelled()
+
+
+def checked(progress: Progress | None, should_stop: ShouldStop | None) -> Progress:
+    """``progress`` that is first a :func:`stop_point` (either may be None)."""
+    def report(fraction: float, message: str = "") -> None:
+        stop_point(should_stop)
+        if progress is not None:
+            progress(fraction, message)
+    return report
+
+
+# --- models -----------------------------------------------------------------------------------------------------
+class ModelCache:
+    """One loaded model kept in memory, reloaded when its file changes (the worker's models between requests)."""
+
+    def __init__(self):
+        self._key: tuple | None = None
+        self._model: Any = None
+
+    def get(self, path: PathLike, device: str = "cpu"):
+        from . import sampling
+
+        path = sampling.DEFAULT_MODEL if str(path) == "default" else str(Path(path).expanduser())
+        try:
+            stamp = os.stat(path).st_mtime_ns
+        except OSError:
+            raise MrgenError("model file not found", path) from None
+        key = (path, device, stamp)
+        if key != self._key:
+            self._key, self._model = None, None  # keep one model in memory
+            t0 = time.perf_counter()
+            self._model = sampling.load_model(path, device=device)
+            self._key = key
+            log.info("loaded %s on %s in %.2f s", path, device, time.perf_counter() - t0)
+        return self._model
+
+
+def load_model(model: PathLike, device: str = "cpu", models: ModelCache | None = None):
+    """The model file ``model`` (``"default"``: the shipped one), through ``models`` when given."""
+    if models is not None:
+        return models.get(model, device)
+    from . import sampling
+
+    return sampling.load_model(model, device=device)
+
+
+def model_info(model, path: PathLike) -> dict:
+    """What a client needs to know about a loaded model (plain values)."""
+    return {"model": str(path), "labels": [str(x) for x in (getattr(model, "labels", ()) or ())],
+            "fps": float(getattr(model, "fps", 0) or 0), "num_levels": int(getattr(model, "num_levels", 0) or 0),
+            "clip_names": [str(x) for x in (getattr(model, "clip_names", ()) or ())],
+            "clip_lengths": [int(x) for x in (getattr(model, "clip_lengths", ()) or ())],
+            "audio": audio_kind(model)}
+
+
+def audio_kind(model) -> str:
+    """What audio a model follows: "mfcc" (mrgen's own features), "wavlm", or "" (none)."""
+    spec = getattr(model, "control_spec", None)
+    if spec is None or not spec.continuous:
+        return ""
+    return "wavlm" if spec.source == "wavlm" else "mfcc"
+
+
+# --- generate and blend -----------------------------------------------------------------------------------------
+def _outputs(outputs: Sequence[PathLike]) -> list[Path]:
+    """The output paths, each of a motion file type (checked before any work)."""
+    from .io import motion_file_type
+
+    paths = [Path(p) for p in outputs]
+    if not paths:
+        raise MrgenError("--num must be at least 1, got 0")
+    for p in paths:
+        motion_file_type(p)
+    return paths
+
+
+def _check_seconds(seconds: float | None) -> None:
+    if seconds is not None and not (0 < seconds < math.inf):
+        raise MrgenError(f"--seconds must be positive, got {seconds}")
+
+
+def _write(motions, outputs: list[Path], model, model_path: PathLike) -> MotionFiles:
+    from .io import save_motion
+
+    for m, path in zip(motions, outputs):
+        save_motion(m, path)
+    return MotionFiles(files=[str(p) for p in outputs], fps=motions[0].fps if motions else None,
+                       frames=[m.num_frames for m in motions], model_info=model_info(model, model_path))
+
+
+def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | None = None,
+             frames: int | None = None, seed: int = 0, labels: str | None = None, noise: str = "coarsest",
+             audio: PathLike | None = None, wavlm: PathLike | None = None, wavlm_if_needed: bool = False,
+             cleanup: bool = True, device: str = "cpu", models: ModelCache | None = None,
+             progress: Progress | None = None, should_stop: ShouldStop | None = None) -> MotionFiles:
+    """New motion from ``model``, one variation per path of ``outputs`` (.npz or .bvh; variation ``k`` uses seed
+    ``seed + k``).
+
+    Length: ``frames``, else ``seconds``, else the speech's length with ``audio`` (a WAV for models trained with
+    audio), else the end of the ``labels`` schedule, else the model's first training clip. ``wavlm``: the local
+    WavLM checkpoint folder of models trained on its features; ``wavlm_if_needed`` drops it for other models (a
+    client that sends its preference before it knows the model) instead of refusing it.
+    """
+    outputs = _outputs(outputs)
+    _check_seconds(seconds)
+    from . import sampling
+
+    report = checked(progress, should_stop)
+    report(0.0, "loading model")
+    m = load_model(model, device, models)
+    if wavlm_if_needed and m.control_spec.source != "wavlm":
+        wavlm = None
+    control = sampling.audio_control(m, audio or None, wavlm or None, model)
+    if control is not None and seconds is None and frames is None:
+        frames = len(control)  # as long as the speech
+    motions = sampling.generate(m, seconds, frames=frames, seed=seed, labels=labels or None, num=len(outputs),
+                                noise=noise, control=control, cleanup=cleanup, progress=report)
+    report(1.0, "writing results")
+    return _write(motions, outputs, m, model)
+
+
+def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | None = None,
+          keep_levels: int | str = 2, seed: int = 0, labels: str | None = None, coarse_labels: str | None = None,
+          fine_labels: str | None = None, switch_level: int | None = None, seconds: float | None = None,
+          cleanup: bool = True, device: str = "cpu", models: ModelCache | None = None,
+          progress: Progress | None = None, should_stop: ShouldStop | None = None) -> MotionFiles:
+    """Blend with ``model``, one variation per path of ``outputs``: with ``source`` (a motion file or one of the
+    model's training clips by name), keep its levels below ``keep_levels`` and regenerate the rest
+    (:func:`mrgen_core.blending.blend`; short sources are padded and cut back); without, new motion of
+    ``seconds`` whose levels below ``switch_level`` follow ``coarse_labels`` and the rest ``fine_labels``."""
+    outputs = _outputs(outputs)
+    _check_seconds(seconds)
+    report = checked(progress, should_stop)
+    report(0.0, "loading model")
+    m = load_model(model, device, models)
+    from .blending import blend as blend_source, generate_mixed
+
+    if source:
+        motions = blend_source(m, source, keep_levels, seed=seed, num=len(outputs), labels=labels or None,
+                               coarse_labels=coarse_labels or None, fine_labels=fine_labels or None,
+                               switch_level=switch_level, cleanup=cleanup, progress=report)
+    else:
+        if not (coarse_labels and fine_labels and switch_level is not None):
+            raise MrgenError("give --source (to blend a motion) or --coarse-labels, --fine-labels and "
+                             "--switch-level (to mix controls)")
+        motions = generate_mixed(m, seconds, coarse_labels=coarse_labels, fine_labels=fine_labels,
+                                 switch_level=switch_level, seed=seed, num=len(outputs), cleanup=cleanup,
+                                 progress=report)
+    report(1.0, "writing results")
+    return _write(motions, outputs, m, model)
+
+
+# --- train ------------------------------------------------------------------------------------------------------
+def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", settings: Sequence[str] = (),
+          labels: PathLike | dict | None = None, label_per_clip: str | Sequence[str] | None = None,
+          audio: Sequence[PathLike] | None = None, wavlm: PathLike | None = None, fps: float = 30.0, seed: int = 0,
+          device: str = "cpu", resume: PathLike | None = None, quiet: bool = False,
+          progress: Progress | None = None, should_stop: ShouldStop | None = None) -> TrainedModel:
+    """Train a model on ``clips`` (.bvh / .npz) and write it to ``out`` (.pt).
+
+    ``settings``: ``KEY=VALUE`` changes to the preset (:func:`training.presets.parse_setting`). ``labels``: a
+    labels file (JSON / CSV) or parsed table; ``label_per_clip``: one label for all clips or one per clip.
+    ``audio``: one speech WAV per clip: the model learns to follow its features (MFCC, energy, pitch; with
+    ``wavlm``, a local WavLM checkpoint folder, its hidden states). ``resume``: continue a stopped run from its
+    checkpoint. ``progress`` is called as training goes; when ``should_stop()`` is true, training stops after the
+    current step and saves a checkpoint (``stopped_early`` in the result).
+    """
+    from training.presets import PRESETS, PUBLIC_PRESETS, parse_setting
+
+    if preset not in PRESETS:
+        raise MrgenError(f"unknown preset {preset!r}; choose one of {', '.join(PUBLIC_PRESETS)}")
+    overrides = dict(parse_setting(item, preset) for item in settings)
+    if overrides and resume:
+        raise MrgenError("--set cannot change a run being resumed (its settings are in the checkpoint)")
+    if not resume and not clips:
+        raise MrgenError("no training clips given (or --resume CKPT to continue a run)")
+    if labels and label_per_clip:
+        raise MrgenError("give either --labels FILE or --label NAME, not both")
+    if not (fps > 0):
+        raise MrgenError(f"--fps must be positive, got {fps}")
+    if Path(out).suffix.lower() != ".pt":
+        raise MrgenError("the model file must end in .pt", out)
+    for c in clips:
+        if not Path(c).is_file():
+            raise MrgenError("no such file", c)
+    if isinstance(labels, (str, os.PathLike)) and not Path(labels).is_file():
+        raise MrgenError("no such labels file", labels)
+    clips, controls, source = list(clips), None, ""
+    if audio:
+        if len(audio) != len(clips):
+            raise MrgenError(f"give one --audio file per clip: {len(clips)} clip(s), {len(audio)} audio "
+                             "file(s)")
+        from training.train import load_clip
+
+        from .audio import control_features
+
+        clips = [load_clip(c, fps) for c in clips]  # loaded once: their lengths align the audio
+        controls = []
+        for m, wav in zip(clips, audio):
+            stop_point(should_stop)
+            controls.append(control_features(wav, fps, m.num_frames, wavlm))
+        source = controls[0][1]
+        controls = [c for c, _ in controls]
+    elif wavlm:
+        raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
+    from training.train import train as train_model
+
+    path = train_model(clips, out, preset=preset, labels=labels, label_per_clip=label_per_clip, seed=seed,
+                       device=device, resume=resume, fps=fps, controls=controls, control_source=source,
+                       overrides=overrides or None, progress=progress, should_stop=should_stop, quiet=quiet)
+    return TrainedModel(model=str(path), stopped_early=bool(should_stop is not None and should_stop()))
+
+
+# --- evaluate ---------------------------------------------------------------------------------------------------
+def _load_motion(path: PathLike, fps: float):
+    from .io import load_motion
+
+    if not Path(path).is_file():
+        raise MrgenError("no such file", path)
+    return load_motion(path, fps=fps)
+
+
+def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: int | None, cleanup: bool,
+                   report: Progress) -> tuple[list, list, list | None, dict]:
+    """Samples of ``model`` (noise at the coarsest level only: GANimator's protocol), the clips to score them
+    against, and ``G(z*)`` of every training clip when they are the model's own."""
+    from . import sampling
+
+    m = sampling.load_model(model)
+    fps = float(m.fps)
+    if reference:
+        refs = [_load_motion(c, fps) for c in reference]
+    else:
+        get = getattr(m, "training_motions", None)
+        if get is None:
+            raise MrgenError("this model does not carry its training clips; name them with --reference CLIP ...",
+                             model)
+        refs = list(get())
+    refs = [r if abs(r.fps - fps) < 1e-6 else r.resample(fps) for r in refs]
+    frames = frames or 2 * sum(r.num_frames for r in refs)
+    out = sampling.generate(m, frames=frames, seed=seed, num=samples, noise="coarsest", cleanup=cleanup,
+                            progress=lambda f, _="": report(0.5 * f, "sampling"))
+    recs = None
+    reconstruct = getattr(sampling, "reconstruct", None)  # G(z*) of every training clip, in training_motions order
+    if reconstruct is not None and not reference:
+        recs = list(reconstruct(m))
+    return out, refs, recs, {"model": str(model), "seed": seed, "frames": frames}
+
+
+def _folder_samples(folder: PathLike, reference, fps: float) -> tuple[list, list, None, dict]:
+    folder = Path(folder)
+    if not reference:
+        raise MrgenError("--samples-dir needs the training clips: --reference CLIP [CLIP ...]")
+    if not folder.is_dir():
+        raise MrgenError("not a folder", folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in MOTION_SUFFIXES and p.is_file())
+    if not files:
+        raise MrgenError("no .npz or .bvh files in this folder", folder)
+    refs = [_load_motion(c, fps) for c in reference]
+    return [_load_motion(p, fps) for p in files], refs, None, {"samples_dir": str(folder)}
+
+
+def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = None,
+             reference: Sequence[PathLike] | None = None, samples: int = 20, seed: int = 0,
+             frames: int | None = None, fps: float = 30.0, keep_heading: bool = False, cleanup: bool = True,
+             json_path: PathLike | None = None, progress: Progress | None = None,
+             should_stop: ShouldStop | None = None) -> dict:
+    """Score generated motion (:func:`mrgen_core.metrics.evaluate`): ``samples`` motions of ``frames`` frames
+    (default twice the training clips' length) drawn from ``model`` and scored against its training clips (or
+    ``reference``), or every .npz / .bvh in ``samples_dir`` scored against ``reference`` at ``fps``. Returns the
+    figures with their ``protocol``; ``json_path``: also write them there."""
+    from .metrics import evaluate as score
+
+    if (model is None) == (samples_dir is None):
+        raise MrgenError("give a model to sample or a folder of samples (--model or --samples-dir), not both")
+    if samples < 1:
+        raise MrgenError(f"--samples must be at least 1, got {samples}")
+    if frames is not None and frames < 1:
+        raise MrgenError(f"--frames must be positive, got {frames}")
+    if not (fps > 0):
+        raise MrgenError(f"--fps must be positive, got {fps}")
+    report = checked(progress, should_stop)
+    if model is not None:
+        motions, refs, recs, protocol = _model_samples(model, reference, samples, seed, frames, cleanup, report)
+        done = 0.5
+    else:
+        motions, refs, recs, protocol = _folder_samples(samples_dir, reference, fps)
+        done = 0.0
+    res = score(motions, refs, reconstructions=recs, heading_invariant=not keep_heading,
+                progress=lambda f, _="": report(done + (1 - done) * f, "evaluating"))
+    res["protocol"] = {**protocol, "num_samples": len(motions), "fps": res["fps"],
+                       "references": [r.source or r.name for r in refs], "heading_invariant": not keep_heading}
+    if json_path:
+        with atomic_path(json_path) as tmp:
+            tmp.write_text(json.dumps(res, indent=2, allow_nan=False) + "\n")
+    return res
+
+
+# --- the SMPL body ----------------------------------------------------------------------------------------------
+def smpl_mesh(model_file: PathLike, out: PathLike) -> dict:
+    """The rest mesh of the user's licensed SMPL model file as ``out`` (.npz: ``vertices`` of the template,
+    ``faces``, skinning ``weights`` (V, 24) and ``joints``)."""
+    import numpy as np
+
+    from .mesh import load_smpl_model
+
+    m = load_smpl_model(model_file)
+    v = m["v_template"]
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.savez(f, vertices=v.astype(np.float32), faces=m["f"].astype(np.int32),
+                 weights=m["weights"].astype(np.float32), joints=m["J_regressor"] @ v)
+    return {"file": str(out), "vertices": int(len(v)), "faces": int(len(m["f"]))}
