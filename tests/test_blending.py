@@ -13,6 +13,8 @@ from mrgen_core.io import load_motion, save_motion
 from mrgen_core.metrics import evaluate
 from mrgen_core.sampling import load_model
 
+from conftest import data_path
+
 
 @pytest.fixture(scope="module")
 def model_file(tiny_labelled_model):
