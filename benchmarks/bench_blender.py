@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mrgen_core.io import load_motion  # noqa: E402
+from mrgen_core.motion_files import load_motion  # noqa: E402
 from mrgen_core.retarget.target import motion_to_smpl_rig  # noqa: E402
 from mrgen_core.skeleton import JOINT_NAMES  # noqa: E402
 

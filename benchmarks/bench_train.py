@@ -79,7 +79,7 @@ def machine() -> dict:
 
 
 def load_clips(paths: list[str], fps: float = 30.0):
-    from mrgen_core.io import load_motion
+    from mrgen_core.motion_files import load_motion
 
     return [load_motion(DATA / p, fps=fps) for p in paths]
 

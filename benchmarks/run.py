@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 import bench_metrics  # noqa: E402
 from baselines import DEFAULT_CLIPS, FPS, load_clips, markdown_table, noise_copies, run_baselines  # noqa: E402
-from mrgen_core.io.atomic import atomic_path  # noqa: E402
+from mrgen_core.atomic import atomic_path  # noqa: E402
 from mrgen_core.metrics import evaluate, feature_metrics, motion_features  # noqa: E402
 
 SECTION = "metrics"

@@ -214,10 +214,10 @@ def audio_features(wav_path: str | os.PathLike, fps: float, num_frames: int | No
     return feats.astype(np.float32)
 
 
-def normalise(features: np.ndarray, stats: dict | None = None) -> tuple[np.ndarray, dict]:
+def normalize(features: np.ndarray, stats: dict | None = None) -> tuple[np.ndarray, dict]:
     """Standardise each channel: ``(features - mean) / std``; returns the result and ``{"mean", "std"}``.
 
-    Pass the ``stats`` of the training audio to normalise new audio the same way.
+    Pass the ``stats`` of the training audio to normalize new audio the same way.
     """
     features = np.asarray(features, dtype=np.float32)
     if stats is None:

@@ -34,7 +34,7 @@ def resolve_source(model: MotionModel, source: Motion | str | os.PathLike) -> Mo
     elif str(source) in model.clip_names:
         motion = model.training_motions()[model.clip_names.index(str(source))]
     elif Path(source).suffix.lower() in (".npz", ".bvh") or Path(source).exists():
-        from .io import load_motion
+        from .motion_files import load_motion
 
         motion = load_motion(source)
     else:

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .atomic import atomic_path
 from .errors import ModelFileError
-from .io.atomic import atomic_path
 
 MAGIC = "mrgen-model"
 #: Format of the files this version writes; it reads this and older ones.

@@ -271,12 +271,12 @@ class ControlSpec:
                     raise MrgenError(f"control features must have shape (frames, {self.continuous}), "
                                      f"got {c.shape}")
                 c = fit_length(c, num_frames)
-                parts.append(self.normalise(c))
+                parts.append(self.normalize(c))
         if not parts:
             return np.zeros((num_frames, 0))
         return np.concatenate(parts, axis=1)
 
-    def normalise(self, c: np.ndarray) -> np.ndarray:
+    def normalize(self, c: np.ndarray) -> np.ndarray:
         """Continuous control in training units: channels that never varied in training carry nothing (0), and
         values far outside the training range are clipped, so unfamiliar input (e.g. voiced speech for a model
         trained on unvoiced audio) cannot blow the generator up."""

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import MrgenError
-from .io.atomic import atomic_path
 from .motion import Motion
 from .skeleton import JOINT_NAMES, PARENTS
 

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .atomic import atomic_path
 from .errors import MrgenError
-from .io.atomic import atomic_path
 
 Progress = Callable[[float, str], None]
 ShouldStop = Callable[[], bool]
@@ -131,7 +131,7 @@ def audio_kind(model) -> str:
 # --- generate and blend -----------------------------------------------------------------------------------------
 def _outputs(outputs: Sequence[PathLike]) -> list[Path]:
     """The output paths, each of a motion file type (checked before any work)."""
-    from .io import motion_file_type
+    from .motion_files import motion_file_type
 
     paths = [Path(p) for p in outputs]
     if not paths:
@@ -147,7 +147,7 @@ def _check_seconds(seconds: float | None) -> None:
 
 
 def _write(motions, outputs: list[Path], model, model_path: PathLike) -> MotionFiles:
-    from .io import save_motion
+    from .motion_files import save_motion
 
     for m, path in zip(motions, outputs):
         save_motion(m, path)
@@ -280,7 +280,7 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
 
 # --- evaluate ---------------------------------------------------------------------------------------------------
 def _load_motion(path: PathLike, fps: float):
-    from .io import load_motion
+    from .motion_files import load_motion
 
     if not Path(path).is_file():
         raise MrgenError("no such file", path)

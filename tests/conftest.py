@@ -117,7 +117,7 @@ def tiny_audio_model(tmp_path_factory) -> Path:
     (:func:`envelope_wav` of :func:`motion_energy`; MFCC features, ``tiny`` preset, seed 0): a model whose motion
     energy follows the loudness of the audio it is given."""
     from mrgen_core.cli import main
-    from mrgen_core.io import load_motion
+    from mrgen_core.motion_files import load_motion
 
     root = tmp_path_factory.mktemp("tiny_audio")
     paired, out = root / "paired.wav", root / "audio.pt"

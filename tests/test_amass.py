@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mrgen_core import Motion, MotionFormatError, MrgenError
-from mrgen_core.io import SUPPORTED, load_motion, save_motion
 from mrgen_core.io.amass import FORMAT_VERSION, read_npz, write_npz
+from mrgen_core.motion_files import SUPPORTED, load_motion, save_motion
 
 
 def _motion(t=40, fps=60.0, labels=True, seed=0, **kw) -> Motion:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from mrgen_core.audio import audio_features, feature_names, load_wav, normalise, wavlm_features
+from mrgen_core.audio import audio_features, feature_names, load_wav, normalize, wavlm_features
 from mrgen_core.errors import MotionFormatError, MrgenError
 
 NAMES = feature_names()
@@ -155,14 +155,14 @@ def test_truncated_and_empty_and_missing_wavs_are_clear_errors(tmp_path):
         audio_features(good, fps=0)
 
 
-def test_normalise_standardises_and_reuses_stats(tmp_path):
+def test_normalize_standardizes_and_reuses_stats(tmp_path):
     f = audio_features(_write(tmp_path / "a.wav", _burst(16000, kind="tone"), 16000), fps=30)
-    z, stats = normalise(f)
+    z, stats = normalize(f)
     assert z.dtype == np.float32
     varying = f.std(axis=0) > 1e-6
     np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-4)
     np.testing.assert_allclose(z.std(axis=0)[varying], 1, atol=1e-3)
-    z2, _ = normalise(f[:10], stats)
+    z2, _ = normalize(f[:10], stats)
     np.testing.assert_allclose(z2, z[:10], atol=1e-5)
 
 

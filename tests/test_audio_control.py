@@ -12,7 +12,7 @@ from conftest import DANCE, data_path, envelope_wav, motion_energy
 from scipy.io import wavfile
 
 from mrgen_core.cli import main
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 
 FPS = 30
 

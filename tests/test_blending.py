@@ -9,8 +9,8 @@ import torch
 from mrgen_core.blending import blend, generate_mixed, source_padding
 from mrgen_core.cli import main
 from mrgen_core.errors import MrgenError
-from mrgen_core.io import load_motion, save_motion
 from mrgen_core.metrics import evaluate
+from mrgen_core.motion_files import load_motion, save_motion
 from mrgen_core.sampling import load_model
 
 from conftest import data_path

@@ -11,7 +11,7 @@ from conftest import data_path
 
 from mrgen_core import checkpoint
 from mrgen_core.errors import ModelFileError
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 from mrgen_core.sampling import generate, load_model, reconstruct
 from training.presets import get_preset
 from training.data import prepare

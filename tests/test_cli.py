@@ -13,8 +13,8 @@ from PIL import Image
 from conftest import data_path
 from mrgen_core import Motion
 from mrgen_core.cli import main
-from mrgen_core.io import load_motion, save_motion
 from mrgen_core.io.bvh import read_bvh
+from mrgen_core.motion_files import load_motion, save_motion
 from mrgen_core.skeleton import JOINT_NAMES, Y_UP_TO_Z_UP
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import pytest
 
 from mrgen_core.cli import main
 from mrgen_core.contacts import joint_speed
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 from mrgen_core.sampling import DEFAULT_MODEL, generate, load_model
 
 

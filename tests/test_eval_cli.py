@@ -32,7 +32,7 @@ def test_eval_is_a_registered_command():
 
 
 def test_json_and_table_from_samples_dir_with_test_loader(tmp_path, monkeypatch, capsys):
-    """The --samples-dir path end to end, reading a tiny test format (independent of mrgen_core.io)."""
+    """The --samples-dir path end to end, reading a tiny test format (independent of mrgen_core.motion_files)."""
     def save(m: Motion, path):
         np.savez(path, poses=m.poses, trans=m.trans, fps=m.fps)
 
@@ -65,8 +65,8 @@ def test_json_and_table_from_samples_dir_with_test_loader(tmp_path, monkeypatch,
 
 
 def test_samples_dir_with_real_io_and_bvh_reference(tmp_path, capsys):
-    """Samples saved as .npz by mrgen_core.io, scored against a real BVH clip read at 30 fps."""
-    from mrgen_core.io import load_motion, save_motion
+    """Samples saved as .npz by mrgen_core.motion_files, scored against a real BVH clip read at 30 fps."""
+    from mrgen_core.motion_files import load_motion, save_motion
 
     bvh = data_path("cmu_mocap/cgspeed_motionbuilder/02_01.bvh")
     clip = load_motion(bvh, fps=30)

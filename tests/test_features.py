@@ -11,7 +11,7 @@ from mrgen_core import features as feat
 from mrgen_core.control import (ControlSpec, frame_labels, onehot, parse_schedule, read_label_file,
                                 resample_linear, schedule_onehot, segments_for, smooth)
 from mrgen_core.errors import MrgenError
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mrgen_core.skeleton import FOOT_JOINTS
 

@@ -10,7 +10,7 @@ import torch
 from conftest import REPO, data_path
 
 from mrgen_core.cli import main
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 
 WALK = "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"
 RUN = "cmu_mocap/iclone_cc_rig/002_03.bvh"

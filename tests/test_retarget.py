@@ -26,7 +26,7 @@ import pytest
 from conftest import DATA, all_bvh, data_path
 from mrgen_core.errors import MotionFormatError, RetargetError
 from mrgen_core.io.bvh import BVH, read_bvh
-from mrgen_core.retarget import bvh_to_motion, detect_rig, load_mapping, retarget
+from mrgen_core.retarget import bvh_to_motion, bvh_to_smpl, detect_rig, load_mapping
 from mrgen_core.retarget.solve import AIM_UP, PRIMARY_CHILD
 from mrgen_core.rotations import axis_angle_to_matrix, euler_to_matrix, matrix_to_euler
 from mrgen_core.skeleton import JOINT_NAMES, OFFSETS, PARENTS
@@ -75,7 +75,7 @@ def figures():
 @pytest.mark.parametrize("path", CLIPS, ids=CLIP_IDS)
 def test_clip_imports_and_matches_source(path, figures):
     bvh = read_bvh(path)
-    motion, info = retarget(bvh)
+    motion, info = bvh_to_smpl(bvh)
     assert motion.num_frames == len(info.frames) >= 0.9 * bvh.num_frames
     assert motion.name == path.stem and motion.source == str(path)
     assert abs(motion.fps - bvh.fps) < 0.01
@@ -228,7 +228,7 @@ def _synthetic_tpose_bvh(n: int = 40) -> str:
 def test_twist_survives_synthetic_tpose_rig(tmp_path):
     p = tmp_path / "twist.bvh"
     p.write_text(_synthetic_tpose_bvh())
-    motion, info = retarget(read_bvh(p))
+    motion, info = bvh_to_smpl(read_bvh(p))
     assert info.rig == "mixamo" and info.rest == "zero pose"
     g = _globals(motion.poses)
     n = motion.num_frames
@@ -276,9 +276,9 @@ def test_twist_survives_estimated_rest_rig():
     bvh = read_bvh(data_path("bandai_namco_motion/dataset-1/dataset-1_walk_normal_001.bvh"))
     t = bvh.num_frames
     twist = 50.0 * np.sin(np.linspace(0, 2 * np.pi, t))
-    base, info = retarget(bvh)
+    base, info = bvh_to_smpl(bvh)
     assert info.rest == "estimated"
-    mod, info_mod = retarget(_add_twist(_add_twist(bvh, "LowerArm_L", twist), "Head", twist))
+    mod, info_mod = bvh_to_smpl(_add_twist(_add_twist(bvh, "LowerArm_L", twist), "Head", twist))
     for j in info.corrections:  # the same rest (to within the small spread of the clip's bone directions)
         ang, _ = _twist_about((info.corrections[j].T @ info_mod.corrections[j])[None], np.array([1.0, 0.0, 0.0]))
         assert ang[0] < 0.5, JOINT_NAMES[j]
@@ -307,8 +307,8 @@ def test_estimated_rest_agrees_with_zero_pose_on_cmu():
     """The clip-based rest estimate (used for Bandai / Reallusion) reproduces, on a CMU walk whose zero pose is a
     T-pose, the zero-pose rest correction: SMPL global rotations within 10 deg for every joint."""
     bvh = read_bvh(data_path("cmu_mocap/cgspeed_motionbuilder/02_01.bvh"))
-    a, ia = retarget(bvh, rest="zero")
-    b, ib = retarget(bvh, rest="estimate")
+    a, ia = bvh_to_smpl(bvh, rest="zero")
+    b, ib = bvh_to_smpl(bvh, rest="estimate")
     assert (ia.rest, ib.rest) == ("zero pose", "estimated")
     ga, gb = _globals(a.poses), _globals(b.poses)
     ang, _ = _twist_about(np.swapaxes(ga, -1, -2) @ gb, np.array([1.0, 0.0, 0.0]))
@@ -323,7 +323,7 @@ def test_estimated_rest_is_the_same_for_every_clip_of_a_rig(folder):
     gestures) yields the very same rest corrections, snapped to the rig's axis convention."""
     paths = [p for p in CLIPS if folder in str(p)]
     assert len(paths) >= 4
-    infos = [retarget(read_bvh(p))[1] for p in paths]
+    infos = [bvh_to_smpl(read_bvh(p))[1] for p in paths]
     assert all(i.rest == "estimated" for i in infos)
     ref = infos[0].corrections
     worst = 0.0
@@ -372,17 +372,17 @@ def test_unknown_skeleton_needs_a_mapping_and_a_mapping_file_overrides(tmp_path)
     bvh = read_bvh(src)
     weird = _renamed(bvh)
     with pytest.raises(RetargetError, match="--mapping") as e:
-        retarget(weird)
+        bvh_to_smpl(weird)
     assert str(src) in str(e.value) and "\n" not in str(e.value)
     _, mp = detect_rig(bvh.names)
     mapping = {k: ["bone_" + c for c in v] for k, v in mp.items()}
     mfile = tmp_path / "map.json"
     mfile.write_text(json.dumps(mapping))
-    expected, _ = retarget(bvh)
-    got, info = retarget(weird, str(mfile))
+    expected, _ = bvh_to_smpl(bvh)
+    got, info = bvh_to_smpl(weird, str(mfile))
     assert info.rig == "mapping map.json"
     np.testing.assert_allclose(got.joints(), expected.joints(), atol=1e-9)
-    got2, _ = retarget(weird, mapping)  # a dict works too
+    got2, _ = bvh_to_smpl(weird, mapping)  # a dict works too
     np.testing.assert_allclose(got2.joints(), expected.joints(), atol=1e-9)
 
 
@@ -392,8 +392,8 @@ def test_mapping_overrides_detection():
     bvh = read_bvh(data_path("cmu_mocap/cgspeed_motionbuilder/02_01.bvh"))
     _, mp = detect_rig(bvh.names)
     custom = {k: list(v) for k, v in mp.items() if k not in ("left_hand", "right_hand")}
-    m_auto, _ = retarget(bvh)
-    m_user, info = retarget(bvh, custom)
+    m_auto, _ = bvh_to_smpl(bvh)
+    m_user, info = bvh_to_smpl(bvh, custom)
     assert 22 not in info.source_index
     # hands without a source keep an identity local rotation
     np.testing.assert_allclose(m_user.poses[:, 22], 0.0, atol=1e-9)
@@ -440,7 +440,7 @@ def test_bvh_to_motion_errors_name_the_file(tmp_path):
 def test_bvh_to_motion_fps_credit_and_calibration_frame():
     p = data_path("cmu_mocap/cgspeed_motionbuilder/01_01.bvh")
     bvh = read_bvh(p)
-    m, info = retarget(bvh)
+    m, info = bvh_to_smpl(bvh)
     assert info.dropped == [0]  # the T-pose calibration frame
     assert m.num_frames == 2751 and m.fps == 120.0
     m30 = bvh_to_motion(p, fps=30, credit="CMU")

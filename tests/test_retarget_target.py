@@ -9,11 +9,11 @@ import pytest
 
 from conftest import data_path
 from mrgen_core.errors import RetargetError
-from mrgen_core.io import load_motion
 from mrgen_core.motion import Motion
-from mrgen_core.retarget.target import (CHAIN_CHILD, PRESETS, F, TargetRig, detect_bone_map, load_bone_map,
-                                        motion_to_smpl_rig, pose_rig, retarget, save_bone_map, smpl_rest_world,
-                                        smpl_rig_rest, smpl_rig_to_motion, validate_bone_map)
+from mrgen_core.motion_files import load_motion
+from mrgen_core.retarget.target import (BONE_MAP_PRESETS, CHAIN_CHILD, F, TargetRig, detect_bone_map, load_bone_map,
+                                        motion_to_smpl_rig, pose_rig, retarget_to_rig, save_bone_map,
+                                        smpl_rest_world, smpl_rig_rest, smpl_rig_to_motion, validate_bone_map)
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mrgen_core.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, Skeleton
 
@@ -73,7 +73,7 @@ def synthetic_rig(preset: str = "mixamo", prefix: str = "mixamorig:", a_pose: fl
     if face_plus_y:
         p = p @ _rot("z", 180.0).T
     rng = np.random.default_rng(roll_seed)
-    bmap = {j: prefix + b for j, b in PRESETS[preset].items()}
+    bmap = {j: prefix + b for j, b in BONE_MAP_PRESETS[preset].items()}
     names, parents, rots, heads = [], [], [], []
     if extras:
         names.append("Root"), parents.append(-1), rots.append(np.eye(3)), heads.append(np.zeros(3))
@@ -173,7 +173,7 @@ def test_identity_retarget_onto_smpl_rig(walk):
     rest[:, :3, :3] = f
     rest[:, :3, 3] = heads
     rig = TargetRig(JOINT_NAMES, PARENTS, rest)
-    res = retarget(walk, rig, PRESETS["smpl"])
+    res = retarget_to_rig(walk, rig, BONE_MAP_PRESETS["smpl"])
     pos, _ = pose_rig(rig, {b: res.quats[:, i] for i, b in enumerate(res.bones)}, res.root_bone, res.root_location)
     assert res.hips_scale == pytest.approx(1.0)
     assert np.abs(pos - walk.joints()).max() < 1e-6
@@ -188,7 +188,7 @@ def test_bone_directions_match_source(walk, dance, case):
               rigify_metarig=dict(preset="rigify_metarig", prefix="", roll_seed=7, a_pose=50.0))[case]
     rig, bmap, _ = synthetic_rig(**kw)
     for motion in (walk, dance):
-        res = retarget(motion, rig, bmap)
+        res = retarget_to_rig(motion, rig, bmap)
         assert set(res.bones) == set(bmap.values())
         assert "Root" not in res.bones and "SpineExtra" not in res.bones
         _check_directions(motion, rig, bmap, res)
@@ -197,7 +197,7 @@ def test_bone_directions_match_source(walk, dance, case):
 
 def test_hips_motion_scaled_by_leg_length(walk):
     rig, bmap, rest = synthetic_rig(leg_scale=1.3, body_scale=1.0, world=fbx_world())
-    res = retarget(walk, rig, bmap)
+    res = retarget_to_rig(walk, rig, bmap)
     heads, _ = pose_rig(rig, {b: res.quats[:, i] for i, b in enumerate(res.bones)}, res.root_bone,
                         res.root_location)
     assert res.hips_scale == pytest.approx(1.3, rel=1e-6)
@@ -208,7 +208,7 @@ def test_hips_motion_scaled_by_leg_length(walk):
     travelled = np.linalg.norm(hips[-1, :2] - hips[0, :2])
     assert travelled == pytest.approx(1.3 * np.linalg.norm(src[-1, :2] - src[0, :2]), rel=1e-6)
     assert travelled > 0.5  # the clip walks
-    res1 = retarget(walk, rig, bmap, scale_hips=False)
+    res1 = retarget_to_rig(walk, rig, bmap, scale_hips=False)
     assert res1.hips_scale == 1.0
 
 
@@ -217,7 +217,7 @@ def test_source_object_transform_is_applied(walk):
     sw[:3, :3] = _rot("z", 90.0) * 2.0
     sw[:3, 3] = [1.0, 2.0, 0.0]
     rig, bmap, _ = synthetic_rig(body_scale=2.0)
-    res = retarget(walk.slice(0, 40), rig, bmap, source_world=sw)
+    res = retarget_to_rig(walk.slice(0, 40), rig, bmap, source_world=sw)
     _check_directions(walk.slice(0, 40), rig, bmap, res, source_world=sw)
 
 
@@ -227,7 +227,7 @@ def test_partial_map_and_inherit_rotation_off(walk):
     inherit = np.ones(len(rig.names), bool)
     inherit[rig.index[bmap["head"]]] = False
     rig2 = TargetRig(rig.names, rig.parents, rig.rest, rig.world, inherit)
-    res = retarget(walk, rig2, part)
+    res = retarget_to_rig(walk, rig2, part)
     assert bmap["left_collar"] not in res.bones
     heads, rots = pose_rig(rig2, {b: res.quats[:, i] for i, b in enumerate(res.bones)}, res.root_bone,
                            res.root_location)
@@ -236,7 +236,7 @@ def test_partial_map_and_inherit_rotation_off(walk):
         ang = _angles(heads[:, rig.index[bmap[c]]] - heads[:, rig.index[bmap[j]]],
                       src[:, JOINT_INDEX[c]] - src[:, JOINT_INDEX[j]])
         assert ang.max() < MAX_DEG
-    full = retarget(walk, rig, bmap)  # the head's world rotation is the same whether or not it inherits
+    full = retarget_to_rig(walk, rig, bmap)  # the head's world rotation is the same whether or not it inherits
     _, rots_full = pose_rig(rig, {b: full.quats[:, i] for i, b in enumerate(full.bones)}, full.root_bone,
                             full.root_location)
     hb = rig.index[bmap["head"]]
@@ -248,13 +248,13 @@ def test_partial_map_and_inherit_rotation_off(walk):
                                            ("rigify", ""), ("rigify_metarig", ""), ("unreal", ""), ("cmu", ""),
                                            ("smpl", "")])
 def test_detect_bone_map(preset, prefix):
-    names = ["root", "extra_bone"] + [prefix + b for b in PRESETS[preset].values()]
+    names = ["root", "extra_bone"] + [prefix + b for b in BONE_MAP_PRESETS[preset].values()]
     if preset == "cmu":
         names += ["LHipJoint", "RHipJoint", "Neck", "LThumb"]
     name, mapping = detect_bone_map(names)
     assert name == preset
-    assert mapping["pelvis"] == prefix + PRESETS[preset]["pelvis"]
-    assert mapping["left_shoulder"] == prefix + PRESETS[preset]["left_shoulder"]
+    assert mapping["pelvis"] == prefix + BONE_MAP_PRESETS[preset]["pelvis"]
+    assert mapping["left_shoulder"] == prefix + BONE_MAP_PRESETS[preset]["left_shoulder"]
     assert len(mapping) >= 20
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from mrgen_core import tasks
 from mrgen_core.errors import MrgenError
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 
 
 def test_generate_reports_progress_and_returns_plain_results(tmp_path):

@@ -12,7 +12,7 @@ from conftest import data_path
 
 from mrgen_core.errors import MrgenError
 from mrgen_core.features import NUM_FEATURES
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 from mrgen_core.sampling import generate, load_model
 from training.presets import PRESETS, get_preset, parse_setting
 from training import losses
@@ -307,7 +307,7 @@ def test_parse_setting_checks_key_and_kind():
 
 def test_cli_set_changes_the_preset(walk, tmp_path, capsys):
     from mrgen_core.cli import main
-    from mrgen_core.io import save_motion
+    from mrgen_core.motion_files import save_motion
 
     clip = tmp_path / "walk.npz"
     save_motion(walk, clip)

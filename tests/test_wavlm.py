@@ -10,7 +10,7 @@ from scipy.io import wavfile
 from mrgen_core.audio import control_features, wavlm_features
 from mrgen_core.cli import main
 from mrgen_core.errors import ModelFileError
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 from mrgen_core.sampling import load_model
 
 pytest.importorskip("transformers", reason="the wavlm extra is not installed: pip install -e .[wavlm]")

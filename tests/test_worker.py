@@ -336,8 +336,8 @@ def test_generate_follows_a_speech_wav(client, tmp_path, data_root, tiny_audio_m
     from scipy.io import wavfile
 
     from mrgen_core.audio import control_features
-    from mrgen_core.io import load_motion
     from mrgen_core.io.amass import read_npz
+    from mrgen_core.motion_files import load_motion
     from training.train import train
 
     clip = load_motion(data_root / "cmu_mocap/cgspeed_motionbuilder/05_06.bvh", fps=30)
@@ -379,8 +379,8 @@ def test_bad_model_file_is_a_user_error(client, tmp_path):
 
 @pytest.mark.timeout(120)
 def test_train_request_and_cancel_between_steps(client, tmp_path, data_root):
-    from mrgen_core.io import load_motion
     from mrgen_core.io.amass import write_npz
+    from mrgen_core.motion_files import load_motion
 
     clip = tmp_path / "walk.npz"
     write_npz(load_motion(data_root / tiny.CLIP, fps=30), clip)
@@ -407,8 +407,8 @@ def test_train_request_with_audio_then_generate_from_speech(client, tmp_path, da
     generating from a new WAV makes motion as long as it; mismatched audio is a user error."""
     from scipy.io import wavfile
 
-    from mrgen_core.io import load_motion
     from mrgen_core.io.amass import read_npz, write_npz
+    from mrgen_core.motion_files import load_motion
 
     clip = tmp_path / "walk.npz"
     write_npz(load_motion(data_root / tiny.CLIP, fps=30), clip)

@@ -36,7 +36,7 @@ def load_clip(clip, fps: float) -> Motion:
     """A training clip (path to .bvh / .npz, or a Motion) at ``fps``."""
     if isinstance(clip, Motion):
         return clip if abs(clip.fps - fps) < 1e-9 else clip.resample(fps)
-    from mrgen_core.io import load_motion
+    from mrgen_core.motion_files import load_motion
 
     m = load_motion(clip, fps=fps)
     if not m.name:

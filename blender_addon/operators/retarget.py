@@ -11,7 +11,7 @@ from ..core import JOINT_NAMES, MrgenError
 from ..core import target as _target
 
 detect_bone_map, load_bone_map, save_bone_map = _target.detect_bone_map, _target.load_bone_map, _target.save_bone_map
-retarget, validate_bone_map = _target.retarget, _target.validate_bone_map
+retarget_to_rig, validate_bone_map = _target.retarget_to_rig, _target.validate_bone_map
 from .common import blocking_prop
 
 
@@ -68,8 +68,8 @@ class MRGEN_OT_retarget(bpy.types.Operator):
                 raise MrgenError(f"{src.name} has no Action to retarget")
             mapping = validate_bone_map(ensure_map(tgt), [b.name for b in tgt.data.bones])
             motion = rig.motion_from_action(src, action)
-            res = retarget(motion, rig.target_rig(tgt), mapping, source_world=src.matrix_world,
-                           scale_hips=src.data.mrgen.scale_hips)
+            res = retarget_to_rig(motion, rig.target_rig(tgt), mapping, source_world=src.matrix_world,
+                                  scale_hips=src.data.mrgen.scale_hips)
         except (MrgenError, ValueError) as e:
             self.report({"ERROR"}, getattr(e, "message", None) or str(e))
             return {"CANCELLED"}

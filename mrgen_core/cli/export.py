@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import load_motion, motion_file_type, save_motion
+    from ..motion_files import load_motion, motion_file_type, save_motion
 
     out = Path(args.output)
     motion_file_type(out)  # refuse an unknown output type before reading anything

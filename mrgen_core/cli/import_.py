@@ -51,7 +51,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import load_motion, save_motion
+    from ..motion_files import load_motion, save_motion
 
     out = Path(args.output)
     if out.suffix.lower() != ".npz":

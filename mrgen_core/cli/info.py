@@ -124,7 +124,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import load_motion
+    from ..motion_files import load_motion
 
     motion = load_motion(args.input, mapping=args.mapping)
     info = motion_info(motion)

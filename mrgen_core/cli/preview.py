@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import load_motion
+    from ..motion_files import load_motion
     from ..preview import ANIMATION_FORMATS, check_animation_path, render_animation, render_filmstrip
 
     out = Path(args.output)

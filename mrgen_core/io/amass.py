@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import MotionFormatError, MrgenError
 from ..motion import Motion
 from ..skeleton import GENDERS, NUM_JOINTS
-from .atomic import atomic_path
 
 #: Version of the keys mrgen writes; files with a newer version are refused.
 FORMAT_VERSION = 1

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import MotionFormatError
 from ..geometry import forward_kinematics
 from ..rotations import axis_angle_to_matrix, euler_to_matrix, matrix_to_euler
 from ..skeleton import JOINT_NAMES, PARENTS, Y_UP_TO_Z_UP
-from .atomic import atomic_path
 
 __all__ = ["BVH", "read_bvh", "write_bvh", "KNOWN_UNITS", "WRITE_ORDER"]
 

@@ -4,20 +4,20 @@ A mapping sends each SMPL joint name (smplx spelling) to one source joint name o
 order (e.g. CMU ``["LHipJoint", "LeftUpLeg"]``): the SMPL joint takes the chain's composed (= the last joint's global)
 rotation and the last joint's position. A name may list alternatives, ``"LeftHandIndex1|LFingers"`` (the first the
 file has wins). SMPL joints left out have no source (their local rotation stays identity, or the solver splits the
-parent's rotation). Names match exactly, else ignoring case and namespace prefixes (``mixamorig:``, ``Armature|``).
+parent's rotation). Names match exactly, else ignoring case and namespace prefixes (``mixamorig:``, ``Armature|``;
+see :mod:`.naming`).
 """
 from __future__ import annotations
 
-import json
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from ..errors import RetargetError
-from ..skeleton import JOINT_INDEX, JOINT_NAMES
+from ..skeleton import JOINT_NAMES
+from .naming import NameLookup, read_mapping_file, resolve_names, smpl_joint_items
 
-__all__ = ["Rig", "RIGS", "detect_rig", "load_mapping", "normalise_mapping", "resolve_names", "REQUIRED_JOINTS"]
+__all__ = ["Rig", "RIGS", "detect_rig", "load_mapping", "normalize_mapping", "REQUIRED_JOINTS"]
 
 #: SMPL joints every mapping must provide: the legs, the arms and the head chain.
 REQUIRED_JOINTS: tuple[str, ...] = (
@@ -112,42 +112,7 @@ SMPL_ALT = Rig("smpl_capitalised", {n: (a,) for n, a in zip(JOINT_NAMES, _SMPL_A
 #: All presets, most specific first (detection prefers the rig that explains the most joints).
 RIGS: tuple[Rig, ...] = (CMU_MOTIONBUILDER, CMU_3DSMAX, BANDAI, ICLONE_CC, SECOND_LIFE, MIXAMO, SMPL, SMPL_ALT)
 
-_PREFIX_RE = re.compile(r"^(?:.*[:|])|^(?:mixamorig\d*_|m_avg_)", re.IGNORECASE)
-
-
-def _norm(name: str) -> str:
-    """Name without namespace prefixes (``mixamorig:``, ``Armature|``, ``m_avg_``), lower case."""
-    return _PREFIX_RE.sub("", name.strip()).lower()
-
-
-class _Names:
-    """A file's joint names, looked up exactly and loosely (no namespace prefix, any case)."""
-
-    def __init__(self, names: Sequence[str]):
-        self.exact = set(names)
-        self.loose: dict[str, str] = {}
-        for n in names:
-            self.loose.setdefault(_norm(n), n)
-
-
-def resolve_names(names: Sequence[str] | _Names, chain: Sequence[str]) -> tuple[str, ...] | None:
-    """The file's own spelling of each joint in ``chain`` (exact match first, then prefix/case-insensitive), or None
-    if one is missing."""
-    lookup = names if isinstance(names, _Names) else _Names(names)
-    exact, loose = lookup.exact, lookup.loose
-    out = []
-    for c in chain:
-        alts = [c] + ([a for a in c.split("|") if a] if "|" in c else [])
-        hit = next((a for a in alts if a in exact), None)
-        if hit is None:
-            hit = next((loose[_norm(a)] for a in alts if _norm(a) in loose), None)
-        if hit is None:
-            return None
-        out.append(hit)
-    return tuple(out)
-
-
-def _apply(rig: Rig, names: _Names) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+def _apply(rig: Rig, names: NameLookup) -> tuple[dict[str, tuple[str, ...]], list[str]]:
     found, missing = {}, []
     for smpl, chain in rig.joints.items():
         r = resolve_names(names, chain)
@@ -162,7 +127,7 @@ def detect_rig(names: Sequence[str]) -> tuple[str, dict[str, tuple[str, ...]]] |
     """Find the preset that explains a file's joint ``names``: ``(rig name, mapping)`` with the file's own spelling,
     or None when no preset fits (every non-optional joint of the preset must be present)."""
     best = None
-    lookup = _Names(names)
+    lookup = NameLookup(names)
     for rig in RIGS:
         found, missing = _apply(rig, lookup)
         if any(m not in rig.optional for m in missing):
@@ -173,20 +138,16 @@ def detect_rig(names: Sequence[str]) -> tuple[str, dict[str, tuple[str, ...]]] |
     return None if best is None else (best[1], best[2])
 
 
-def normalise_mapping(mapping: Mapping, names: Sequence[str] | None = None, where: str | None = None
+def normalize_mapping(mapping: Mapping, names: Sequence[str] | None = None, where: str | None = None
                       ) -> dict[str, tuple[str, ...]]:
     """Validate a user mapping (SMPL joint -> source name or list of names) and return it as tuples.
 
     Raises :class:`RetargetError` naming ``where`` for unknown SMPL joint names, empty or non-string entries, source
     joints absent from ``names`` (when given) and mappings lacking the joints in :data:`REQUIRED_JOINTS`.
     """
-    if not isinstance(mapping, Mapping):
-        raise RetargetError("a joint mapping must be a JSON object {smpl_joint: source_joint or [joints]}", where)
     out: dict[str, tuple[str, ...]] = {}
-    for k, v in mapping.items():
-        if k not in JOINT_INDEX:
-            raise RetargetError(f"unknown SMPL joint {k!r} in the mapping (expected one of: {', '.join(JOINT_NAMES)})",
-                                where)
+    for k, v in smpl_joint_items(mapping, "mapping", "a joint mapping must be a JSON object {smpl_joint: source_joint "
+                                 "or [joints]}", where):
         chain = (v,) if isinstance(v, str) else v
         if not isinstance(chain, (list, tuple)) or not chain or not all(isinstance(c, str) and c for c in chain):
             raise RetargetError(f"mapping for {k!r} must be a joint name or a non-empty list of names, got {v!r}",
@@ -197,7 +158,7 @@ def normalise_mapping(mapping: Mapping, names: Sequence[str] | None = None, wher
         raise RetargetError(f"the mapping lacks SMPL joints {', '.join(missing)}", where)
     if names is not None:
         resolved = {}
-        lookup = _Names(names)
+        lookup = NameLookup(names)
         for k, chain in out.items():
             r = resolve_names(lookup, chain)
             if r is None:
@@ -210,15 +171,6 @@ def normalise_mapping(mapping: Mapping, names: Sequence[str] | None = None, wher
 
 
 def load_mapping(path: str | os.PathLike, names: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
-    """Read and validate a JSON mapping file (see :func:`normalise_mapping`); errors name the file."""
-    path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise RetargetError("mapping file not found", path) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise RetargetError(f"cannot read mapping file: {e}", path) from None
-    except json.JSONDecodeError as e:
-        raise RetargetError(f"mapping file is not valid JSON (line {e.lineno}: {e.msg})", path) from None
-    return normalise_mapping(data, names, path)
+    """Read and validate a JSON mapping file (see :func:`normalize_mapping`); errors name the file."""
+    data, path = read_mapping_file(path, "mapping")
+    return normalize_mapping(data, names, path)

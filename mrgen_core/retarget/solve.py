@@ -40,9 +40,9 @@ from ..io.bvh import BVH, KNOWN_UNITS, read_bvh
 from ..motion import Motion
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_quat, quat_to_matrix, slerp
 from ..skeleton import FOOT_JOINTS, JOINT_INDEX, NUM_JOINTS, OFFSETS, PARENTS, Y_UP_TO_Z_UP, Skeleton
-from .rigs import detect_rig, load_mapping, normalise_mapping
+from .rigs import detect_rig, load_mapping, normalize_mapping
 
-__all__ = ["bvh_to_motion", "retarget", "RetargetInfo", "PRIMARY_CHILD", "AIM_UP", "foot_heights"]
+__all__ = ["bvh_to_motion", "bvh_to_smpl", "RetargetInfo", "PRIMARY_CHILD", "AIM_UP", "foot_heights"]
 
 _J = JOINT_INDEX
 #: The child whose bone each SMPL joint's rotation aims (the pelvis aims the hip line, see ``_primary_vectors``).
@@ -65,7 +65,7 @@ AIM_UP = frozenset({_J["neck"]})
 
 @dataclass
 class RetargetInfo:
-    """What :func:`retarget` decided: the rig, units, frames kept, how the rest pose was found."""
+    """What :func:`bvh_to_smpl` decided: the rig, units, frames kept, how the rest pose was found."""
 
     rig: str
     mapping: dict[str, tuple[str, ...]]
@@ -89,15 +89,15 @@ def bvh_to_motion(path: str | os.PathLike, mapping: Mapping | str | os.PathLike 
     joint or list of joints). Raises :class:`MotionFormatError` / :class:`RetargetError` naming the file.
     """
     bvh = read_bvh(path)
-    motion, _ = retarget(bvh, mapping)
+    motion, _ = bvh_to_smpl(bvh, mapping)
     motion = motion.copy(credit=credit)
     if fps is not None:
         motion = motion.resample(fps)
     return motion
 
 
-def retarget(bvh: BVH, mapping: Mapping | str | os.PathLike | None = None, rest: str = "auto"
-             ) -> tuple[Motion, RetargetInfo]:
+def bvh_to_smpl(bvh: BVH, mapping: Mapping | str | os.PathLike | None = None, rest: str = "auto"
+                ) -> tuple[Motion, RetargetInfo]:
     """Retarget a parsed BVH onto SMPL; returns the Motion and a :class:`RetargetInfo`.
 
     ``rest``: where the rest correction comes from: ``"auto"`` (the zero pose when it looks like a rest pose, else
@@ -116,7 +116,7 @@ def retarget(bvh: BVH, mapping: Mapping | str | os.PathLike | None = None, rest:
     elif isinstance(mapping, (str, os.PathLike)):
         rig, mp = f"mapping {Path(mapping).name}", load_mapping(mapping, bvh.names)
     else:
-        rig, mp = "user mapping", normalise_mapping(mapping, bvh.names, path)
+        rig, mp = "user mapping", normalize_mapping(mapping, bvh.names, path)
     src = {JOINT_INDEX[k]: bvh.index(chain[-1]) for k, chain in mp.items()}
 
     gender = _smpl_gender(bvh, src)  # an SMPL skeleton already (mrgen's own export): keep its world as it is

@@ -1,9 +1,10 @@
 """SMPL motion -> any armature (a user's rigged character): bone-map presets, auto-detection, the retarget maths.
 
-numpy only, no Blender: the add-on reads the target's bones into a :class:`TargetRig`, calls :func:`retarget` and
-writes the returned local rotations as keys. The method is the one retargeting add-ons share (Rokoko, Expy Kit,
-Keemap): each SMPL joint's world-space rotation delta from its rest to its pose is applied on the mapped target
-bone's own rest orientation, then turned into local rotations top-down. Rest-pose differences are handled first:
+numpy only, no Blender: the add-on reads the target's bones into a :class:`TargetRig`, calls
+:func:`retarget_to_rig` and writes the returned local rotations as keys. The method is the one retargeting add-ons
+share (Rokoko, Expy Kit, Keemap): each SMPL joint's world-space rotation delta from its rest to its pose is applied
+on the mapped target bone's own rest orientation, then turned into local rotations top-down. Rest-pose differences
+are handled first:
 
 * the target's rest is turned to face like SMPL's rest (body frame from its hips and spine), so object rotations and
   rigs modelled facing +Y work;
@@ -24,19 +25,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import RetargetError
-from ..io.atomic import atomic_path
-from ..motion import Motion
 from ..geometry import forward_kinematics, nearest_rotation, rotation_between
+from ..motion import Motion
 from ..rotations import (axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_quat, quat_continuous, quat_to_matrix,
                          unit)
 from ..skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS, Y_UP_TO_Z_UP, Skeleton
+from .naming import NameLookup, read_mapping_file, smpl_joint_items
 
 F = Y_UP_TO_Z_UP
 #: The child that gives each SMPL joint its bone direction (the main chain; None for end joints).
@@ -62,7 +63,7 @@ def _sides(template: dict[str, str]) -> dict[str, str]:
 
 
 #: Preset name -> {SMPL joint: target bone}. Names are matched ignoring case and namespace prefixes (``mixamorig:``).
-PRESETS: dict[str, dict[str, str]] = {
+BONE_MAP_PRESETS: dict[str, dict[str, str]] = {
     "smpl": {n: n for n in JOINT_NAMES},
     "mixamo": _sides({
         "pelvis": "Hips", "{s}_hip": "{Left}UpLeg", "spine1": "Spine", "{s}_knee": "{Left}Leg", "spine2": "Spine1",
@@ -93,25 +94,10 @@ PRESETS: dict[str, dict[str, str]] = {
 #: A detection must match at least this many joints (of the preset's entries).
 MIN_DETECTED = 10
 
-_PREFIX_RE = re.compile(r"^(?:.*[:|])|^(?:mixamorig\d*_|m_avg_)", re.IGNORECASE)
-
-
-def _norm(name: str) -> str:
-    return _PREFIX_RE.sub("", str(name).strip()).lower()
-
 
 def _resolve(names: Sequence[str], preset: Mapping[str, str]) -> dict[str, str]:
-    exact = set(names)
-    loose: dict[str, str] = {}
-    for n in names:
-        loose.setdefault(_norm(n), n)
-    out = {}
-    for joint, bone in preset.items():
-        if bone in exact:
-            out[joint] = bone
-        elif _norm(bone) in loose:
-            out[joint] = loose[_norm(bone)]
-    return out
+    lookup = NameLookup(names)
+    return {joint: hit for joint, bone in preset.items() if (hit := lookup.find(bone)) is not None}
 
 
 def detect_bone_map(names: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -119,7 +105,7 @@ def detect_bone_map(names: Sequence[str]) -> tuple[str, dict[str, str]]:
     armature's own spelling. Also tries the BVH rig presets of :mod:`mrgen_core.retarget.rigs` (Bandai, iClone,
     Second Life, ...; the last bone of each chain is driven). Raises :class:`RetargetError` when nothing fits."""
     best: tuple[int, str, dict[str, str]] | None = None
-    for name, preset in PRESETS.items():
+    for name, preset in BONE_MAP_PRESETS.items():
         found = _resolve(names, preset)
         if len(found) >= MIN_DETECTED and (best is None or len(found) > best[0]):
             best = (len(found), name, found)
@@ -143,13 +129,9 @@ def validate_bone_map(mapping: Mapping[str, str], names: Sequence[str] | None = 
                       where: str | None = None) -> dict[str, str]:
     """Check a {SMPL joint: target bone} map (known joints, string bones, bones present in ``names``, pelvis mapped,
     no bone used twice); empty entries are dropped. Raises :class:`RetargetError` naming ``where``."""
-    if not isinstance(mapping, Mapping):
-        raise RetargetError("a bone map must be a JSON object {smpl_joint: target_bone}", where)
     out: dict[str, str] = {}
-    for joint, bone in mapping.items():
-        if joint not in JOINT_INDEX:
-            raise RetargetError(f"unknown SMPL joint {joint!r} in the bone map (expected one of: "
-                                f"{', '.join(JOINT_NAMES)})", where)
+    for joint, bone in smpl_joint_items(mapping, "bone map", "a bone map must be a JSON object {smpl_joint: "
+                                        "target_bone}", where):
         if bone in (None, ""):
             continue
         if not isinstance(bone, str):
@@ -177,16 +159,7 @@ def save_bone_map(mapping: Mapping[str, str], path: str | os.PathLike, preset: s
 
 def load_bone_map(path: str | os.PathLike, names: Sequence[str] | None = None) -> dict[str, str]:
     """Read a JSON bone map written by :func:`save_bone_map` (or a plain ``{smpl_joint: bone}`` object)."""
-    p = os.fspath(path)
-    try:
-        with open(p, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise RetargetError("bone map file not found", p) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise RetargetError(f"cannot read bone map file: {e}", p) from None
-    except json.JSONDecodeError as e:
-        raise RetargetError(f"bone map file is not valid JSON (line {e.lineno}: {e.msg})", p) from None
+    data, p = read_mapping_file(path, "bone map")
     if isinstance(data, dict) and "bones" in data:
         data = data["bones"]
     return validate_bone_map(data, names, p)
@@ -280,8 +253,8 @@ def _leg_length(pos: Mapping[str, np.ndarray]) -> float | None:
     return float(np.mean(legs)) if legs else None
 
 
-def retarget(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str], *,
-             source_world: np.ndarray | None = None, scale_hips: bool = True) -> Retargeted:
+def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str], *,
+                    source_world: np.ndarray | None = None, scale_hips: bool = True) -> Retargeted:
     """Retarget an SMPL ``motion`` onto ``rig`` with ``bone_map`` ({SMPL joint: target bone}).
 
     ``source_world``: the SMPL armature's object matrix (4, 4) when it is not at the origin (its rotation and scale
@@ -460,6 +433,6 @@ def smpl_rig_to_motion(quats: np.ndarray, root_location: np.ndarray, fps: float,
     return Motion(poses, trans, fps, gender=gender, **fields)
 
 
-__all__ = ["PRESETS", "CHAIN_CHILD", "TargetRig", "Retargeted", "detect_bone_map", "validate_bone_map",
-           "save_bone_map", "load_bone_map", "retarget", "pose_rig", "smpl_rest_world", "smpl_rig_rest",
+__all__ = ["BONE_MAP_PRESETS", "CHAIN_CHILD", "TargetRig", "Retargeted", "detect_bone_map", "validate_bone_map",
+           "save_bone_map", "load_bone_map", "retarget_to_rig", "pose_rig", "smpl_rest_world", "smpl_rig_rest",
            "motion_to_smpl_rig", "smpl_rig_to_motion", "NUM_JOINTS", "PARENTS"]

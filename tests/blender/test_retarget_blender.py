@@ -12,8 +12,8 @@ bpy = pytest.importorskip("bpy", reason="needs Blender's bpy module (run with .v
 from mathutils import Matrix  # noqa: E402
 
 from .support import DATA, REPO, addon_module  # noqa: E402
-from mrgen_core.io import load_motion  # noqa: E402
-from mrgen_core.retarget.target import CHAIN_CHILD, PRESETS, smpl_rest_world  # noqa: E402
+from mrgen_core.motion_files import load_motion  # noqa: E402
+from mrgen_core.retarget.target import BONE_MAP_PRESETS, CHAIN_CHILD, smpl_rest_world  # noqa: E402
 from mrgen_core.rotations import axis_angle_to_matrix  # noqa: E402
 from mrgen_core.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, Skeleton  # noqa: E402
 
@@ -52,7 +52,7 @@ def build_character(name="Character", prefix="mixamorig:", a_pose=40.0, leg_scal
     bpy.context.view_layer.objects.active = obj
     bpy.ops.object.mode_set(mode="EDIT")
     rng = np.random.default_rng(seed)
-    bmap = {j: prefix + b for j, b in PRESETS["mixamo"].items()}
+    bmap = {j: prefix + b for j, b in BONE_MAP_PRESETS["mixamo"].items()}
     root = arm.edit_bones.new("Root")
     root.head, root.tail = to_arm(np.zeros(3)).tolist(), to_arm(np.array([0, 0.2, 0])).tolist()
     ebs = {}

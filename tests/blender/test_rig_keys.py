@@ -7,8 +7,8 @@ import pytest
 bpy = pytest.importorskip("bpy", reason="needs Blender's bpy module (run with .venv-bpy)")
 
 from .support import DATA, REPO, addon_module  # noqa: E402
-from mrgen_core.io import load_motion  # noqa: E402
 from mrgen_core.io.amass import read_npz, write_npz  # noqa: E402
+from mrgen_core.motion_files import load_motion  # noqa: E402
 from mrgen_core.skeleton import JOINT_NAMES, Y_UP_TO_Z_UP  # noqa: E402
 
 WALK = "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"

@@ -8,8 +8,8 @@ import pytest
 bpy = pytest.importorskip("bpy", reason="needs Blender's bpy module (run with .venv-bpy)")
 
 from .support import DATA, addon_module  # noqa: E402
-from mrgen_core.io import load_motion  # noqa: E402
 from mrgen_core.io.amass import write_npz  # noqa: E402
+from mrgen_core.motion_files import load_motion  # noqa: E402
 from mrgen_core.rotations import axis_angle_to_matrix  # noqa: E402
 from mrgen_core.geometry import forward_kinematics  # noqa: E402
 from mrgen_core.skeleton import PARENTS, Skeleton  # noqa: E402

@@ -22,7 +22,7 @@ SKIP_STATUS = 77
 
 def train_tiny(out: str | Path, data_root: str | Path) -> str:
     sys.path.insert(0, str(REPO))
-    from mrgen_core.io import load_motion
+    from mrgen_core.motion_files import load_motion
     from training.train import train
 
     clip = load_motion(Path(data_root) / CLIP, fps=30)
@@ -63,7 +63,7 @@ def train_tiny_audio(out: str | Path, data_root: str | Path, wavlm: str | Path |
     model follows that WavLM's features instead of MFCCs."""
     sys.path.insert(0, str(REPO))
     from mrgen_core.audio import control_features
-    from mrgen_core.io import load_motion
+    from mrgen_core.motion_files import load_motion
     from training.train import train
 
     out = Path(out)
