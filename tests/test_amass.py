@@ -1,4 +1,4 @@
-"""AMASS-style .npz I/O (mrgen_core.io.amass) and the load_motion / save_motion dispatch."""
+"""AMASS-style .npz I/O (mrgen_core.io.amass) and the load_motion / save_motion dispatch (mrgen_core.motion_files)."""
 from __future__ import annotations
 
 import io
