@@ -129,7 +129,7 @@ def launch(n: int, job: dict, *, progress=None, should_stop=None) -> str:
     codes = [p.returncode for p in procs]
     if all(c == 0 for c in codes):
         return next((r["result"] for r in reports if "result" in r), str(out))
-    if interrupts() >= 2 or all(c in (0, 130, -signal.SIGINT) for c in codes):
+    if interrupts() >= 2:  # the user aborted: no checkpoint
         raise KeyboardInterrupt
     raise MrgenError(_failure(reports, codes, out, before))
 
@@ -145,19 +145,24 @@ def _stamp(path: Path):
 def _failure(reports: list[dict], codes: list[int], out: Path, before) -> str:
     """One line: which process failed and why (its own error, not the others' "connection closed")."""
     errors = [r for r in reports if "error" in r]
+    n, said = len(codes), {r.get("rank") for r in errors}
+    ours = (0, -signal.SIGTERM, 128 + signal.SIGTERM)  # exit statuses of processes stopped from here
+    silent = [(r, c) for r, c in enumerate(codes) if c not in ours and r not in said]
     user = [r for r in errors if r.get("kind") == "user"]
+    own = [r for r in errors if r.get("kind") == "internal"]
     if user:  # bad input every rank found: say it as the one-process run would
         return user[0]["error"]
-    first = next((r for r in errors if r.get("kind") != "peer"), errors[0] if errors else None)
-    n = len(codes)
-    if first is not None:
-        what = f"training process {first['rank']} of {n} failed: {first['error']}"
-    else:
-        ours = (0, -signal.SIGTERM, 128 + signal.SIGTERM)  # exit statuses of processes stopped from here
-        rank, code = next(((r, c) for r, c in enumerate(codes) if c not in ours),
-                          next((r, c) for r, c in enumerate(codes) if c))
+    if own:
+        what = f"training process {own[0]['rank']} of {n} failed: {own[0]['error']}"
+    elif silent:  # died without a word: killed (out of memory?) or crashed in native code
+        rank, code = silent[0]
         how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
         what = f"training process {rank} of {n} {how}"
+    elif errors:
+        what = f"training process {errors[0]['rank']} of {n} lost contact with the others: {errors[0]['error']}"
+    else:
+        rank, code = next((r, c) for r, c in enumerate(codes) if c)
+        what = f"training process {rank} of {n} exited with status {code}"
     kept = "" if _stamp(out) != before else f"; all stopped, {out} not written"
     return what + kept
 
@@ -271,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     job = pickle.loads(Path(argv[0]).read_bytes())
     rank, fd, parent = int(os.environ["RANK"]), int(os.environ[REPORT_ENV]), int(os.environ[PARENT_ENV])
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # atomic writes clean up
+    early = []  # a stop asked for before training's own Ctrl-C handler is in place (while starting up)
+    signal.signal(signal.SIGINT, lambda signum, frame: early.append(signum))
 
     def progress(fraction: float, message: str) -> None:
         _report(fd, progress=fraction, message=message)
@@ -280,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet = bool(job.pop("quiet", False)) or rank > 0
     try:
-        path = train(**job, progress=progress if rank == 0 else None, should_stop=lambda: os.getppid() != parent,
-                     quiet=quiet)
+        path = train(**job, progress=progress if rank == 0 else None, quiet=quiet,
+                     should_stop=lambda: bool(early) or os.getppid() != parent)
         if rank == 0:
             _report(fd, result=str(path))
         return 0
