@@ -159,12 +159,21 @@ def test_cli_module_and_bad_procs(tmp_path, capsys):
                     "(this test, on a GPU machine)")
 @pytest.mark.timeout(300)
 def test_cuda_one_gpu_and_nccl_processes(clips, tmp_path):
-    """On CUDA: one process on the GPU trains; with two GPUs or more, 2 NCCL processes (one GPU each) train, the same
-    seed giving the same model."""
+    """On CUDA: one process on the GPU trains a model that samples; with two GPUs or more, 2 NCCL processes (one GPU
+    each) train one together (the run itself checks that both hold the same weights at the end) and a stop saves
+    both ranks' state. GPU kernels need not be bit-reproducible, so runs are not compared with each other."""
+    from mrgen_core.sampling import generate, load_model
+
     one = train(clips, tmp_path / "gpu.pt", device="cuda", procs=1, **KW)
-    assert load_checkpoint(one)[0].trained_levels > 0
+    motion = generate(load_model(one), frames=40, seed=0)[0]
+    assert motion.poses.shape[0] == 40 and torch.isfinite(torch.as_tensor(motion.poses)).all()
     if torch.cuda.device_count() < 2:
         pytest.skip("one CUDA device: the 2-process NCCL run needs two")
-    a = train(clips, tmp_path / "a.pt", device="cuda", procs=2, **KW)
-    b = train(clips, tmp_path / "b.pt", device="cuda", procs=2, **KW)
-    assert_same(weights(a), weights(b))
+    two = train(clips, tmp_path / "two.pt", device="cuda", procs=2, **KW)
+    assert load_model(two).trained_levels == load_model(one).trained_levels
+    progress = []
+    part = train(clips, tmp_path / "part.pt", device="cuda", procs=2, progress=lambda f, msg: progress.append(f),
+                 should_stop=lambda: bool(progress) and progress[-1] > 0.2, **KW)
+    assert read_blob(part)["training"]["world_size"] == 2
+    resumed = train([], tmp_path / "resumed.pt", resume=part, device="cuda", procs=None, quiet=True)
+    assert load_model(resumed).trained_levels == load_model(one).trained_levels
