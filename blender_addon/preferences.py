@@ -1,5 +1,5 @@
-"""Add-on preferences: the worker's Python, device, model folder, SMPL model file, WavLM checkpoint; the setup
-checklist."""
+"""Add-on preferences: the worker's Python, device, training processes, model folder, SMPL model file, WavLM
+checkpoint; the setup checklist."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import shutil
 import sys
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 ADDON_ID = __package__  # "mrgen" (legacy add-on) or "bl_ext.<repo>.mrgen" (extension)
 #: Where ``python build.py --worker-venv`` puts the worker environment by default (auto-detected here).
@@ -134,6 +134,10 @@ class MRGEN_AddonPreferences(bpy.types.AddonPreferences):
                     "build.py --worker-venv, then python3 on PATH)")
     device: EnumProperty(name="Device", items=[("cpu", "CPU", "Run the model on the CPU"),
                                                 ("cuda", "CUDA", "Run the model on an NVIDIA GPU")], default="cpu")
+    train_procs: IntProperty(
+        name="Training processes", default=0, min=0, max=256,
+        description="Processes that train a model together, each on a share of every step's crops (0: one per "
+                    "physical CPU core, or per GPU with CUDA; 1: a single process)")
     model_folder: StringProperty(name="Model folder", subtype="DIR_PATH", default="",
                                  description="Folder with trained models (empty: the models shipped with the add-on)")
     smpl_model_file: StringProperty(name="SMPL model file (optional)", subtype="FILE_PATH", default="",
@@ -161,6 +165,7 @@ class MRGEN_AddonPreferences(bpy.types.AddonPreferences):
         row.operator("mrgen.check_worker", icon="CHECKMARK")
         row.operator("mrgen.show_log", icon="TEXT")
         col.prop(self, "device")
+        col.prop(self, "train_procs")
         col.prop(self, "model_folder")
         if not self.model_folder:
             col.label(text=f"Shipped models: {bundled_model_folder() or 'none'}")

@@ -221,7 +221,7 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
 def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", settings: Sequence[str] = (),
           labels: PathLike | dict | None = None, label_per_clip: str | Sequence[str] | None = None,
           audio: Sequence[PathLike] | None = None, wavlm: PathLike | None = None, fps: float = 30.0, seed: int = 0,
-          device: str = "cpu", resume: PathLike | None = None, quiet: bool = False,
+          device: str = "cpu", resume: PathLike | None = None, quiet: bool = False, procs: int | None = None,
           progress: Progress | None = None, should_stop: ShouldStop | None = None) -> TrainedModel:
     """Train a model on ``clips`` (.bvh / .npz) and write it to ``out`` (.pt).
 
@@ -230,7 +230,10 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     ``audio``: one speech WAV per clip: the model learns to follow its features (MFCC, energy, pitch; with
     ``wavlm``, a local WavLM checkpoint folder, its hidden states). ``resume``: continue a stopped run from its
     checkpoint. ``progress`` is called as training goes; when ``should_stop()`` is true, training stops after the
-    current step and saves a checkpoint (``stopped_early`` in the result).
+    current step and saves a checkpoint (``stopped_early`` in the result). ``procs``: data-parallel training
+    processes (None: one per physical core, at most the step's crops; a resumed run: as many as before; 1: one
+    process, exactly as before data-parallel training; under torchrun: torchrun's), see
+    :mod:`training.distributed`.
     """
     from training.presets import PRESETS, PUBLIC_PRESETS, parse_setting
 
@@ -245,6 +248,8 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
         raise MrgenError("give either --labels FILE or --label NAME, not both")
     if not (fps > 0):
         raise MrgenError(f"--fps must be positive, got {fps}")
+    if procs is not None and procs < 1:
+        raise MrgenError(f"--procs must be at least 1, got {procs}")
     if Path(out).suffix.lower() != ".pt":
         raise MrgenError("the model file must end in .pt", out)
     for c in clips:
@@ -274,7 +279,8 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
 
     path = train_model(clips, out, preset=preset, labels=labels, label_per_clip=label_per_clip, seed=seed,
                        device=device, resume=resume, fps=fps, controls=controls, control_source=source,
-                       overrides=overrides or None, progress=progress, should_stop=should_stop, quiet=quiet)
+                       overrides=overrides or None, progress=progress, should_stop=should_stop, quiet=quiet,
+                       procs=procs)
     return TrainedModel(model=str(path), stopped_early=bool(should_stop is not None and should_stop()))
 
 

@@ -21,8 +21,9 @@ Requests ``{"id": ..., "cmd": ..., ...}``:
                ``num``, ``coarse_labels``, ``fine_labels``, ``switch_level``, ``out_dir``, ``name`` -> ``files``, ...
 ``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``audio`` (one speech
                WAV per clip: the model follows speech, as ``mrgen train --audio``), ``wavlm`` (with ``audio``: a
-               local WavLM checkpoint folder, as ``--wavlm``), ``seed``, ``device``, ``resume`` -> ``model`` (path),
-               ``stopped_early``
+               local WavLM checkpoint folder, as ``--wavlm``), ``seed``, ``device``, ``resume``, ``procs``
+               (data-parallel training processes, as ``--procs``; missing, null or 0: one per physical core)
+               -> ``model`` (path), ``stopped_early``; progress comes from the first process
 ``smpl_mesh``  ``model_file`` (the user's licensed SMPL model), ``out_dir`` -> ``file``: an ``.npz`` with the rest
                ``vertices`` (template frame), ``faces``, skinning ``weights`` (V, 24) and ``joints``
 ``selftest``   ``steps``, ``delay``: a model-free job that reports progress and honours cancel (setup checks)
@@ -257,7 +258,7 @@ class Worker:
             list(req.get("clips") or ()), req["out_path"], preset=req.get("preset") or "default",
             labels=req.get("labels"), label_per_clip=req.get("label_per_clip"), audio=req.get("audio"),
             wavlm=req.get("wavlm"), seed=int(req.get("seed", 0)), device=_device(req), resume=req.get("resume"),
-            quiet=True, progress=progress, should_stop=stop).as_dict()
+            procs=_procs(req), quiet=True, progress=progress, should_stop=stop).as_dict()
 
     def _cmd_smpl_mesh(self, req, progress, stop) -> dict:
         if not req.get("model_file"):
@@ -273,6 +274,16 @@ def _model_path(req: dict) -> str:
         raise MrgenError("no model given (choose a model file or folder in the MRGen panel)")
     _require_torch()
     return req["model"]
+
+
+def _procs(req: dict) -> int | None:
+    """The request's training processes: None (automatic) when missing, null or 0."""
+    value = req.get("procs")
+    if value in (None, 0):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MrgenError(f"procs must be a whole number of training processes, got {value!r}")
+    return value
 
 
 def _device(req: dict) -> str:

@@ -106,7 +106,8 @@ def tiny_labelled_model(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("tiny_labelled") / "walk_run.pt"
     rc = _one_thread(lambda: main(["train", str(data_path(WALK)), str(data_path(RUN)), "--label", "walk",
-                                   "--label", "run", "--preset", "tiny", "--seed", "0", "-o", str(out)]))
+                                   "--label", "run", "--preset", "tiny", "--seed", "0", "--procs", "1", "-o",
+                                   str(out)]))
     assert rc == 0 and out.is_file()
     return out
 
@@ -123,6 +124,6 @@ def tiny_audio_model(tmp_path_factory) -> Path:
     paired, out = root / "paired.wav", root / "audio.pt"
     envelope_wav(paired, motion_energy(load_motion(data_path(DANCE), fps=30)))
     rc = _one_thread(lambda: main(["train", str(data_path(DANCE)), "--audio", str(paired), "--preset", "tiny",
-                                   "-o", str(out)]))
+                                   "--procs", "1", "-o", str(out)]))
     assert rc == 0 and out.is_file()
     return out

@@ -313,7 +313,7 @@ def test_cli_set_changes_the_preset(walk, tmp_path, capsys):
     save_motion(walk, clip)
     out = tmp_path / "cli.pt"
     assert main(["train", str(clip), "--preset", "tiny", "--set", "iterations=3", "--set", "g_widths=[2, 3]",
-                 "--seed", "5", "-o", str(out)]) == 0
+                 "--seed", "5", "--procs", "1", "-o", str(out)]) == 0
     api = train([clip], tmp_path / "api.pt", preset="tiny", seed=5, quiet=True,
                 overrides=dict(iterations=3, g_widths=[2, 3]))
     a, b = load_model(out), load_model(api)

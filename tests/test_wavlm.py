@@ -64,7 +64,7 @@ def test_train_and_generate_with_wavlm(wavlm_dir, tmp_path, capsys):
     train_wav = _wav(tmp_path / "train.wav", frames / 30)
     model = tmp_path / "m.pt"
     assert main(["train", str(clip), "--audio", str(train_wav), "--wavlm", str(wavlm_dir), "--preset", "tiny",
-                 "-o", str(model)]) == 0
+                 "--procs", "1", "-o", str(model)]) == 0
     spec = load_model(model).control_spec
     assert spec.source == "wavlm" and spec.continuous == HIDDEN
     speech = _wav(tmp_path / "speech.wav", 2.5, seed=2)

@@ -414,7 +414,8 @@ def test_train_request_with_audio_then_generate_from_speech(client, tmp_path, da
     write_npz(load_motion(data_root / tiny.CLIP, fps=30), clip)
     paired = _speech(tmp_path / "paired.wav", "I walk across the room and wave.")
     out = tmp_path / "talk.pt"
-    res = client.call("train", timeout=200, clips=[str(clip)], out_path=str(out), preset="tiny", audio=[str(paired)])
+    res = client.call("train", timeout=200, clips=[str(clip)], out_path=str(out), preset="tiny", audio=[str(paired)],
+                      procs=1)
     assert res == {"model": str(out), "stopped_early": False} and out.exists()
     info = client.call("load_model", timeout=60, model=str(out))
     assert info["audio"] == "mfcc" and info["labels"] == []

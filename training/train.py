@@ -18,6 +18,11 @@ each label.
 Ctrl-C (or ``should_stop()``) stops between two steps and saves a checkpoint with everything needed to continue
 exactly: weights, optimiser states, RNG state, level, step, the bank (and the mixed-label entries). ``resume=``
 continues it.
+
+``procs`` > 1 (or a ``torchrun`` launch) trains data-parallel: N processes, each drawing its share of every step's
+crops from its own random stream, the gradients averaged (:mod:`training.distributed` says what is shared, what
+each rank keeps, and how they agree to stop; :mod:`training.launch` starts them). ``procs=1`` runs none of that: a
+one-process run is the same, bit for bit, as before data-parallel training existed.
 """
 from __future__ import annotations
 
@@ -39,14 +44,15 @@ from mrgen_core.skeleton import OFFSETS
 from . import losses
 from .data import (Batch, LevelData, control_part, crop_noise, load_clip, prepare, random_inputs,
                    reconstruction_inputs, sample_batch)
+from .distributed import Group, env_rank, join, rank_seed, resolve_device, share
 from .presets import get_preset
 
-__all__ = ["train", "load_clip", "level_iterations", "Trainer"]
+__all__ = ["train", "load_clip", "level_iterations", "Trainer", "resolve_device"]
 
 
 def train(clips, out_path, *, preset: str = "default", labels=None, label_per_clip=None, seed: int = 0,
           device: str = "cpu", resume=None, progress=None, should_stop=None, controls=None, fps: float = 30.0,
-          overrides: dict | None = None, quiet: bool = False, control_source: str = "") -> str:
+          overrides: dict | None = None, quiet: bool = False, control_source: str = "", procs: int | None = 1) -> str:
     """Train a model on ``clips`` (paths or Motions) and save it to ``out_path``; returns the path.
 
     ``labels``: labels file (JSON/CSV) or parsed table; ``label_per_clip``: one label for all clips or one per
@@ -55,13 +61,67 @@ def train(clips, out_path, *, preset: str = "default", labels=None, label_per_cl
     ``progress(fraction, message)`` is called as training goes; when ``should_stop()`` returns True (or on
     Ctrl-C) training stops after the current step and saves a checkpoint that ``resume=`` continues exactly.
     ``overrides``: preset values to change (see :mod:`training.presets`).
+    ``procs``: data-parallel training processes (None: one per physical core, :func:`training.launch.plan`; when
+    resuming, as many as the checkpoint was saved by). Started by torchrun, this process is one rank of its run
+    (``procs`` must then be None, 1 or torchrun's number of processes).
     """
-    dev = resolve_device(device)
+    here = env_rank()
+    kw = dict(preset=preset, labels=labels, label_per_clip=label_per_clip, seed=seed, device=device, resume=resume,
+              controls=controls, fps=fps, overrides=overrides, control_source=control_source)
+    if here is not None:  # one rank of a multi-process run (torchrun's, or launched by training.launch)
+        if procs not in (None, 1, here[1]):
+            raise MrgenError(f"--procs {procs}: torchrun started {here[1]} processes; leave --procs out")
+        with join(device) as group:
+            return _train(clips, out_path, progress=progress, should_stop=should_stop, quiet=quiet, group=group,
+                          **kw)
+    n = _processes(procs, device, preset, overrides, resume)
+    if n > 1:
+        from .launch import launch
+
+        return launch(n, dict(clips=list(clips), out_path=str(out_path), quiet=quiet, procs=None, **kw),
+                      progress=progress, should_stop=should_stop)
+    return _train(clips, out_path, progress=progress, should_stop=should_stop, quiet=quiet, group=None, **kw)
+
+
+def _processes(procs: int | None, device: str, preset: str, overrides: dict | None, resume) -> int:
+    """How many processes this run takes (:func:`training.launch.plan`); a resumed run, as many as before."""
+    from .launch import plan
+
+    resolve_device(device)  # no CUDA: say so before anything starts
+    if procs == 1:
+        return 1
+    if resume is None:
+        return plan(procs, device, int(get_preset(preset, **(overrides or {}))["batch"]))
+    from mrgen_core.checkpoint import read_blob
+
+    state = read_blob(resume).get("training")
+    if state is None:
+        raise MrgenError("this model holds no training state to resume (it finished training)", resume)
+    saved = int(state.get("world_size", 1))
+    if procs is None:
+        return saved
+    n = plan(procs, device, int(state["settings"]["batch"]))
+    if n != saved:
+        raise MrgenError(f"this checkpoint was saved by {saved} training process(es); resume it with --procs "
+                         f"{saved} (or leave --procs out)", resume)
+    return n
+
+
+def _train(clips, out_path, *, preset, labels, label_per_clip, seed, device, resume, progress, should_stop,
+           controls, fps, overrides, quiet, control_source, group: Group | None) -> str:
+    """:func:`train` in this process: alone (``group`` None) or as one rank of a data-parallel run."""
+    dev = group.device if group is not None else resolve_device(device)
     if resume is not None:
         model, state = load_checkpoint(resume, device="cpu", training=True)
         if state is None:
             raise MrgenError("this model holds no training state to resume (it finished training)", resume)
+        saved, world = int(state.get("world_size", 1)), group.world if group is not None else 1
+        if saved != world:
+            raise MrgenError(f"this checkpoint was saved by {saved} training process(es); resume it with --procs "
+                             f"{saved}", resume)
         settings = state["settings"]
+        if group is not None:  # this rank's own RNG state and bank
+            state = {**{k: v for k, v in state.items() if k != "ranks"}, **state["ranks"][group.rank]}
         gen = torch.Generator()
         gen.set_state(state["rng"])
     else:
@@ -72,12 +132,17 @@ def train(clips, out_path, *, preset: str = "default", labels=None, label_per_cl
             model = prepare(clips, settings, labels=labels, label_per_clip=label_per_clip, controls=controls,
                             fps=fps, generator=gen, control_source=control_source)
         state = dict(settings=settings, level=0, iteration=0, elapsed=0.0, seed=int(seed))
-    threads = int(settings.get("threads") or 0) or (os.cpu_count() or 1)
+        if group is not None and group.rank > 0:  # rank 0 goes on with the seed's stream, as one process would
+            gen.manual_seed(rank_seed(int(seed), group.rank))
+    local = group.local_world if group is not None else 1
+    threads = int(settings.get("threads") or 0) or max(1, (os.cpu_count() or 1) // local)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         model.to(dev)
-        trainer = Trainer(model, settings, gen, dev)
+        if group is not None:
+            group.broadcast_model(model)
+        trainer = Trainer(model, settings, gen, dev, group=group)
         return trainer.run(state, out_path, progress=progress, should_stop=should_stop, quiet=quiet)
     finally:
         torch.set_num_threads(old_threads)
@@ -92,20 +157,17 @@ def level_iterations(settings: dict, levels: int) -> list[int]:
     return [max(1, int(round(n * (1 + boost * (0.5 - i / (levels - 1)))))) for i in range(levels)]
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "cuda" and not torch.cuda.is_available():
-        raise MrgenError("--device cuda: no CUDA device is available (torch reports none); use --device cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise MrgenError(f"unknown device {device!r}; use cpu or cuda") from None
-
-
 class Trainer:
     """One training run: the model, settings, RNG and the optimisers of the level in training."""
 
-    def __init__(self, model: MotionModel, settings: dict, generator: torch.Generator, device: torch.device):
-        self.model, self.s, self.gen, self.device = model, settings, generator, device
+    def __init__(self, model: MotionModel, settings: dict, generator: torch.Generator, device: torch.device,
+                 group: Group | None = None):
+        self.model, self.s, self.gen, self.device, self.group = model, settings, generator, device, group
+        # crops per step: all of them alone, this rank's share in a data-parallel run (each at least one)
+        self.batch, self.rec_batch = int(settings["batch"]), int(settings["rec_batch"])
+        if group is not None:
+            self.batch = share(self.batch, group.world, group.rank)
+            self.rec_batch = min(self.batch, share(self.rec_batch, group.world, group.rank))
         self.offsets = torch.as_tensor(OFFSETS[model.config.get("gender", "neutral")], dtype=torch.float32,
                                        device=device)
         # label mixing needs two labels at least
@@ -119,18 +181,28 @@ class Trainer:
         levels, per_level = self.model.num_levels, level_iterations(self.s, self.model.num_levels)
         total = sum(per_level)
         t0 = time.perf_counter() - state["elapsed"]
+        group, lead = self.group, self.group is None or self.group.rank == 0  # only rank 0 reports and writes
+        quiet = quiet or not lead
+        progress = progress if lead else None
         bar = tqdm(total=total, initial=sum(per_level[:state["level"]]) + state["iteration"], disable=quiet,
                    unit="step", dynamic_ncols=True)
-        stopped = False
-        with _stop_on_sigint() as interrupted:
+        stopped, steps = False, 0
+        with _stop_on_sigint(announce=lead) as interrupted:
             for level in range(state["level"], levels):
                 start_it = state["iteration"] if level == state["level"] else 0
                 data, opt_g, opt_d = self.start_level(level, state if start_it else None)
                 iters = per_level[level]
                 for it in range(start_it, iters):
-                    if interrupted() or (should_stop is not None and should_stop()):
+                    stop = interrupted() or (should_stop is not None and should_stop())
+                    if group is not None:
+                        stop = group.any(stop)  # every rank stops at the same step
+                        if group.crash_at == steps:
+                            raise RuntimeError(f"test crash of training process {group.rank} at step {steps} "
+                                               "(MRGEN_TEST_CRASH)")
+                    if stop:
                         stopped = True
                         break
+                    steps += 1
                     self.refresh(data, it)
                     logs = self.step(level, data, opt_g, opt_d, it)
                     bar.update(1)
@@ -153,6 +225,8 @@ class Trainer:
         else:
             state.update(elapsed=time.perf_counter() - t0)
             self.model.train_seconds = state["elapsed"]
+            if group is not None:
+                group.check_same([*self.model.generators.parameters(), *self.model.discriminators.parameters()])
             self.save(out_path, None, None, None, None, trained_levels=levels)
             msg = f"trained {levels} levels in {state['elapsed']:.0f} s; model saved to {out_path}"
         if progress is not None:
@@ -190,11 +264,19 @@ class Trainer:
             data.make_mix(self.model, frames, self.gen)
 
     def save(self, out_path, state, data, opt_g, opt_d, trained_levels: int) -> None:
-        """Save the model; with ``state`` (a stopped run), everything :func:`train` needs to resume it exactly."""
+        """Save the model; with ``state`` (a stopped run), everything :func:`train` needs to resume it exactly (in a
+        data-parallel run: every rank's RNG state and bank, gathered into rank 0's checkpoint)."""
         train_state = None
-        if state is not None:
+        if state is not None and self.group is None:
             train_state = dict(state, rng=self.gen.get_state(), opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(),
                                **data.state())
+        elif state is not None:
+            ranks = self.group.gather(dict(rng=self.gen.get_state(), **data.state()))
+            shared = {k: state[k] for k in ("settings", "level", "iteration", "elapsed", "seed") if k in state}
+            train_state = dict(shared, opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(),
+                               world_size=self.group.world, ranks=ranks)
+        if self.group is not None and self.group.rank != 0:
+            return
         self.model.trained_levels = trained_levels
         save_checkpoint(self.model, out_path, training=train_state)
 
@@ -206,9 +288,9 @@ class Trainer:
         model, s = self.model, self.s
         G = model.generators[level]
         with record_function("batch"):
-            b = sample_batch(data, int(s["batch"]), int(s["crop"]), model.margin, self.gen, self.label_mix)
+            b = sample_batch(data, self.batch, int(s["crop"]), model.margin, self.gen, self.label_mix)
             x, base, noise = random_inputs(model, data, b, self.gen)
-            rb = b.first(min(int(s["rec_batch"]), len(b.clip)))  # the reconstruction path on the first crops
+            rb = b.first(min(self.rec_batch, len(b.clip)))  # the reconstruction path on the first crops
             x_rec, base_rec = reconstruction_inputs(model, data, rb)
         with record_function("G forward"):  # one generator forward for the random and the reconstruction path
             out = G(torch.cat([x, x_rec]), None if b.ctrl_pad is None else torch.cat([b.ctrl_fake_pad, rb.ctrl_pad]))
@@ -250,6 +332,8 @@ class Trainer:
             scores = D(torch.cat([real, fake]), None if ctrl is None else torch.cat([ctrl, b.ctrl_fake]))
             loss_d = losses.d_loss(kind, scores[:bsz], scores[bsz:])
         (loss_d + s["gp_weight"] * every * penalty).backward()
+        if self.group is not None:
+            self.group.average_grads(D.parameters())
         opt_d.step()
         return loss_d
 
@@ -280,6 +364,8 @@ class Trainer:
                                                                     self.offsets)
             total = total + s["contact_weight"] * logs["contact"] + s["slide_weight"] * logs["slide"]
         total.backward()
+        if self.group is not None:
+            self.group.average_grads(model.generators[level].parameters())
         opt_g.step()
         return {k: v.item() for k, v in logs.items()}
 
@@ -310,8 +396,9 @@ class Trainer:
 
 
 @contextmanager
-def _stop_on_sigint():
-    """Within the block, the first Ctrl-C only raises a flag (checked between steps); a second one interrupts."""
+def _stop_on_sigint(announce: bool = True):
+    """Within the block, the first Ctrl-C only raises a flag (checked between steps); a second one interrupts.
+    ``announce``: say so (rank 0 of a data-parallel run only)."""
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield flag.is_set
@@ -321,7 +408,8 @@ def _stop_on_sigint():
         if flag.is_set():
             raise KeyboardInterrupt
         flag.set()
-        print("\nmrgen: stopping after this step (Ctrl-C again to abort without saving)", flush=True)
+        if announce:
+            print("\nmrgen: stopping after this step (Ctrl-C again to abort without saving)", flush=True)
 
     old = signal.signal(signal.SIGINT, handler)
     try:

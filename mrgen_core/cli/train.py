@@ -9,6 +9,8 @@ examples:
   mrgen train 131_01.bvh 131_02.bvh 131_03.bvh --label walk --label walk --label hop -o walk_hop.pt
   mrgen train clips/*.bvh --labels labels.json --preset fast -o model.pt
   mrgen train --resume model.pt -o model.pt                  # continue a run stopped with Ctrl-C
+  mrgen train clips/*.bvh --procs 1 -o model.pt              # one process (exactly the models of mrgen <= 0.1)
+  torchrun --nproc_per_node 4 -m mrgen_core.cli train clips/*.bvh --labels labels.json --device cuda -o model.pt
 
 labels file: JSON {"131_01": "walk", "131_03": [[0, 2.5, "walk"], [2.5, 9.2, "hop"]]}
              or CSV rows  clip,start,end,label  (seconds; empty start/end = whole clip)
@@ -42,6 +44,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same model")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--resume", metavar="CKPT", help="continue a stopped run from its checkpoint")
+    p.add_argument("--procs", type=int, metavar="N",
+                   help="data-parallel training processes, each taking a share of every step's crops (default: "
+                        "one per physical CPU core, or per GPU with --device cuda, at most the 4 crops of a step; "
+                        "a resumed run: as many as before). --procs 1: one process. Under torchrun, leave it out")
     p.set_defaults(func=run)
 
 
@@ -50,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
 
     train(args.clips, args.output, preset=args.preset, settings=args.set, labels=args.labels,
           label_per_clip=args.label, audio=args.audio, wavlm=args.wavlm, fps=args.fps, seed=args.seed,
-          device=args.device, resume=args.resume)
+          device=args.device, resume=args.resume, procs=args.procs)
     return 0

@@ -354,6 +354,7 @@ def test_train_from_actions_then_generate(prefs, tmp_path):
     assert bpy.ops.mrgen.import_motion(filepath=str(walk)) == {"FINISHED"}
     s = bpy.context.active_object.data.mrgen
     s.train_labels, s.train_preset, s.train_output = "walk", "tiny", str(tmp_path / "mine")
+    assert prefs.train_procs == 0  # automatic: the worker trains with one process per physical core
     assert bpy.ops.mrgen.train(blocking=True) == {"FINISHED"}
     assert (tmp_path / "mine.pt").is_file()
     assert s.model == "__custom__" and s.model_file == str(tmp_path / "mine.pt")  # ready to Generate with

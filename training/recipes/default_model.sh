@@ -16,6 +16,8 @@
 # Layer widths 3/6/6 and 2/4/4, iterations 900, sample_recall 0 and label_mix 0: the `default` preset's values when
 # this model was first trained (the preset has since moved to wider layers and 600 steps per level with per-sample
 # recall and label mixing), pinned so the recipe reproduces the model bit for bit.
+# --procs 1: one training process, as the model was trained (`mrgen train` now defaults to one data-parallel process
+# per physical core, which splits every step's crops between the processes: another, equally valid, run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RAW=${MRGEN_DATA:-../shared/data/raw}/cmu_mocap
@@ -28,4 +30,4 @@ OUT=${1:-mrgen_core/models/default.pt}
   "$RAW/secondlife_salsa_pair/61_12_scaled.bvh" \
   --label walk --label walk --label walk --label walk --label run --label hop \
   --label jump --label jump --label punch --label dance --label salsa --label salsa \
-  --preset default --set g_widths=[3,6,6] --set d_widths=[2,4,4] --set iterations=900 --set patch_recall=3 --set sample_recall=0 --set label_mix=0 --set vary_weight=100 --set vary_from=0.75 --seed 0 -o "$OUT"
+  --preset default --set g_widths=[3,6,6] --set d_widths=[2,4,4] --set iterations=900 --set patch_recall=3 --set sample_recall=0 --set label_mix=0 --set vary_weight=100 --set vary_from=0.75 --seed 0 --procs 1 -o "$OUT"
