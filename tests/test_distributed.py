@@ -17,7 +17,7 @@ from conftest import REPO, data_path
 
 from mrgen_core.checkpoint import load_checkpoint, read_blob
 from mrgen_core.errors import MrgenError
-from mrgen_core.io import load_motion
+from mrgen_core.motion_files import load_motion
 from training import launch
 from training.train import train
 
