@@ -111,8 +111,8 @@ def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: st
     synthesis (path through the pinned positions, the cleanup kept off the kept frames)."""
     raw = model.denormalize(x.detach().float()).T.cpu().double().numpy()
     start = start or model.default_start()
-    if loop:
-        raw = loops.close_heading(raw)
+    if loop:  # the cycle starts half-way round: see loops.loop_start
+        raw = loops.close_heading(np.roll(raw, -loops.loop_start(len(raw)), axis=0))
     if pins is not None and pins.yaw is not None:
         raw, start = keymod.pin_path(raw, model.fps, start, pins.xy, pins.yaw)
     motion = feat.decode(raw, model.fps, gender=model.config.get("gender", "neutral"), start=start, name=name,
@@ -218,10 +218,11 @@ def _blend_loop(model, src, k, n, seed, num, labels, src_labels, cleanup, progre
     check_loop(model, n, idx)
     lengths = model.lengths(n)
     h = max(1, int(round(SEAM_SECONDS * model.fps)))
-    seam = [(0, h - 1), (n - h, n - 1)]
+    s = loops.loop_start(n)  # finish() starts the cycle s frames on: the source goes in s frames late, so that the
+    seam = [(s - h, s + h - 1)]  # result lines up with it; its seam (frames around 0) then lies at frame s
     weights = [1.0 - keymod.level_weights(seam, n, m, circular=True) if i < k else None
                for i, m in enumerate(lengths)]
-    src_raw = feat.encode(src)
+    src_raw = np.roll(feat.encode(src), s, axis=0)
     constrain = constraint(model, src_raw, weights, np.ones(feat.NUM_FEATURES, dtype=bool))
     model.eval()
     motions = []

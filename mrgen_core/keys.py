@@ -144,7 +144,11 @@ class KeyPoses:
             raise MrgenError(f"{len(self.frames)} key frames but {len(when)} times to place them at")
         _check_order(list(when), "--key-frames")
         at = rescale_frames(list(when), self.motion.fps, fps, "--key-frames")
-        check_inside([(f, f) for f in at], frames, "--key-frames", "the motion to generate")
+        for f, a in zip(when, at):
+            if a >= frames:
+                where = f"frame {f}" if a == f else f"frame {f} ({a} at {fps:g} fps)"
+                raise MrgenError(f"--key-frames: {where} is after the end of the motion to generate ({frames} "
+                                 f"frames at {fps:g} fps); give longer --seconds")
         src = feat.encode(self.motion)
         nearest = np.searchsorted((np.asarray(at[:-1]) + np.asarray(at[1:])) / 2.0, np.arange(frames))
         raw = src[np.asarray(self.frames)[nearest]]  # every frame holds its nearest key (the target between keys)

@@ -42,6 +42,14 @@ def check_loop_frames(model, frames: int) -> None:
                          f"({need / model.fps:.2f} s); give longer --seconds or more --cycles")
 
 
+def loop_start(frames: int) -> int:
+    """Where in the synthesised period the loop's first frame is taken: half-way round. Every level of the pyramid
+    has a frame boundary at the period's start, so the kinks of the levels' linear upsampling line up there and
+    motion is a little rougher at that one point than elsewhere (joint accelerations in the top few percent);
+    starting the cycle half-way round puts the seam at an ordinary point of the period and that point inside."""
+    return frames // 2
+
+
 def close_heading(raw: np.ndarray) -> np.ndarray:
     """Raw features (T, C) whose yaw rate has zero mean over the cycle: the heading returns to its start, so the
     cycle repeats without turning (a constant shift of a periodic yaw rate: still continuous across the seam)."""
