@@ -106,13 +106,16 @@ def cycles_seconds(model: MotionModel, cycles: int, labels: str | None) -> float
 
 # --- finishing ------------------------------------------------------------------------------------------------------
 def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: str, labels: np.ndarray | None,
-           cleanup: bool, loop: bool = False, pins: keymod.Pins | None = None) -> Motion:
-    """Decode one normalised (C, T) output of a loop (heading closed, feet cleaned circularly) or of a pinned
-    synthesis (path through the pinned positions, the cleanup kept off the kept frames)."""
+           cleanup: bool, loop: bool = False, pins: keymod.Pins | None = None, first: int | None = None) -> Motion:
+    """Decode one normalised (C, T) output of a loop (heading closed, feet cleaned circularly; the cycle starts at
+    frame ``first`` of the period, default :func:`mrgen_core.loops.loop_start`) or of a pinned synthesis (path through
+    the pinned positions, the cleanup kept off the kept frames)."""
     raw = model.denormalize(x.detach().float()).T.cpu().double().numpy()
     start = start or model.default_start()
-    if loop:  # the cycle starts half-way round: see loops.loop_start
-        raw = loops.close_heading(np.roll(raw, -loops.loop_start(len(raw)), axis=0))
+    if loop:  # the cycle starts at its calmest frame: see loops.loop_start
+        if first is None:
+            first = loops.loop_start(x.detach().T.cpu().double().numpy(), feat.contacts_of(raw), model.fps)
+        raw = loops.close_heading(np.roll(raw, -first, axis=0))
     if pins is not None and pins.yaw is not None:
         raw, start = keymod.pin_path(raw, model.fps, start, pins.xy, pins.yaw)
     motion = feat.decode(raw, model.fps, gender=model.config.get("gender", "neutral"), start=start, name=name,
@@ -218,8 +221,8 @@ def _blend_loop(model, src, k, n, seed, num, labels, src_labels, cleanup, progre
     check_loop(model, n, idx)
     lengths = model.lengths(n)
     h = max(1, int(round(SEAM_SECONDS * model.fps)))
-    s = loops.loop_start(n)  # finish() starts the cycle s frames on: the source goes in s frames late, so that the
-    seam = [(s - h, s + h - 1)]  # result lines up with it; its seam (frames around 0) then lies at frame s
+    s = n // 2  # the cycle starts s frames into the period (not at its start: see loops.loop_start), so the source
+    seam = [(s - h, s + h - 1)]  # goes in s frames late to line up with the result; its seam then lies at frame s
     weights = [1.0 - keymod.level_weights(seam, n, m, circular=True) if i < k else None
                for i, m in enumerate(lengths)]
     src_raw = np.roll(feat.encode(src), s, axis=0)
@@ -231,7 +234,7 @@ def _blend_loop(model, src, k, n, seed, num, labels, src_labels, cleanup, progre
         out = model.synthesize(lengths, controls, generator=gen, crossfade=True, circular=True,
                                constrain=constrain)[-1]
         motions.append(finish(model, out[0], start=feat.start_of(src), name=f"{src.name or 'source'}_loop_"
-                              f"{int(seed) + j}", labels=idx, cleanup=cleanup, loop=True))
+                              f"{int(seed) + j}", labels=idx, cleanup=cleanup, loop=True, first=s))
         if progress is not None:
             progress((j + 1) / num, f"blend {j + 1}/{num}")
     return motions

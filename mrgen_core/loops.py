@@ -42,12 +42,35 @@ def check_loop_frames(model, frames: int) -> None:
                          f"({need / model.fps:.2f} s); give longer --seconds or more --cycles")
 
 
-def loop_start(frames: int) -> int:
-    """Where in the synthesised period the loop's first frame is taken: half-way round. Every level of the pyramid
-    has a frame boundary at the period's start, so the kinks of the levels' linear upsampling line up there and
-    motion is a little rougher at that one point than elsewhere (joint accelerations in the top few percent);
-    starting the cycle half-way round puts the seam at an ordinary point of the period and that point inside."""
-    return frames // 2
+def loop_start(x: np.ndarray, contacts: np.ndarray, fps: float) -> int:
+    """Where in a synthesised period (features ``x`` (T, C), normalised; predicted ``contacts`` (T, 4)) the loop's
+    first frame is taken: any frame will do for a period, so the calmest one (least feature change and acceleration
+    over a few frames) that is at least the foot cleanup's fade from any contact change, where the cleanup moves the
+    feet most, and away from the period's own start: every level of the pyramid has a frame boundary there, so the
+    kinks of the levels' linear upsampling line up and the motion is a little rougher there than elsewhere."""
+    from .cleanup import BLEND_SECONDS
+
+    x = np.asarray(x, dtype=np.float64)
+    t = len(x)
+    if t < 8:
+        return 0
+    speed = np.abs(np.roll(x, -1, axis=0) - x).mean(axis=1)
+    acc = np.abs(np.roll(x, -1, axis=0) - 2 * x + np.roll(x, 1, axis=0)).mean(axis=1)
+    # the seam lies between frames start - 1 and start: score the steps and accelerations about it
+    rough = speed / max(speed.mean(), 1e-12) + acc / max(acc.mean(), 1e-12)
+    score = sum(np.roll(rough, k) for k in (-2, -1, 0, 1))
+    idx = np.arange(t)
+    ok = np.minimum(idx, t - idx) > 3  # away from the period's own start
+    on = np.asarray(contacts) > 0.5
+    change = np.flatnonzero((on != np.roll(on, 1, axis=0)).any(axis=1))
+    if len(change):
+        d = np.abs(idx[:, None] - change[None, :])
+        near = np.minimum(d, t - d).min(axis=1)
+        calm = ok & (near > BLEND_SECONDS * fps)
+        ok = calm if calm.any() else ok
+    if not ok.any():
+        return 0
+    return int(idx[ok][np.argmin(score[ok])])
 
 
 def close_heading(raw: np.ndarray) -> np.ndarray:
@@ -99,21 +122,24 @@ def close_loop(motion: Motion) -> Motion:
 def cleanup_loop(motion: Motion, contacts: np.ndarray) -> Motion:
     """:func:`mrgen_core.cleanup.cleanup_feet` of a loop, treated as circular: it runs on three copies end to end
     and keeps the middle one, so a contact run across the seam is one run, pinned once, and the correction is the
-    same at the end of the cycle as at its start. A foot in contact all cycle long (a standing foot) is released
-    for a moment where it moves fastest (:func:`_release`), or its run would span the copies and pin it to one place
-    in all three while the loop carries it on."""
-    from .cleanup import cleanup_feet
+    same at the end of the cycle as at its start. Short gaps are closed circularly first, as the cleanup would; a
+    foot then in contact all cycle long (a standing foot) is released for a moment where it moves fastest
+    (:func:`_release`), or its run would span the copies and pin it to one place in all three while the loop
+    carries it on."""
+    from .cleanup import GAP_SECONDS, _close_gaps, cleanup_feet
 
     t = motion.num_frames
-    contacts = _release(motion, np.asarray(contacts, dtype=np.float64) > 0.5)
+    on = np.asarray(contacts, dtype=np.float64) > 0.5
+    gap = max(0, int(round(GAP_SECONDS * motion.fps)))
+    on = _close_gaps(np.tile(on, (3, 1)), gap)[t:2 * t]
     three = repeat(motion, 3)
-    cleaned = cleanup_feet(three, contacts=np.tile(contacts, (3, 1)))
+    cleaned = cleanup_feet(three, contacts=np.tile(_release(motion, three, on), (3, 1)), fill_gaps=0)
     return motion.copy(poses=cleaned.poses[t:2 * t].copy())
 
 
-def _release(motion: Motion, on: np.ndarray) -> np.ndarray:
+def _release(motion: Motion, three: Motion, on: np.ndarray) -> np.ndarray:
     """Contact flags (T, 4) with a gap of about 0.2 s opened, centred where the foot joint moves fastest, in every
-    column that is in contact on every frame of the cycle."""
+    column that is in contact on every frame of the cycle (``three``: the loop three times end to end)."""
     from .cleanup import BLEND_SECONDS
     from .contacts import joint_speed
     from .skeleton import FOOT_JOINTS
@@ -123,8 +149,7 @@ def _release(motion: Motion, on: np.ndarray) -> np.ndarray:
     if not len(full):
         return out
     t = motion.num_frames
-    joints = repeat(motion, 3).joints()[:, list(FOOT_JOINTS)]
-    speed = joint_speed(joints, motion.fps)[t:2 * t]
+    speed = joint_speed(three.joints()[:, list(FOOT_JOINTS)], motion.fps)[t:2 * t]
     half = min(max(1, int(round(BLEND_SECONDS * motion.fps / 2))), max(0, (t - 1) // 2))
     for c in full:
         at = int(np.argmax(speed[:, c]))
