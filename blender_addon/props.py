@@ -72,9 +72,29 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
     fps: FloatProperty(name="fps", default=30.0, min=1.0, max=240.0)
     seed: IntProperty(name="Seed", default=0, min=0)
     num: IntProperty(name="Variations", default=1, min=1, max=16)
+    # --- loops, root motion, NLA (generate and blend) ---
+    loop: BoolProperty(name="Loop", default=False,
+                       description="A seamless loop: the last frame runs on into the first (Cycles modifiers on the "
+                                   "keys; the root moves on by the same offset every cycle)")
+    cycles: IntProperty(name="Cycles", default=0, min=0, max=64,
+                        description="Loop length in periods of the label's training clips (e.g. walk strides); "
+                                    "0: Seconds long")
+    root_mode: EnumProperty(name="Root", default="keep", items=[
+        ("keep", "Keep", "Keep the root's travel"),
+        ("in-place", "In place", "No horizontal root travel (height and heading kept), as game engines want cycles")])
+    use_nla: BoolProperty(name="NLA strip", default=True,
+                          description="Also put every result in an NLA strip at the current frame (one track per "
+                                      "request); the Actions stay available")
     # --- blend ---
-    keep_levels: IntProperty(name="Keep levels", default=2, min=1, max=16,
-                             description="Coarse levels taken from the source motion; finer levels are generated")
+    keep_levels: IntProperty(name="Keep levels", default=2, min=0, max=16,
+                             description="Coarse levels taken from the source motion; finer levels are generated "
+                                         "(0, with Keep keyed frames: everything between them is new)")
+    keep_keyed: BoolProperty(name="Keep keyed frames", default=False,
+                             description="Hit the source Action's keyed frames exactly (its poses to hit) and "
+                                         "regenerate between them")
+    keep_range: StringProperty(name="Frames", default="",
+                               description="Frames to keep instead of the keyed ones, e.g. 1-30,200-240 (empty: the "
+                                           "keyed frames)")
     coarse_labels: StringProperty(name="Coarse labels", default="", description="Label(s) for the kept levels")
     fine_labels: StringProperty(name="Fine labels", default="", description="Label(s) for the generated levels")
     switch_level: IntProperty(name="Switch level", default=0, min=0, max=16,
@@ -138,7 +158,8 @@ def copy_settings(src, dst) -> None:
     """Copy the generate/blend settings (not the retarget ones) between two setting groups."""
     for key in ("model", "model_file", "label", "use_schedule", "seconds", "use_scene_fps", "fps", "seed", "num",
                 "keep_levels", "coarse_labels", "fine_labels", "switch_level", "blend_seed", "model_info",
-                "num_levels", "audio_file", "model_audio"):
+                "num_levels", "audio_file", "model_audio", "loop", "cycles", "root_mode", "use_nla", "keep_keyed",
+                "keep_range"):
         try:
             setattr(dst, key, getattr(src, key))
         except (TypeError, ValueError):

@@ -29,6 +29,14 @@ from .sampling import build_control, finish
 
 def resolve_source(model: MotionModel, source: Motion | str | os.PathLike) -> Motion:
     """A Motion at the model's frame rate from a Motion, one of the model's training clips (by name) or a file."""
+    motion = load_source(model, source)
+    if abs(motion.fps - model.fps) > 1e-6:
+        motion = motion.resample(model.fps)
+    return motion
+
+
+def load_source(model: MotionModel, source: Motion | str | os.PathLike) -> Motion:
+    """The source as given (at its own frame rate): a Motion, a training clip of the model by name, or a file."""
     if isinstance(source, Motion):
         motion = source
     elif str(source) in model.clip_names:
@@ -41,8 +49,6 @@ def resolve_source(model: MotionModel, source: Motion | str | os.PathLike) -> Mo
         names = ", ".join(model.clip_names) or "none"
         raise MrgenError(f"source {str(source)!r} is neither a motion file nor a training clip of the model "
                          f"(its clips: {names})")
-    if abs(motion.fps - model.fps) > 1e-6:
-        motion = motion.resample(model.fps)
     return motion
 
 

@@ -127,7 +127,7 @@ def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: st
 def generate(model: MotionModel, seconds: float | None = None, *, frames: int | None = None, seed: int = 0,
              labels: str | None = None, num: int = 1, progress=None, control: np.ndarray | None = None,
              noise: str = "coarsest", noise_scale: float = 1.0, start: Start | None = None,
-             cleanup: bool = True, threads: int = 1) -> list[Motion]:
+             cleanup: bool = True, threads: int = 1, loop: bool = False, keys=None) -> list[Motion]:
     """``num`` new motions of ``seconds`` (or ``frames``) at the model's frame rate.
 
     ``labels``: a schedule ``"walk:0-4,jump:4-6"`` (seconds; gaps take the nearest label) or one label name;
@@ -138,6 +138,8 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     ``cleanup``: pin the feet where the model predicts contact (:func:`mrgen_core.cleanup.cleanup_feet`).
     ``threads``: torch threads while sampling (one is fastest for these small convolutions, and safe on a busy
     machine, where oversubscribed threads slow sampling down several times).
+    ``loop``: one period of a seamless loop (:mod:`mrgen_core.directing`); ``keys``: a
+    :class:`mrgen_core.keys.KeyPoses` to hit.
     """
     if num < 1:
         raise MrgenError(f"--num must be at least 1, got {num}")
@@ -148,6 +150,17 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     full, idx = build_control(model, n, labels, control)
     lengths = model.lengths(n)
     controls = model.control_levels(full, lengths, crossfade=True)
+    pins = constrain = None
+    if loop or keys is not None:
+        from . import directing
+
+        if loop and keys is not None:
+            raise MrgenError("--loop and --keys cannot be combined")
+        if loop:
+            directing.check_loop(model, n, idx)
+        else:
+            pins = keys.pins(n, model.fps)
+            constrain = directing.pin_constraint(model, pins, lengths)
     model.eval()
     noise_levels = None if noise == "all" else [0]
     gens = [torch.Generator().manual_seed(int(seed) + k) for k in range(num)]
@@ -158,9 +171,12 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
             for k in range(num):
                 outs[k] = model.synthesize(lengths, controls, generator=gens[k], noise_levels=noise_levels,
                                            noise_scale=noise_scale, start_level=i, stop_level=i, base=outs[k],
-                                           crossfade=True)[-1]
+                                           crossfade=True, circular=loop, constrain=constrain)[-1]
             if progress is not None:
                 progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
+    if loop or pins is not None:
+        return [directing.finish(model, out[0], start=start, name=f"{'loop' if loop else 'keys'}_{int(seed) + k}",
+                                 labels=idx, cleanup=cleanup, loop=loop, pins=pins) for k, out in enumerate(outs)]
     return [finish(model, out[0], start=start, name=f"sample_{int(seed) + k}", labels=idx, cleanup=cleanup)
             for k, out in enumerate(outs)]
 

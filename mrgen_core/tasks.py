@@ -158,18 +158,27 @@ def _write(motions, outputs: list[Path], model, model_path: PathLike) -> MotionF
 def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | None = None,
              frames: int | None = None, seed: int = 0, labels: str | None = None, noise: str = "coarsest",
              audio: PathLike | None = None, wavlm: PathLike | None = None, wavlm_if_needed: bool = False,
-             cleanup: bool = True, device: str = "cpu", models: ModelCache | None = None,
+             cleanup: bool = True, loop: bool = False, cycles: int | None = None, keys: PathLike | None = None,
+             key_frames: str | Sequence[int] | None = None, key_root: bool = False, mapping: PathLike | None = None,
+             root: str = "keep", device: str = "cpu", models: ModelCache | None = None,
              progress: Progress | None = None, should_stop: ShouldStop | None = None) -> MotionFiles:
     """New motion from ``model``, one variation per path of ``outputs`` (.npz or .bvh; variation ``k`` uses seed
     ``seed + k``).
 
     Length: ``frames``, else ``seconds``, else the speech's length with ``audio`` (a WAV for models trained with
-    audio), else the end of the ``labels`` schedule, else the model's first training clip. ``wavlm``: the local
-    WavLM checkpoint folder of models trained on its features; ``wavlm_if_needed`` drops it for other models (a
-    client that sends its preference before it knows the model) instead of refusing it.
+    audio), else ``cycles`` periods (loops), else the keys motion's length (``keys``), else the end of the
+    ``labels`` schedule, else the model's first training clip. ``wavlm``: the local WavLM checkpoint folder of
+    models trained on its features; ``wavlm_if_needed`` drops it for other models (a client that sends its
+    preference before it knows the model) instead of refusing it.
+
+    ``loop``: one period of a seamless loop (``cycles``: that many periods of the label's training clips).
+    ``keys`` (.npz / .bvh; a BVH rig without a preset needs ``mapping``) with ``key_frames``: hit the poses of that
+    motion at those frames (``key_root``: its root positions and headings too). ``root``: ``keep`` or
+    ``in-place`` (no horizontal root travel).
     """
     outputs = _outputs(outputs)
     _check_seconds(seconds)
+    key_poses = _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root)
     from . import sampling
 
     report = checked(progress, should_stop)
@@ -180,29 +189,91 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     control = sampling.audio_control(m, audio or None, wavlm or None, model)
     if control is not None and seconds is None and frames is None:
         frames = len(control)  # as long as the speech
+    if cycles is not None and frames is None:
+        from .directing import cycles_seconds
+
+        seconds = cycles_seconds(m, cycles, labels or None)
+    if key_poses is not None and seconds is None and frames is None:
+        frames = key_poses.default_frames(m.fps)
     motions = sampling.generate(m, seconds, frames=frames, seed=seed, labels=labels or None, num=len(outputs),
-                                noise=noise, control=control, cleanup=cleanup, progress=report)
+                                noise=noise, control=control, cleanup=cleanup, progress=report, loop=loop,
+                                keys=key_poses)
     report(1.0, "writing results")
-    return _write(motions, outputs, m, model)
+    return _write(_root_mode(motions, root), outputs, m, model)
+
+
+def _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root):
+    """Check the loop / key pose / root options of generate before any work; the key poses (or None)."""
+    from .keys import KeyPoses
+    from .root_motion import check_root_mode
+
+    check_root_mode(root)
+    if cycles is not None:
+        if not loop:
+            raise MrgenError("--cycles goes with --loop")
+        if seconds is not None or frames is not None:
+            raise MrgenError("give the loop's length as --seconds or as --cycles, not both")
+        if int(cycles) < 1:
+            raise MrgenError(f"--cycles must be at least 1, got {cycles}")
+    if bool(keys) != (key_frames not in (None, "", [])):
+        raise MrgenError("--keys and --key-frames go together (a motion file and the frames of its key poses)")
+    if (key_root or mapping) and not keys:
+        raise MrgenError(f"{'--key-root' if key_root else '--mapping'} goes with --keys")
+    if not keys:
+        return None
+    if loop:
+        raise MrgenError("--loop and --keys cannot be combined")
+    return KeyPoses.load(keys, key_frames, with_root=bool(key_root), mapping=mapping or None)
+
+
+def _root_mode(motions, root: str):
+    from .root_motion import apply_root_mode
+
+    return [apply_root_mode(m, root) for m in motions]
 
 
 def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | None = None,
           keep_levels: int | str = 2, seed: int = 0, labels: str | None = None, coarse_labels: str | None = None,
           fine_labels: str | None = None, switch_level: int | None = None, seconds: float | None = None,
-          cleanup: bool = True, device: str = "cpu", models: ModelCache | None = None,
+          cleanup: bool = True, loop: bool = False, keep_frames: str | Sequence | None = None, root: str = "keep",
+          device: str = "cpu", models: ModelCache | None = None,
           progress: Progress | None = None, should_stop: ShouldStop | None = None) -> MotionFiles:
     """Blend with ``model``, one variation per path of ``outputs``: with ``source`` (a motion file or one of the
     model's training clips by name), keep its levels below ``keep_levels`` and regenerate the rest
     (:func:`mrgen_core.blending.blend`; short sources are padded and cut back); without, new motion of
-    ``seconds`` whose levels below ``switch_level`` follow ``coarse_labels`` and the rest ``fine_labels``."""
+    ``seconds`` whose levels below ``switch_level`` follow ``coarse_labels`` and the rest ``fine_labels``.
+
+    ``keep_frames`` (ranges of the source's frames, ``"0-30,200-240"``): keep those frames exactly and regenerate
+    between them (``keep_levels`` of the source kept there too; 0: none). ``loop``: a seamless loop with the
+    source's kept levels. ``root``: ``keep`` or ``in-place`` (:func:`mrgen_core.directing.blend`).
+    """
     outputs = _outputs(outputs)
     _check_seconds(seconds)
+    from .root_motion import check_root_mode
+
+    check_root_mode(root)
+    directed = loop or keep_frames not in (None, "", [])
+    if directed:
+        if not source:
+            raise MrgenError(f"{'--loop' if loop else '--keep-frames'} in blend needs --source")
+        if coarse_labels or fine_labels or switch_level is not None:
+            raise MrgenError("control mixing (--coarse-labels, --fine-labels, --switch-level) cannot be combined "
+                             "with --loop or --keep-frames")
+        if keep_frames not in (None, "", []):
+            from .keys import parse_frame_ranges
+
+            parse_frame_ranges(keep_frames)
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
     from .blending import blend as blend_source, generate_mixed
 
-    if source:
+    if directed:
+        from .directing import blend as blend_directed
+
+        motions = blend_directed(m, source, keep_levels, keep_frames=keep_frames or None, loop=loop, seed=seed,
+                                 num=len(outputs), labels=labels or None, cleanup=cleanup, progress=report)
+    elif source:
         motions = blend_source(m, source, keep_levels, seed=seed, num=len(outputs), labels=labels or None,
                                coarse_labels=coarse_labels or None, fine_labels=fine_labels or None,
                                switch_level=switch_level, cleanup=cleanup, progress=report)
@@ -214,7 +285,7 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
                                  switch_level=switch_level, seed=seed, num=len(outputs), cleanup=cleanup,
                                  progress=report)
     report(1.0, "writing results")
-    return _write(motions, outputs, m, model)
+    return _write(_root_mode(motions, root), outputs, m, model)
 
 
 # --- train ------------------------------------------------------------------------------------------------------

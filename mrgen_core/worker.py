@@ -15,10 +15,16 @@ Requests ``{"id": ..., "cmd": ..., ...}``:
                speech features the model follows)
 ``generate``   ``model``, ``device``, ``seconds`` or ``frames``, ``seed``, ``labels``, ``num``, ``out_dir``, ``name``,
                ``audio`` (a speech WAV: without ``seconds``/``frames`` the motion is as long as it), ``wavlm`` (its
-               checkpoint folder, for models trained on WavLM features; ignored for others) -> ``files`` (one
-               ``.npz`` per variation), ``fps``, ``frames``, ``model_info``
+               checkpoint folder, for models trained on WavLM features; ignored for others), ``loop`` (true: a
+               seamless loop), ``cycles`` (with ``loop``, instead of ``seconds``: that many periods of the label),
+               ``keys`` (a motion file) with ``key_frames`` (``"0,120,240"`` or a list: its frames to hit),
+               ``key_root`` (also its root positions), ``mapping`` (for a ``keys`` BVH rig), ``root`` (``"keep"``
+               or ``"in-place"``) -> ``files`` (one ``.npz`` per variation), ``fps``, ``frames``, ``model_info``
 ``blend``      ``model``, ``device``, ``source`` (motion file or training clip name), ``keep_levels``, ``seed``,
-               ``num``, ``coarse_labels``, ``fine_labels``, ``switch_level``, ``out_dir``, ``name`` -> ``files``, ...
+               ``num``, ``coarse_labels``, ``fine_labels``, ``switch_level``, ``keep_frames`` (``"0-30,200-240"``
+               or a list of ``[start, end]``: source frames kept exactly, the rest regenerated; ``keep_levels`` 0
+               keeps nothing else), ``loop`` (true: a seamless loop of the source), ``root``, ``out_dir``,
+               ``name`` -> ``files``, ...
 ``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``audio`` (one speech
                WAV per clip: the model follows speech, as ``mrgen train --audio``), ``wavlm`` (with ``audio``: a
                local WavLM checkpoint folder, as ``--wavlm``), ``seed``, ``device``, ``resume``, ``procs``
@@ -232,7 +238,9 @@ class Worker:
         return tasks.generate(
             model, self._outputs(req, f"{Path(model).stem}_seed{seed}"), seconds=req.get("seconds"),
             frames=req.get("frames"), seed=seed, labels=req.get("labels"), audio=req.get("audio"),
-            wavlm=req.get("wavlm"), wavlm_if_needed=True, device=_device(req), models=self._models,
+            wavlm=req.get("wavlm"), wavlm_if_needed=True, loop=bool(req.get("loop")), cycles=req.get("cycles"),
+            keys=req.get("keys"), key_frames=req.get("key_frames"), key_root=bool(req.get("key_root")),
+            mapping=req.get("mapping"), root=req.get("root") or "keep", device=_device(req), models=self._models,
             progress=progress, should_stop=stop).as_dict()
 
     def _cmd_blend(self, req, progress, stop) -> dict:
@@ -244,8 +252,9 @@ class Worker:
             model, self._outputs(req, f"{Path(req['source']).stem}_blend"), source=req["source"],
             keep_levels=req.get("keep_levels", 1), seed=int(req.get("seed", 0)), labels=req.get("labels"),
             coarse_labels=req.get("coarse_labels"), fine_labels=req.get("fine_labels"),
-            switch_level=req.get("switch_level") if mixing else None, device=_device(req), models=self._models,
-            progress=progress, should_stop=stop).as_dict()
+            switch_level=req.get("switch_level") if mixing else None, loop=bool(req.get("loop")),
+            keep_frames=req.get("keep_frames"), root=req.get("root") or "keep", device=_device(req),
+            models=self._models, progress=progress, should_stop=stop).as_dict()
 
     def _cmd_train(self, req, progress, stop) -> dict:
         if not (req.get("clips") or req.get("resume")):

@@ -433,3 +433,24 @@ def test_train_request_with_audio_then_generate_from_speech(client, tmp_path, da
                     wavlm=str(tmp_path))
     assert ei.value.kind == "user" and "--wavlm goes with --audio" in ei.value.message
     assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.timeout(120)
+def test_loop_keys_and_root_requests(client, tiny_model, tmp_path, data_root):
+    """The worker's loop / root / kept-frame fields reach the tasks (the behaviour itself: tests/test_directing.py)."""
+    from mrgen_core.io.amass import read_npz
+
+    model, walk = str(tiny_model), str(data_root / "cmu_mocap/cgspeed_motionbuilder/02_01.bvh")
+    res = client.call("generate", timeout=90, model=model, seconds=2.0, labels="walk", loop=True, root="in-place",
+                      out_dir=str(tmp_path), name="loop")
+    m = read_npz(res["files"][0])
+    assert m.num_frames == 60 and np.ptp(m.trans[:, :2], axis=0).max() < 1e-3
+    res = client.call("generate", timeout=90, model=model, seconds=2.0, labels="walk", keys=walk,
+                      key_frames=[0, 160], key_root=True, out_dir=str(tmp_path), name="keys")
+    assert res["frames"] == [60]
+    res = client.call("blend", timeout=90, model=model, source=walk, keep_levels=0, keep_frames=[[0, 60]],
+                      out_dir=str(tmp_path), name="keep")
+    assert res["frames"] == [86]
+    with pytest.raises(wc.WorkerError) as ei:
+        client.call("generate", timeout=60, model=model, seconds=0.2, loop=True, out_dir=str(tmp_path))
+    assert ei.value.kind == "user" and "--loop" in ei.value.message

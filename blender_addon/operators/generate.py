@@ -7,7 +7,7 @@ import os
 
 import bpy
 
-from .. import jobs, keyframes, preferences, props, rig
+from .. import direct, jobs, keyframes, preferences, props, rig
 from ..core import read_npz
 from .common import JobOperator, UserError, blocking_prop, require_prefs, scene_fps, temp_dir
 
@@ -63,6 +63,25 @@ def chosen_wavlm(settings, prefs, audio: str | None) -> str | None:
     return folder
 
 
+def direction_params(s) -> dict:
+    """The loop / cycles / root fields of a generate request."""
+    params = {"root": s.root_mode}
+    if s.loop:
+        params["loop"] = True
+        if s.cycles and not s.audio_file:
+            params["cycles"] = int(s.cycles)
+    return params
+
+
+def direction_meta(s) -> dict:
+    return {"loop": bool(s.loop), "cycles": int(s.cycles) if s.loop else 0, "root": s.root_mode}
+
+
+def direction_suffix(s) -> str:
+    """What loop / root mode adds to a result's name."""
+    return (" loop" if s.loop else "") + (" inplace" if s.root_mode == "in-place" else "")
+
+
 def _short(text: str, n: int = 20) -> str:
     return text if len(text) <= n else text[: n - 1] + "~"
 
@@ -74,8 +93,9 @@ def smpl_target(context):
 
 
 def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int, base_name: str, meta: dict,
-               settings_src_ptr):
-    """The generator that keys the worker's result files as Actions (one per step)."""
+               settings_src_ptr, loop: bool = False, nla_frame: int | None = None):
+    """The generator that keys the worker's result files as Actions (one per step); ``loop``: each a cyclic Action
+    (:func:`..direct.make_cyclic`); ``nla_frame``: also NLA strips on a new track from that frame."""
 
     def apply(context, result):
         prefs = require_prefs(context)
@@ -89,11 +109,16 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
         actions = []
         for i, path in enumerate(files):
             motion = read_npz(path)
-            if abs(motion.fps - fps) > 1e-6:
+            if loop:
+                motion = direct.loop_for_scene(motion, fps)  # one more key: the next cycle's first
+            elif abs(motion.fps - fps) > 1e-6:
                 motion = motion.resample(fps)
             name = base_name + (f" v{i + 1}" if len(files) > 1 else "")
             action = rig.apply_motion(obj, motion, name, frame_start,
-                                      {"mrgen": dict(meta, kind=kind, variation=i, frames=motion.num_frames)})
+                                      {"mrgen": dict(meta, kind=kind, variation=i,
+                                                     frames=motion.num_frames - int(loop))})
+            if loop:
+                direct.make_cyclic(obj, action)
             actions.append(action)
             try:
                 os.remove(path)
@@ -102,6 +127,8 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
             yield f"keyed {action.name}"
         if not actions:
             return "the worker returned no motion"
+        if nla_frame is not None:
+            direct.add_strips(obj, actions, direct.track_name(kind, base_name), nla_frame)
         keyframes.assign_action(obj, actions[0])
         scene = context.scene
         lo, hi = keyframes.frame_range(obj, actions[0])
@@ -131,15 +158,21 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         wavlm = chosen_wavlm(s, prefs, audio)
         stem = os.path.splitext(os.path.basename(model))[0]
         length = _short(os.path.basename(audio), 16) if audio else f"{s.seconds:g}s"
-        base = f"{_short(stem)} {_short(labels, 24) or 'mix'} {length} s{s.seed}"
+        cycles = int(s.cycles) if s.loop and not audio else 0
+        if cycles:
+            length = f"{cycles}x"
+        base = f"{_short(stem)} {_short(labels, 24) or 'mix'} {length} s{s.seed}{direction_suffix(s)}"
         meta = {"model": model, "labels": labels, "seconds": float(s.seconds), "fps": float(fps),
-                "seed": int(s.seed), "num": int(s.num), "audio": audio or "", "wavlm": wavlm or ""}
-        seconds = None if audio else float(s.seconds)  # the speech sets the length (the panel greys Seconds out)
+                "seed": int(s.seed), "num": int(s.num), "audio": audio or "", "wavlm": wavlm or "",
+                **direction_meta(s)}
+        # the speech sets the length (the panel greys Seconds out); so do a loop's cycles
+        seconds = None if audio or cycles else float(s.seconds)
         params = {"model": model, "device": prefs.device, "seconds": seconds, "seed": int(s.seed),
                   "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
-                  "audio": audio, "wavlm": wavlm}
+                  "audio": audio, "wavlm": wavlm, **direction_params(s)}
         apply = make_apply("generate", smpl_target(context), fps, context.scene.frame_start, base, meta,
-                           lambda ctx: ctx.window_manager.mrgen_new)
+                           lambda ctx: ctx.window_manager.mrgen_new, loop=bool(s.loop),
+                           nla_frame=context.scene.frame_current if s.use_nla else None)
         return jobs.Job("generate", "generate", params, apply, label="Generate")
 
 

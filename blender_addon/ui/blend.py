@@ -5,6 +5,7 @@ import bpy
 
 from .. import jobs, rig
 from .common import SidebarPanel
+from .direct import draw_blend_options
 
 
 class MRGEN_PT_blend(SidebarPanel, bpy.types.Panel):
@@ -31,6 +32,7 @@ class MRGEN_PT_blend(SidebarPanel, bpy.types.Panel):
         col.prop(s, "switch_level")
         col.prop(s, "blend_seed")
         col.prop(s, "num")
+        draw_blend_options(layout, s)
         row = layout.row()
         row.scale_y = 1.3
         row.enabled = not jobs.busy() and action is not None

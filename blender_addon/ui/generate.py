@@ -6,6 +6,7 @@ import bpy
 
 from .. import jobs, preferences, props, rig
 from .common import SidebarPanel
+from .direct import draw_generate_options
 
 
 class MRGEN_UL_segments(bpy.types.UIList):
@@ -54,7 +55,7 @@ class MRGEN_PT_generate(SidebarPanel, bpy.types.Panel):
             layout.label(text="Set the WavLM checkpoint in the add-on preferences", icon="INFO")
         col = layout.column(align=True)
         sub = col.row()
-        sub.enabled = not s.audio_file  # speech sets the length
+        sub.enabled = not s.audio_file and not (s.loop and s.cycles)  # speech (or a loop's cycles) sets the length
         sub.prop(s, "seconds")
         row = col.row(align=True)
         row.prop(s, "use_scene_fps")
@@ -63,6 +64,7 @@ class MRGEN_PT_generate(SidebarPanel, bpy.types.Panel):
         sub.prop(s, "fps")
         col.prop(s, "seed")
         col.prop(s, "num")
+        draw_generate_options(layout, s)
         row = layout.row()
         row.scale_y = 1.4
         row.enabled = not jobs.busy()

@@ -14,6 +14,8 @@ examples:
   mrgen blend --model walks.pt --coarse-labels normal --fine-labels happy --switch-level 3 --seconds 8 -o mix.npz
   mrgen blend --model walks.pt --source take.bvh --keep-levels 2 --coarse-labels normal --fine-labels happy \\
               --switch-level 4 -o happy_take.npz
+  mrgen blend --source take.bvh --keep-frames 0-30,200-240 --keep-levels 0 -o inbetween.bvh  # new motion between
+  mrgen blend --source walk.bvh --loop -o walk_loop.bvh                                   # the take as a loop
 """
 
 
@@ -44,8 +46,23 @@ def add_parser(subparsers) -> None:
     p.add_argument("--num", type=int, default=1, help="number of variations (files OUT_000.ext, ...)")
     p.add_argument("--no-cleanup", action="store_true", help="keep the raw output (no foot-contact cleanup)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    add_direction_args(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file: .npz or .bvh")
     p.set_defaults(func=run)
+
+
+def add_direction_args(p) -> None:
+    """Kept frames, loops and root options (blend)."""
+    from .generate import add_root_arg
+
+    g = p.add_argument_group("kept frames, loops and root motion")
+    g.add_argument("--keep-frames", metavar="RANGES",
+                   help="frame ranges of the source (its own frames) kept exactly, the rest regenerated: "
+                        "\"0-30,200-240\"; between them the source's --keep-levels are kept too (0: none)")
+    g.add_argument("--loop", action="store_true",
+                   help="a seamless loop as long as the source: its kept levels everywhere but near the seam, "
+                        "where the model joins its end to its start")
+    add_root_arg(g)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     result = blend(args.model, output_paths(args.output, args.num), source=args.source,
                    keep_levels=args.keep_levels, seed=args.seed, labels=args.labels, coarse_labels=args.coarse_labels,
                    fine_labels=args.fine_labels, switch_level=args.switch_level, seconds=args.seconds,
-                   cleanup=not args.no_cleanup, device=args.device)
+                   cleanup=not args.no_cleanup, loop=args.loop, keep_frames=args.keep_frames, root=args.root,
+                   device=args.device)
     print_written(result)
     return 0

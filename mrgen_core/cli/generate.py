@@ -12,6 +12,8 @@ examples:
   mrgen generate --model dance.pt --seconds 20 --seed 3 -o dance.bvh
   mrgen generate --model walk_hop.pt --seconds 12 --labels "walk:0-4,hop:4-8,walk:8-12" -o mix.npz
   mrgen generate --model dance.pt --seconds 10 --num 5 -o takes.npz      # takes_000.npz ... takes_004.npz
+  mrgen generate --labels walk --loop --cycles 4 --root in-place -o walk_cycle.bvh   # a seamless in-place loop
+  mrgen generate --labels walk --seconds 10 --keys poses.bvh --key-frames 0,150,299 -o keyed.npz
 """
 
 
@@ -39,8 +41,32 @@ def add_parser(subparsers) -> None:
     p.add_argument("--noise", choices=("coarsest", "all"), default="coarsest",
                    help="levels that get random noise: coarsest (default) or all (more variation in detail)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    add_direction_args(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file: .npz or .bvh")
     p.set_defaults(func=run)
+
+
+def add_direction_args(p) -> None:
+    """Loops, key poses and root options (generate)."""
+    g = p.add_argument_group("loops, key poses and root motion")
+    g.add_argument("--loop", action="store_true",
+                   help="make a seamless loop: the last frame runs on into the first (the root moves on by a "
+                        "constant offset per cycle); its length is --seconds or --cycles")
+    g.add_argument("--cycles", type=int, metavar="N",
+                   help="with --loop: N periods of the label's training clips (e.g. walk strides)")
+    g.add_argument("--keys", metavar="KEYS.npz|.bvh", help="a motion whose poses at --key-frames the result hits")
+    g.add_argument("--key-frames", metavar="F,F,...", help="frames of --keys (its own frame rate) to hit, at the "
+                                                           "same times, e.g. 0,120,240")
+    g.add_argument("--key-root", action="store_true",
+                   help="also hit the keys' root positions and headings (default: poses only, the path is free)")
+    g.add_argument("--mapping", metavar="MAP.json", help="joint mapping JSON for a --keys BVH rig (as import)")
+    add_root_arg(g)
+
+
+def add_root_arg(p) -> None:
+    p.add_argument("--root", choices=("keep", "in-place"), default="keep",
+                   help="keep the root's travel (default) or in-place: no horizontal root travel (height and "
+                        "heading kept)")
 
 
 def output_paths(out: str | Path, num: int) -> list[Path]:
@@ -58,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         raise MrgenError(f"--num must be at least 1, got {args.num}")
     result = generate(args.model, output_paths(args.output, args.num), seconds=args.seconds, seed=args.seed,
                       labels=args.labels, noise=args.noise, audio=args.audio, wavlm=args.wavlm,
-                      cleanup=not args.no_cleanup, device=args.device)
+                      cleanup=not args.no_cleanup, loop=args.loop, cycles=args.cycles, keys=args.keys,
+                      key_frames=args.key_frames, key_root=args.key_root, mapping=args.mapping, root=args.root,
+                      device=args.device)
     print_written(result)
     return 0
 

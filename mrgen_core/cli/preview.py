@@ -13,6 +13,7 @@ examples:
   mrgen preview walk.npz -o walk.png --frames 12
   mrgen preview 01_01.bvh -o walk.gif --fps 15       # animation (GIF via Pillow)
   mrgen preview walk.npz -o walk.mp4                 # needs ffmpeg on the PATH
+  mrgen preview loop.npz -o loop.gif --repeat 3      # a loop three times end to end (see the seam)
 
 Left limbs are drawn blue, right limbs red; the grid is the floor (z = 0), 0.5 m squares.
 """
@@ -40,6 +41,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--fps", type=positive_float, default=15.0, metavar="F",
                    help="animation frame rate for GIF/MP4 (default 15; the motion is resampled by time)")
     p.add_argument("--mapping", metavar="MAP.json", help="joint mapping JSON for a BVH rig")
+    p.add_argument("--repeat", type=positive_int, default=1, metavar="N",
+                   help="play a loop N times end to end, each copy carried on from where the one before ends "
+                        "(default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -48,14 +52,16 @@ def run(args: argparse.Namespace) -> int:
     from ..motion_files import load_motion
     from ..preview import ANIMATION_FORMATS, check_animation_path, render_animation, render_filmstrip
 
+    from ..loops import repeat
+
     out = Path(args.output)
     ext = out.suffix.lower()
     if ext == ".png":
-        motion = load_motion(args.input, mapping=args.mapping)
+        motion = repeat(load_motion(args.input, mapping=args.mapping), args.repeat)
         render_filmstrip(motion, out, frames=args.frames)
     elif ext in ANIMATION_FORMATS:
         check_animation_path(out, args.fps)  # refuse (e.g. no ffmpeg) before reading anything
-        motion = load_motion(args.input, mapping=args.mapping)
+        motion = repeat(load_motion(args.input, mapping=args.mapping), args.repeat)
         render_animation(motion, out, fps=args.fps, progress=not args.quiet)
     else:
         raise MrgenError(f"unsupported preview type {ext or '(no extension)'}; supported: .png, "

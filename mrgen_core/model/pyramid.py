@@ -69,6 +69,28 @@ def pad(x: torch.Tensor, m: int) -> torch.Tensor:
     return F.pad(x, (m, m), mode="replicate") if m else x
 
 
+def pad_circular(x: torch.Tensor, m: int) -> torch.Tensor:
+    """``m`` frames at both ends of (B, C, T) wrapped round from the other end (any ``m``, also ``m > T``): a valid
+    convolution of the result is the circular convolution of ``x``, so its output is periodic too."""
+    if not m:
+        return x
+    n = x.shape[-1]
+    return x[..., torch.arange(-m, n + m, device=x.device) % n]
+
+
+def upsample_circular(x: torch.Tensor, n: int) -> torch.Tensor:
+    """Linear interpolation in time of a periodic (B, C, T) to (B, C, n) (as :func:`upsample`, but frames before the
+    first and after the last interpolate across the seam instead of repeating the end)."""
+    m = x.shape[-1]
+    if m == n:
+        return x
+    pos = (torch.arange(n, dtype=torch.float64, device=x.device) + 0.5) * (m / n) - 0.5
+    lo = pos.floor()
+    w = (pos - lo).to(x.dtype)
+    i0 = lo.long() % m
+    return x[..., i0] * (1 - w) + x[..., (i0 + 1) % m] * w
+
+
 def default_config(fps: float = 30.0, **changes) -> dict:
     """A model config: plain values only (it goes into the checkpoint as is)."""
     cfg = dict(fps=float(fps), scale_factor=4.0 / 3.0, num_levels=10, kernel_size=5, g_widths=[3, 6, 6],
@@ -162,9 +184,13 @@ class MotionModel(nn.Module):
 
     # --- the generator pyramid --------------------------------------------------------------------------------
     def level_step(self, level: int, base: torch.Tensor | None, n: int, control: torch.Tensor | None,
-                   noise: torch.Tensor | None) -> torch.Tensor:
+                   noise: torch.Tensor | None, circular: bool = False) -> torch.Tensor:
         """One level on whole sequences: ``base`` (B, C, n) upsampled from the level below (None at level 0),
-        ``control`` (B, K, n), ``noise`` (B, C, n + 2 margin) -> (B, C, n)."""
+        ``control`` (B, K, n), ``noise`` (B, C, n + 2 margin) -> (B, C, n). ``circular``: the sequence is one period
+        of a loop: base, noise (its own ``n`` frames) and control wrap round instead of ending, so the output is
+        periodic."""
+        if circular:
+            return self._circular_step(level, base, n, control, noise)
         m = self.margin
         if base is None:
             b = noise.shape[0] if noise is not None else 1
@@ -174,6 +200,21 @@ class MotionModel(nn.Module):
         if noise is not None:  # noise on the sequence's own frames only: a quiet margin marks its ends
             x = x + (F.pad(noise[..., m:noise.shape[-1] - m], (m, m)) if m else noise)
         c = pad(control, m) if control is not None else None
+        if c is not None and c.shape[0] != x.shape[0]:
+            c = c.expand(x.shape[0], -1, -1)
+        res = self.generators[level](x, c)
+        return res if base is None else base + res
+
+    def _circular_step(self, level, base, n, control, noise) -> torch.Tensor:
+        m = self.margin
+        if base is None:
+            b = noise.shape[0] if noise is not None else 1
+            x = torch.zeros(b, feat.NUM_FEATURES, n + 2 * m, device=self.device)
+        else:
+            x = pad_circular(base, m)
+        if noise is not None:
+            x = x + pad_circular(noise[..., m:noise.shape[-1] - m] if m else noise, m)
+        c = pad_circular(control, m) if control is not None else None
         if c is not None and c.shape[0] != x.shape[0]:
             c = c.expand(x.shape[0], -1, -1)
         res = self.generators[level](x, c)
@@ -193,14 +234,17 @@ class MotionModel(nn.Module):
     def synthesize(self, lengths: list[int], controls: list[torch.Tensor | None], *, batch: int = 1,
                    generator: torch.Generator | None = None, noise_levels=None, noise_scale: float = 1.0,
                    start_level: int = 0, base: torch.Tensor | None = None, z0: torch.Tensor | None = None,
-                   stop_level: int | None = None, crossfade: bool = False) -> list[torch.Tensor]:
+                   stop_level: int | None = None, crossfade: bool = False, circular: bool = False,
+                   constrain=None) -> list[torch.Tensor]:
         """Run levels ``start_level .. stop_level`` (default: to the finest) and return every level's output.
 
         ``noise_levels``: levels that get random noise (default all); ``base``: the output of level
         ``start_level - 1`` (blending, training banks); ``z0``: fixed level-0 noise (reconstruction).
         ``crossfade``: where the labels change over time, run each level once per label and crossfade the outputs
         (:mod:`.crossfade`; sampling, with ``control_levels(..., crossfade=True)``) instead of feeding the
-        generators the mixed control (training).
+        generators the mixed control (training). ``circular``: every level is one period of a loop (circular
+        margins and upsampling, :meth:`level_step`). ``constrain(level, out) -> out``: applied to every level's
+        output before the next level reads it (key poses, kept frames: :mod:`mrgen_core.keyed`).
         """
         stop = self.num_levels - 1 if stop_level is None else stop_level
         noise_levels = set(range(self.num_levels)) if noise_levels is None else set(noise_levels)
@@ -208,7 +252,7 @@ class MotionModel(nn.Module):
         prev = base
         for i in range(start_level, stop + 1):
             n = lengths[i]
-            up = None if prev is None else upsample(prev, n)
+            up = None if prev is None else (upsample_circular if circular else upsample)(prev, n)
             if crossfade and up is not None and i > 0:
                 up = upsample_rotations(prev, up, label_weights(controls[i - 1], len(self.control_spec.vocab)),
                                         self.mean, self.std)
@@ -220,10 +264,12 @@ class MotionModel(nn.Module):
                 z = None
             w = label_weights(controls[i], len(self.control_spec.vocab)) if crossfade else None
             if w is None:
-                prev = self.level_step(i, up, n, controls[i], z)
+                prev = self.level_step(i, up, n, controls[i], z, circular)
             else:
-                step = (lambda b, c, z_, i=i, n=n: self.level_step(i, b, n, c, z_))
+                step = (lambda b, c, z_, i=i, n=n: self.level_step(i, b, n, c, z_, circular))
                 prev = crossfade_step(step, w, up, controls[i], z, self.mean, self.std)
+            if constrain is not None:
+                prev = constrain(i, prev)
             outs.append(prev)
         return outs
 

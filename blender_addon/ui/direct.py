@@ -1,0 +1,25 @@
+"""The panel rows for loops, root motion, NLA strips (Generate) and kept frames (Blend): short labels, stacked rows
+for the default sidebar width, details in the tooltips."""
+from __future__ import annotations
+
+
+def draw_generate_options(layout, s) -> None:
+    """Loop [Cycles], Root: Keep | In place, NLA strip."""
+    col = layout.column(align=True)
+    row = col.row(align=True)
+    row.prop(s, "loop")
+    sub = row.row(align=True)
+    sub.enabled = s.loop and not s.audio_file
+    sub.prop(s, "cycles")
+    col.row(align=True).prop(s, "root_mode", expand=True)
+    col.prop(s, "use_nla")
+
+
+def draw_blend_options(layout, s) -> None:
+    """Keep keyed frames [Frames], Root, NLA strip."""
+    col = layout.column(align=True)
+    col.prop(s, "keep_keyed")
+    if s.keep_keyed:
+        col.prop(s, "keep_range", text="Frames")
+    col.row(align=True).prop(s, "root_mode", expand=True)
+    col.prop(s, "use_nla")

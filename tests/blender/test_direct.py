@@ -1,0 +1,139 @@
+"""Loop, Root, Keep keyed frames and NLA strips through the operators, against a real worker on the tiny model."""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy", reason="needs Blender's bpy module (run with .venv-bpy)")
+
+from .support import addon_module  # noqa: E402
+from .test_generate import _Layout  # noqa: E402
+from .test_rig_keys import blender_joints  # noqa: E402
+
+
+@pytest.fixture
+def model_prefs(prefs, tiny_model):
+    prefs.model_folder = str(tiny_model.parent)
+    return prefs
+
+
+def _fcurves(obj, action):
+    return list(addon_module("keyframes").fcurves_of(obj, action))
+
+
+@pytest.mark.timeout(180)
+def test_loop_is_a_cyclic_action_that_plays_on_past_its_end(model_prefs):
+    s = bpy.context.window_manager.mrgen_new
+    s.seconds, s.seed, s.num, s.label, s.loop = 2.0, 3, 1, "walk", True
+    scene = bpy.context.scene
+    scene.render.fps = 24  # the model runs at 30 fps: the cycle stays a whole number of frames (48)
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    obj = bpy.context.active_object
+    action = obj.animation_data.action
+    assert action["mrgen"]["loop"] and action["mrgen"]["frames"] == 48 and "loop" in action.name
+    fcs = _fcurves(obj, action)
+    assert len(fcs) == 99 and all(len(fc.keyframe_points) == 49 for fc in fcs)  # the cycle + its closing key
+    assert all(fc.modifiers and fc.modifiers[0].type == "CYCLES" for fc in fcs)
+    assert {fc.modifiers[0].mode_after for fc in fcs if fc.data_path.endswith("location")} == {"REPEAT_OFFSET"}
+    assert tuple(action.frame_range) == (1.0, 49.0) and action.use_cyclic
+    # the closing key is the first pose, moved on by the cycle's offset; past the end the cycle plays on
+    j = blender_joints(obj, [1, 2, 6, 49, 50, 54])
+    offset = j[3, 0] - j[0, 0]
+    assert abs(offset[2]) < 1e-4
+    np.testing.assert_allclose(j[3], j[0] + offset, atol=2e-3)
+    np.testing.assert_allclose(j[4:], j[1:3] + offset, atol=2e-3)
+    step = np.linalg.norm(j[4] - j[3], axis=-1).mean()  # the seam is a step like the others
+    assert step < 2 * np.linalg.norm(j[1] - j[0], axis=-1).mean() + 0.01
+
+
+@pytest.mark.timeout(180)
+def test_root_in_place_and_nla_strips(model_prefs):
+    s = bpy.context.window_manager.mrgen_new
+    s.seconds, s.seed, s.num, s.label, s.root_mode = 2.0, 1, 2, "walk", "in-place"
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_current = 30, 12
+    assert s.use_nla  # on by default
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    obj = bpy.context.active_object
+    actions = sorted((a for a in bpy.data.actions if a.get("mrgen")), key=lambda a: a["mrgen"]["variation"])
+    assert len(actions) == 2 and obj.animation_data.action == actions[0]  # the Action stays available
+    assert actions[0]["mrgen"]["root"] == "in-place" and "inplace" in actions[0].name
+    pelvis = blender_joints(obj, np.arange(1, 61, 3))[:, 0]
+    assert np.abs(pelvis[:, :2] - pelvis[0, :2]).max() < 1e-3  # no horizontal travel
+    assert np.ptp(pelvis[:, 2]) > 1e-3  # the vertical motion stays
+    tracks = obj.animation_data.nla_tracks
+    assert len(tracks) == 1 and tracks[0].name.startswith("MRGen generate: ")
+    strips = list(tracks[0].strips)
+    assert [st.name for st in strips] == [a.name for a in actions] and [st.action for st in strips] == actions
+    assert strips[0].frame_start == 12 and strips[1].frame_start > strips[0].frame_end  # one after another
+    # one track per request; none when the option is off
+    obj.data.mrgen.num = 1
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    assert len(tracks) == 2
+    obj.data.mrgen.use_nla = False
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    assert len(tracks) == 2
+
+
+@pytest.mark.timeout(240)
+def test_blend_keeps_the_keyed_frames(model_prefs):
+    rig, keyframes = addon_module("rig"), addon_module("keyframes")
+    s = bpy.context.window_manager.mrgen_new
+    s.seconds, s.seed, s.num, s.label, s.use_nla = 3.0, 2, 1, "walk", False
+    bpy.context.scene.render.fps = 30
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    obj = bpy.context.active_object
+    full = obj.animation_data.action
+    st = obj.data.mrgen
+    st.keep_keyed, st.keep_levels = True, 0
+    with pytest.raises(RuntimeError, match="every frame of .* is keyed: give the Frames"):
+        bpy.ops.mrgen.blend(blocking=True)
+    # an animator's blocking: poses keyed on three frames only
+    motion = rig.motion_from_action(obj, full)
+    quats, loc = rig.motion_to_smpl_rig(motion)
+    rows, frames = [0, 39, 89], np.array([1, 40, 90])
+    names = list(addon_module("core").JOINT_NAMES)
+    blocking = bpy.data.actions.new("blocking")
+    keyframes.write_keys(obj, blocking, frames, {n: quats[rows, i] for i, n in enumerate(names)},
+                         {"pelvis": loc[rows]})
+    want = blender_joints(obj, frames)
+    assert bpy.ops.mrgen.blend(blocking=True) == {"FINISHED"}
+    new = obj.animation_data.action
+    assert new != blocking and new["mrgen"]["keep_frames"] == "0-0,39-39,89-89"
+    assert np.abs(blender_joints(obj, frames) - want).max() < 2e-3  # the keyed poses, exactly
+    between = blender_joints(obj, [20, 65])
+    assert keyframes.frame_range(obj, new) == (1, 90) and np.isfinite(between).all()
+    # a frame range of a fully keyed Action
+    obj.animation_data.action = full
+    want = blender_joints(obj, np.arange(1, 11))
+    st.keep_range = "1-10"
+    assert bpy.ops.mrgen.blend(blocking=True) == {"FINISHED"}
+    assert np.abs(blender_joints(obj, np.arange(1, 11)) - want).max() < 2e-3
+    obj.animation_data.action = full
+    st.keep_range = "80-200"
+    with pytest.raises(RuntimeError, match="frame 91 is outside"):
+        bpy.ops.mrgen.blend(blocking=True)
+
+
+def test_panels_draw_the_new_rows(prefs):
+    s = bpy.context.window_manager.mrgen_new
+
+    def drawn(panel, obj=None):
+        fake = types.SimpleNamespace(layout=_Layout())
+        panel.draw(fake, bpy.context)
+        return dict(fake.layout.drawn)
+
+    gen = drawn(addon_module("ui.generate").MRGEN_PT_generate)
+    assert gen["loop"] is True and gen["cycles"] is False and gen["root_mode"] and gen["use_nla"]
+    s.loop, s.cycles = True, 3
+    gen = drawn(addon_module("ui.generate").MRGEN_PT_generate)
+    assert gen["cycles"] is True and gen["seconds"] is False  # the cycles set the length
+    rows = []
+    addon_module("ui.direct").draw_blend_options(_Layout(rows), s)
+    assert [r for r, _ in rows] == ["keep_keyed", "root_mode", "use_nla"]
+    s.keep_keyed = True
+    rows.clear()
+    addon_module("ui.direct").draw_blend_options(_Layout(rows), s)
+    assert [r for r, _ in rows] == ["keep_keyed", "keep_range", "root_mode", "use_nla"]
