@@ -102,7 +102,7 @@ def bench_loops(model, name: str, label: str | None, seconds: float | None, cycl
 
 
 def bench_keys(model, name: str, label: str, held: str, other: str, num: int) -> list[dict]:
-    from mrgen_core.io import load_motion
+    from mrgen_core.motion_files import load_motion
     from mrgen_core.keys import KeyPoses
     from mrgen_core.sampling import generate
 
@@ -140,8 +140,8 @@ def bench_keys(model, name: str, label: str, held: str, other: str, num: int) ->
 
 
 def bench_keep(model, name: str, label: str, source: str, ranges: str, num: int) -> dict:
-    from mrgen_core.directing import blend
-    from mrgen_core.io import load_motion
+    from mrgen_core.blend_directed import blend
+    from mrgen_core.motion_files import load_motion
     from mrgen_core.keys import parse_frame_ranges
 
     src = load_motion(source, fps=model.fps)

@@ -119,7 +119,7 @@ class KeyPoses:
     def load(cls, path: str | os.PathLike, frames: str | list, with_root: bool = False,
              mapping: str | os.PathLike | None = None) -> "KeyPoses":
         """Key poses from a motion file (.npz / .bvh; a BVH rig without a preset needs ``mapping``, as import)."""
-        from .io import load_motion
+        from .motion_files import load_motion
 
         parsed = parse_key_frames(frames)
         if not os.path.isfile(path):

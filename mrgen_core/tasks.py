@@ -245,7 +245,7 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
 
     ``keep_frames`` (ranges of the source's frames, ``"0-30,200-240"``): keep those frames exactly and regenerate
     between them (``keep_levels`` of the source kept there too; 0: none). ``loop``: a seamless loop with the
-    source's kept levels. ``root``: ``keep`` or ``in-place`` (:func:`mrgen_core.directing.blend`).
+    source's kept levels. ``root``: ``keep`` or ``in-place`` (:func:`mrgen_core.blend_directed.blend`).
     """
     outputs = _outputs(outputs)
     _check_seconds(seconds)
@@ -269,7 +269,7 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
     from .blending import blend as blend_source, generate_mixed
 
     if directed:
-        from .directing import blend as blend_directed
+        from .blend_directed import blend as blend_directed
 
         motions = blend_directed(m, source, keep_levels, keep_frames=keep_frames or None, loop=loop, seed=seed,
                                  num=len(outputs), labels=labels or None, cleanup=cleanup, progress=report)

@@ -8,8 +8,9 @@ import pytest
 from mrgen_core import features as feat
 from mrgen_core import loops, tasks
 from mrgen_core.cli import main
-from mrgen_core.directing import blend as blend_directed, label_period
-from mrgen_core.io import load_motion, save_motion
+from mrgen_core.blend_directed import blend as blend_directed
+from mrgen_core.directing import label_period
+from mrgen_core.motion_files import load_motion, save_motion
 from mrgen_core.keys import KeyPoses, level_weights, parse_frame_ranges
 from mrgen_core.root_motion import in_place
 from mrgen_core.rotations import axis_angle_to_matrix
