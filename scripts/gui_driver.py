@@ -97,6 +97,7 @@ def setup():
     s = bpy.context.window_manager.mrgen_new
     s.model = os.path.basename(MODEL)
     s.seconds, s.num, s.seed = 6.0, 4, 1
+    s.loop, s.use_nla = True, True  # a loop, placed as NLA strips (issue 15)
     scene = bpy.context.scene
     scene.render.fps = 30
     for obj in list(bpy.data.objects):  # an empty stage: the new SMPL armature is what the viewport shows
@@ -225,6 +226,8 @@ def check_result():
     STATE["fcurves"] = len(act.fcurves)
     STATE["keys"] = sum(len(fc.keyframe_points) for fc in act.fcurves)
     STATE["actions"] = sorted(a.name for a in bpy.data.actions if a.get("mrgen"))
+    STATE["strips"] = sum(len(t.strips) for t in obj.animation_data.nla_tracks)
+    STATE["cyclic"] = sum(any(m.type == "CYCLES" for m in fc.modifiers) for fc in act.fcurves)
     scene = bpy.context.scene
     scene.frame_set((scene.frame_start + scene.frame_end) // 2)  # a mid-motion pose for the picture
     win, area, ui = view3d()
@@ -250,8 +253,9 @@ def final_shot():
     progress = STATE["progress"]
     moved = len({p for p in progress if 0.0 < p < 1.0}) >= 2 and progress[-1] == 1.0
     ok = moved and STATE["fcurves"] == 99 and STATE["keys"] > 0 and not STATE.get("error") and \
-        len(STATE["actions"]) == 4
+        len(STATE["actions"]) == 4 and STATE["strips"] == 4 and STATE["cyclic"] == STATE["fcurves"]
     finish(ok, "" if ok else f"progress {progress}, fcurves {STATE['fcurves']}, actions {STATE['actions']}, "
+                             f"NLA strips {STATE['strips']}, cyclic F-curves {STATE['cyclic']}, "
                              f"error {STATE.get('error')!r}")
     return None
 
