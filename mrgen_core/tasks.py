@@ -329,13 +329,15 @@ def _folder_samples(folder: PathLike, reference, fps: float) -> tuple[list, list
 
 def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = None,
              reference: Sequence[PathLike] | None = None, samples: int = 20, seed: int = 0,
-             frames: int | None = None, fps: float = 30.0, keep_heading: bool = False, cleanup: bool = True,
+             frames: int | None = None, fps: float = 30.0, cleanup: bool = True,
              json_path: PathLike | None = None, progress: Progress | None = None,
              should_stop: ShouldStop | None = None) -> dict:
     """Score generated motion (:func:`mrgen_core.metrics.evaluate`): ``samples`` motions of ``frames`` frames
     (default twice the training clips' length) drawn from ``model`` and scored against its training clips (or
-    ``reference``), or every .npz / .bvh in ``samples_dir`` scored against ``reference`` at ``fps``. Returns the
-    figures with their ``protocol``; ``json_path``: also write them there."""
+    ``reference``), or every .npz / .bvh in ``samples_dir`` scored against ``reference`` at ``fps``. Coverage and
+    both diversities come on the fair features (top level and ``"fair"``) and on GANimator's literal ones
+    (``"literal"``; what published figures use). Returns the figures with their ``protocol``; ``json_path``: also
+    write them there."""
     from .metrics import evaluate as score
 
     if (model is None) == (samples_dir is None):
@@ -353,10 +355,12 @@ def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = No
     else:
         motions, refs, recs, protocol = _folder_samples(samples_dir, reference, fps)
         done = 0.0
-    res = score(motions, refs, reconstructions=recs, heading_invariant=not keep_heading,
+    res = score(motions, refs, reconstructions=recs,
                 progress=lambda f, _="": report(done + (1 - done) * f, "evaluating"))
     res["protocol"] = {**protocol, "num_samples": len(motions), "fps": res["fps"],
-                       "references": [r.source or r.name for r in refs], "heading_invariant": not keep_heading}
+                       "references": [r.source or r.name for r in refs],
+                       "features": {"fair": "heading removed, yaw rate added (mrgen's default)",
+                                    "literal": "GANimator's, with the heading (published figures use these)"}}
     if json_path:
         with atomic_path(json_path) as tmp:
             tmp.write_text(json.dumps(res, indent=2, allow_nan=False) + "\n")

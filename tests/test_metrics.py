@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mrgen_core import Motion, MrgenError
-from mrgen_core.metrics import (FEATURE_SIZE, coverage, evaluate, feature_metrics, foot_skating, frame_distances,
+from mrgen_core.metrics import (FEATURE_SIZE, LITERAL_FEATURE_SIZE, coverage, evaluate, feature_metrics, foot_skating, frame_distances,
                                 global_diversity, jitter, local_diversity, motion_features, reconstruction_error,
                                 window_sums)
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -263,8 +263,9 @@ def rotate_about_z(m: Motion, angle: float) -> Motion:
 def test_motion_features_shape_and_heading():
     m = synthetic_walk()
     f = motion_features(m)
-    assert f.shape == (120, FEATURE_SIZE) == (120, 148)
-    assert set(np.unique(f[:, -4:])) <= {0.0, 1.0}
+    assert f.shape == (120, FEATURE_SIZE) == (120, 149)
+    assert motion_features(m, heading_invariant=False).shape == (120, LITERAL_FEATURE_SIZE) == (120, 148)
+    assert set(np.unique(f[:, -5:-1])) <= {0.0, 1.0}
     turned = rotate_about_z(m, 1.1)
     np.testing.assert_allclose(turned.joints()[:, :, 2], m.joints()[:, :, 2], atol=1e-9)
     np.testing.assert_allclose(motion_features(turned), f, atol=1e-9)
