@@ -15,17 +15,17 @@ of the root trajectory, which the metric excludes anyway (the literal features p
 turned earlier or later than the clip).
 
 Turning: removing the heading alone would also remove the turning (a sample that never turns would match a clip
-that spins), so the fair features add one channel, the yaw rate: the vertical component of the root's world angular
-velocity (rad/s, averaged over :data:`YAW_RATE_SPAN` = 0.2 s, defined for any posture, 0 for a body that does not
-turn about the vertical), times
-:data:`YAW_RATE_SECONDS` = 0.5 s. Why 0.5 s: the literal features charge a heading offset of ``a`` radians about
-``2 sin(a / 2) ~ a`` (the root's sideways axis swings by that much), which is also what a joint rotated by ``a``
-costs; a yaw-rate difference ``dw`` that starts aligned at the beginning of a 30-frame (1 s) coverage window builds
-up a heading offset of ``dw * t``, ``dw * 0.5 s`` on average over the window. So a turn weighs what the rotation it
-makes over half a window would weigh on a joint, the same horizon on which the joint channels change: rounding a
-corner at 90 deg/s adds 0.79 per frame (like a joint 45 deg off), a spin at 360 deg/s 3.1 (above the 2.0 coverage
-threshold on its own), a walk's sway of a few deg/s next to nothing. BENCHMARKS.md compares the channel with the
-joints' own 0.5 s rotation changes on the benchmark clips.
+that spins), so the fair features add one channel, the yaw rate: the rate of change of that heading (rad/s, over
+:data:`YAW_RATE_SPAN` = 0.2 s; faded out when lying face up or down, where a heading is undefined; 0 for tilting or
+rolling without turning), times :data:`YAW_RATE_SECONDS` = 0.5 s. Why 0.5 s: the literal features charge a heading
+offset of ``a`` radians ``2 sin(a / 2) ~ a`` (the root's sideways axis swings by that much), which is also about
+what a joint rotated by ``a`` costs; a yaw-rate difference ``dw`` that starts aligned at the beginning of a 30-frame
+(1 s) coverage window builds up a heading offset of ``dw * t``, ``dw * 0.5 s`` on average over the window. So a turn
+weighs what the rotation it makes in half a window would weigh on a joint, on the same horizon as the joint channels'
+own changes: rounding a corner at 90 deg/s adds 0.79 per frame (like a joint 45 deg off), a spin at 360 deg/s 3.1
+(above the 2.0 coverage threshold on its own), a walk's sway next to nothing. On the benchmark clips a typical turn
+and a typical joint rotation change weigh alike: the channel's median while turning is 0.6-1.0 where the 8
+most-moving joints change by a median 0.5-0.75 over 0.5 s (BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ import numpy as np
 from ..contacts import foot_contacts
 from ..errors import MrgenError
 from ..motion import Motion
-from ..rotations import axis_angle_to_matrix, matrix_to_6d, matrix_to_axis_angle
+from ..rotations import axis_angle_to_matrix, matrix_to_6d
 from ..skeleton import NUM_JOINTS
 
 #: Channels per frame of the literal features: 6D of every joint plus 4 contact flags.
@@ -58,9 +58,8 @@ def remove_heading(root_rotmats: np.ndarray) -> np.ndarray:
     The forward direction is the template's +Z axis carried by the root rotation (third column); its horizontal
     direction sets the yaw. A forward axis pointing straight up or down has no heading and is left as it is.
     """
-    fwd = root_rotmats[:, :, 2]
-    yaw = np.arctan2(fwd[:, 1], fwd[:, 0])
-    flat = np.hypot(fwd[:, 0], fwd[:, 1]) < 1e-9
+    yaw, horizontal = heading_and_weight(root_rotmats)
+    flat = horizontal < 1e-9
     ang = np.where(flat, 0.0, DEFAULT_HEADING - yaw)
     c, s = np.cos(ang), np.sin(ang)
     rz = np.zeros((len(ang), 3, 3))
@@ -68,23 +67,31 @@ def remove_heading(root_rotmats: np.ndarray) -> np.ndarray:
     return rz @ root_rotmats
 
 
-def yaw_rate(root_rotmats: np.ndarray, fps: float, span: float = YAW_RATE_SPAN) -> np.ndarray:
-    """Yaw rate (T,) in rad/s: the world-vertical (Z) component of the root's angular velocity, counter-clockwise
-    seen from above positive, averaged over ``span`` seconds around each frame.
+def heading_and_weight(root_rotmats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the heading (yaw about world Z of the root's forward axis, radians) and how well it is defined:
+    the forward axis's horizontal length (1 upright, 0 lying face up or down)."""
+    fwd = np.asarray(root_rotmats, dtype=np.float64)[:, :, 2]
+    return np.arctan2(fwd[:, 1], fwd[:, 0]), np.hypot(fwd[:, 0], fwd[:, 1])
 
-    Frame ``t``: the world-frame rotation ``R[t+k] R[t-k]^T`` as an axis-angle vector (angle times axis), its Z
-    component divided by the time between the two frames, with ``k = max(1, round(span * fps / 2))`` frames (indices
-    clamped at the ends). A single frame has no rate (0).
+
+def yaw_rate(root_rotmats: np.ndarray, fps: float, span: float = YAW_RATE_SPAN) -> np.ndarray:
+    """Yaw rate (T,) in rad/s: the rate of change of the heading that :func:`remove_heading` removes,
+    counter-clockwise seen from above positive, over ``span`` seconds around each frame.
+
+    Frame ``t``: the heading change from frame ``t-k`` to ``t+k`` (wrapped to (-pi, pi]) over the time between them,
+    ``k = max(1, round(span * fps / 2))`` (indices clamped at the ends), times the smaller forward-axis horizontal
+    length of the two frames, so the rate fades out where the heading is undefined (lying face up or down) instead
+    of jumping. Tilting and rolling without turning give 0. A single frame has no rate (0).
     """
-    r = np.asarray(root_rotmats, dtype=np.float64)
-    n = len(r)
+    yaw, weight = heading_and_weight(root_rotmats)
+    n = len(yaw)
     if n < 2:
         return np.zeros(n)
     k = max(1, round(span * fps / 2))
     t = np.arange(n)
     hi, lo = np.minimum(t + k, n - 1), np.maximum(t - k, 0)
-    turn = matrix_to_axis_angle(r[hi] @ np.swapaxes(r[lo], -1, -2))[:, 2]
-    return turn * fps / (hi - lo)
+    turn = np.angle(np.exp(1j * (yaw[hi] - yaw[lo])))
+    return turn * np.minimum(weight[hi], weight[lo]) * fps / (hi - lo)
 
 
 def motion_features(motion: Motion, heading_invariant: bool = True, joints: np.ndarray | None = None, *,
