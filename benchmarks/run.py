@@ -31,6 +31,7 @@ import bench_metrics  # noqa: E402
 from baselines import DEFAULT_CLIPS, FPS, load_clips, markdown_table, noise_copies, run_baselines  # noqa: E402
 from mrgen_core.atomic import atomic_path  # noqa: E402
 from mrgen_core.metrics import evaluate, feature_metrics, motion_features  # noqa: E402
+from mrgen_core.skeleton import NUM_JOINTS  # noqa: E402
 
 SECTION = "metrics"
 TITLE = "Metrics: speed, sanity baselines, trained models (issue 3, `benchmarks/run.py`)"
@@ -140,13 +141,15 @@ def model_table(rows: list[dict]) -> str:
 def contact_share(clip, degrees: float = 2.0, num: int = 5, seed: int = 0) -> dict:
     """For noise copies: the fraction of contact flags that still agree with the clip's, and local diversity with
     and without the 4 contact channels (how much of a noisy sample's score the contacts make)."""
+    contacts = slice(NUM_JOINTS * 6, NUM_JOINTS * 6 + 4)  # after the rotations, before the yaw rate
     rf = motion_features(clip)
+    rest = np.delete(np.arange(rf.shape[1]), np.arange(rf.shape[1])[contacts])
     agree, full, rot = [], [], []
     for m in noise_copies(clip, degrees, num, seed):
         f = motion_features(m)
-        agree.append(float((f[:, -4:] == rf[:, -4:]).mean()))
+        agree.append(float((f[:, contacts] == rf[:, contacts]).mean()))
         full.append(feature_metrics(f, [rf])["local_diversity"])
-        rot.append(feature_metrics(f[:, :-4], [rf[:, :-4]])["local_diversity"])
+        rot.append(feature_metrics(f[:, rest], [rf[:, rest]])["local_diversity"])
     return {"clip": clip.name, "degrees": degrees, "agree": float(np.mean(agree)), "local": float(np.mean(full)),
             "local_rotations": float(np.mean(rot))}
 
@@ -157,7 +160,8 @@ def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, m
     date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         f"## {TITLE}",
-        f"Machine: {machine()}. Date: {date}. Commit: {commit()}. Command: `python benchmarks/run.py "
+        f"Machine: {machine()}. Date: {date}. Commit: {commit()}. 1-minute load average {os.getloadavg()[0]:.2f} "
+        "(other jobs on the machine slow the timings). Command: `python benchmarks/run.py "
         f"{' '.join(args.clips)} --samples {args.samples} --repeats {args.repeats}"
         f"{' --no-train' if args.no_train else f' --preset {args.preset}'}`.",
         "### Speed",
@@ -172,8 +176,11 @@ def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, m
         "clip itself; `shuffle` cuts it into 1 s or 0.5 s chunks and plays two random permutations end to end (twice "
         "the length, as samples are); `noise` adds per-frame Gaussian rotation noise to every joint. Coverage: "
         "30-frame windows, threshold 2.0; local diversity: 15-frame windows; global diversity: segments >= 30 "
-        "frames. Features are heading-invariant (see `mrgen_core/metrics/features.py`). Foot skating and jitter: "
-        "samples, then the training clip in parentheses. Eval s: one `evaluate` call on the whole set, median.",
+        "frames. `no turning` holds the clip's heading at its first frame's (same poses, never turning). Coverage "
+        "and diversities on the fair features (heading removed, yaw rate kept: the default), GANimator's literal "
+        "ones (with the heading), and, for coverage, the pose-only features the fair ones replaced (heading "
+        "removed, no yaw rate; see `mrgen_core/metrics/features.py`). Foot skating and jitter: samples, then the "
+        "training clip in parentheses. Eval s: one `evaluate` call (both feature sets) on the whole set, median.",
     ]
     if note:
         parts.append(f"Note: {note}.")
