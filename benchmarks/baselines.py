@@ -184,6 +184,34 @@ def run_baselines(clip: Motion, num: int = 5, seed: int = 0, repeats: int = 1) -
     return rows
 
 
+def turn_scale(clip: Motion, turning_deg_s: float = 45.0) -> dict:
+    """How the yaw-rate channel weighs against the joints on a clip: the channel's median and largest magnitude
+    over the frames that turn faster than ``turning_deg_s``, and the median 6D change of a joint over the same
+    0.5 s (all non-root joints, and the 8 that move most)."""
+    from mrgen_core.metrics import YAW_RATE_SECONDS
+
+    f = motion_features(clip)
+    yaw = np.abs(f[:, -1])
+    turning = yaw > np.radians(turning_deg_s) * YAW_RATE_SECONDS
+    lag = max(1, round(YAW_RATE_SECONDS * clip.fps))
+    six = f[:, :144].reshape(len(f), 24, 6)[:, 1:]
+    change = np.linalg.norm(six[lag:] - six[:-lag], axis=-1)  # (T - lag, 23)
+    per_joint = np.median(change, axis=0)
+    return {"clip": clip.name, "turning_share": float(turning.mean()),
+            "turn_median": float(np.median(yaw[turning])) if turning.any() else 0.0,
+            "turn_max": float(yaw.max()), "joint_median": float(np.median(change)),
+            "joint_top8": float(np.median(np.sort(per_joint)[-8:]))}
+
+
+def turn_scale_table(rows: list[dict]) -> str:
+    """Rows of :func:`turn_scale` as a Markdown table."""
+    lines = ["| clip | frames turning > 45 deg/s | yaw channel while turning: median (max) | joint 6D change over "
+             "0.5 s: median, all joints / 8 most-moving |", "|---|---|---|---|"]
+    lines += [f"| {r['clip']} | {r['turning_share'] * 100:.0f} % | {r['turn_median']:.2f} ({r['turn_max']:.2f}) | "
+              f"{r['joint_median']:.2f} / {r['joint_top8']:.2f} |" for r in rows]
+    return "\n".join(lines)
+
+
 def _f(v, spec=".2f"):
     return "n/a" if v is None else format(v, spec)
 

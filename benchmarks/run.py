@@ -28,7 +28,8 @@ for p in (str(REPO), str(REPO / "benchmarks")):
 import numpy as np  # noqa: E402
 
 import bench_metrics  # noqa: E402
-from baselines import DEFAULT_CLIPS, FPS, load_clips, markdown_table, noise_copies, run_baselines  # noqa: E402
+from baselines import (DEFAULT_CLIPS, FPS, load_clips, markdown_table, noise_copies, run_baselines,  # noqa: E402
+                       turn_scale, turn_scale_table)
 from mrgen_core.atomic import atomic_path  # noqa: E402
 from mrgen_core.metrics import evaluate, feature_metrics, motion_features  # noqa: E402
 from mrgen_core.skeleton import NUM_JOINTS  # noqa: E402
@@ -190,6 +191,11 @@ def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, m
                  + "; ".join(f"{s['clip']} with {s['degrees']:g} deg noise: {s['agree'] * 100:.0f} % of the contact "
                              f"flags still agree, local diversity {s['local']:.2f} ({s['local_rotations']:.2f} "
                              "from the rotations alone)" for s in shares) + ".")
+    parts.append("The yaw-rate channel of the fair features (heading change over 0.2 s, rad/s, times 0.5 s; "
+                 "`mrgen_core/metrics/features.py`) against the joints' own rotation changes over the same 0.5 s: "
+                 "a typical turn weighs like the change of a joint that moves (`benchmarks/baselines.py` "
+                 "`turn_scale`).")
+    parts.append(turn_scale_table([turn_scale(c) for c in clips]))
     parts.append("### Trained models")
     parts.append(model_part)
     return "\n\n".join(parts)
