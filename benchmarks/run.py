@@ -156,7 +156,8 @@ def contact_share(clip, degrees: float = 2.0, num: int = 5, seed: int = 0) -> di
 
 
 # --- main ---------------------------------------------------------------------------------------------------------
-def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, model_part: str) -> str:
+def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, model_part: str,
+           turns: list[dict] = ()) -> str:
     """The Markdown section."""
     date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
@@ -195,7 +196,7 @@ def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, m
                  "`mrgen_core/metrics/features.py`) against the joints' own rotation changes over the same 0.5 s: "
                  "a typical turn weighs like the change of a joint that moves (`benchmarks/baselines.py` "
                  "`turn_scale`).")
-    parts.append(turn_scale_table([turn_scale(c) for c in clips]))
+    parts.append(turn_scale_table(list(turns)))
     parts.append("### Trained models")
     parts.append(model_part)
     return "\n\n".join(parts)
@@ -226,9 +227,10 @@ def main(argv=None) -> int:
     speed = bench_metrics.measure(3600, 1800, args.repeats)
     base = [r for c in clips for r in run_baselines(c, args.samples, args.seed, args.repeats)]
     shares = [contact_share(c, 2.0, args.samples, args.seed) for c in clips]
+    turns = [turn_scale(c) for c in clips]
     pending = "no trained-model rows: --no-train given." if args.no_train else \
         f"training models (preset `{args.preset}`) ... (this text is replaced when training ends)"
-    body = report(args, speed, base, shares, note, pending)
+    body = report(args, speed, base, shares, note, pending, turns)
     write_section(args.out, SECTION, body)  # the quick figures first: training takes long
     print(body)
     print(f"\nwrote section '{SECTION}' of {args.out}", flush=True)
@@ -239,11 +241,11 @@ def main(argv=None) -> int:
     except Exception as e:  # a bug in the model package: keep the other figures, say what failed
         traceback.print_exc()
         rows, mnote = [], f"training or sampling failed: {type(e).__name__}: {e}"
-        write_section(args.out, SECTION, report(args, speed, base, shares, note, model_part(rows, mnote, args)))
+        write_section(args.out, SECTION, report(args, speed, base, shares, note, model_part(rows, mnote, args), turns))
         print(f"\n{mnote}\nwrote section '{SECTION}' of {args.out}")
         return 1
     part = model_part(rows, mnote, args)
-    write_section(args.out, SECTION, report(args, speed, base, shares, note, part))
+    write_section(args.out, SECTION, report(args, speed, base, shares, note, part, turns))
     print("\n" + part + f"\n\nwrote section '{SECTION}' of {args.out}")
     return 0
 
