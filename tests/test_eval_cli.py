@@ -64,6 +64,29 @@ def test_json_and_table_from_samples_dir_with_test_loader(tmp_path, monkeypatch,
     assert f"{figs['coverage'] * 100:.1f} %" in printed
 
 
+def test_fair_and_literal_side_by_side(tmp_path, capsys):
+    """A copy of the clip turned to another heading: perfect on the fair features, not on GANimator's literal
+    ones; the table prints both in one row per figure and the JSON keeps both."""
+    from mrgen_core.motion_files import save_motion
+    from test_metrics import rotate_about_z
+
+    ref = synthetic_walk(150)
+    (tmp_path / "s").mkdir()
+    save_motion(rotate_about_z(ref, 2.0), tmp_path / "s" / "turned.npz")
+    save_motion(ref, tmp_path / "ref.npz")
+    out = tmp_path / "e.json"
+    assert cli.main(["eval", "--samples-dir", str(tmp_path / "s"), "--reference", str(tmp_path / "ref.npz"),
+                     "--json", str(out)]) == 0
+    figs = json.loads(out.read_text())
+    assert figs["fair"]["local_diversity"] < 1e-4 and figs["local_diversity"] == figs["fair"]["local_diversity"]
+    assert figs["literal"]["local_diversity"] == pytest.approx(2 * np.sin(1.0), abs=0.02)
+    assert set(figs["protocol"]["features"]) == {"fair", "literal"}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["fair", "literal"]
+    local = next(line for line in lines if line.startswith("local diversity")).split()
+    assert local[2:] == ["0.000", f"{figs['literal']['local_diversity']:.3f}"]
+
+
 def test_samples_dir_with_real_io_and_bvh_reference(tmp_path, capsys):
     """Samples saved as .npz by mrgen_core.motion_files, scored against a real BVH clip read at 30 fps."""
     from mrgen_core.motion_files import load_motion, save_motion
