@@ -225,3 +225,34 @@ def test_model_end_to_end_with_a_tiny_trained_model(tiny_model, tmp_path, monkey
     assert figs["reconstruction_error"] > 0 and figs["reconstruction_pose_error"] > 0
     assert figs["reference"]["jitter"] > 0
     assert "reconstruction (cm)" in capsys.readouterr().out
+
+
+def test_a_labelled_model_is_scored_label_by_label(tiny_labelled_model, tmp_path, monkeypatch, capsys):
+    """Samples under each label, each group against the part of the clips with its label; --label for one."""
+    monkeypatch.delitem(sys.modules, "mrgen_core.sampling", raising=False)  # the real one
+    from mrgen_core.metrics import evaluate as score
+    from mrgen_core.sampling import generate, load_model
+
+    out = tmp_path / "eval.json"
+    assert cli.main(["eval", "--model", str(tiny_labelled_model), "--samples", "2", "--json", str(out)]) == 0
+    figs = json.loads(out.read_text())
+    m = load_model(tiny_labelled_model)
+    clips = {r.label_names()[0]: r for r in m.training_motions()}
+    assert figs["protocol"]["labels"] == ["walk", "run"] and figs["num_samples"] == 4
+    assert figs["protocol"]["frames"] == {k: 2 * clips[k].num_frames for k in ("walk", "run")}
+    run = score(generate(m, frames=2 * clips["run"].num_frames, seed=0, num=2, labels="run", noise="coarsest"),
+                [clips["run"]])
+    for key in ("coverage", "local_diversity"):
+        assert figs["per_label"]["run"][key] == pytest.approx(run[key], rel=1e-9)
+        assert figs["per_label"]["run"]["literal"][key] == pytest.approx(run["literal"][key], rel=1e-9)
+    w = {k: figs["per_label"][k]["windows"] for k in ("walk", "run")}
+    assert w == {k: clips[k].num_frames - 29 for k in ("walk", "run")}
+    assert figs["coverage"] == pytest.approx(
+        sum(figs["per_label"][k]["coverage"] * w[k] for k in w) / sum(w.values()), rel=1e-9)
+    assert "  run: 2 samples" in capsys.readouterr().out
+    assert cli.main(["eval", "--model", str(tiny_labelled_model), "--samples", "1", "--label", "run",
+                     "--json", str(out)]) == 0
+    one = json.loads(out.read_text())
+    assert list(one["per_label"]) == ["run"] and one["num_samples"] == 1
+    assert cli.main(["eval", "--model", str(tiny_labelled_model), "--label", "swim"]) == 2
+    assert "--label 'swim'" in capsys.readouterr().err

@@ -9,7 +9,8 @@ Two sources of samples:
 * ``--model M.pt``: draws ``--samples`` motions of ``--frames`` frames (default: twice the total training length)
   with ``--seed`` and noise at the coarsest level only (GANimator's protocol), and scores them against the model's
   training clips (``model.training_motions()``, or ``--reference`` clips); adds the reconstruction error of
-  ``G(z*)`` (``sampling.reconstruct``) when scoring against the model's own clips.
+  ``G(z*)`` (``sampling.reconstruct``) when scoring against the model's own clips. A labelled model is scored
+  label by label (``--samples`` under each label against the parts of the clips with it; ``--label`` for one).
 * ``--samples-dir DIR --reference CLIP ...``: every .npz / .bvh in DIR (made by any tool), all loaded at ``--fps``.
 """
 from __future__ import annotations
@@ -35,6 +36,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--fps", type=float, default=30.0,
                    help="frame rate everything is resampled to with --samples-dir (default 30; the windows are "
                         "30 and 15 frames, as in GANimator)")
+    p.add_argument("--label", metavar="NAME",
+                   help="with --model: sample under this label only (a labelled model is otherwise scored label by "
+                        "label: samples under each label against the parts of its clips with that label)")
     p.add_argument("--no-cleanup", action="store_true",
                    help="score the model's raw output (no foot-contact cleanup), e.g. to compare foot skating")
     p.add_argument("--json", metavar="OUT",
@@ -97,13 +101,18 @@ def run(args) -> int:
     try:
         res = evaluate(model=args.model, samples_dir=args.samples_dir, reference=args.reference,
                        samples=args.samples, seed=args.seed, frames=args.frames, fps=args.fps,
-                       cleanup=not args.no_cleanup, json_path=args.json,
+                       cleanup=not args.no_cleanup, label=args.label, json_path=args.json,
                        progress=update)
     finally:
         bar.close()
     print(f"{res['num_samples']} samples vs {len(res['protocol']['references'])} training clip(s) at "
           f"{res['fps']:g} fps")
     print(format_table(res))
+    for name, lab in res.get("per_label", {}).items():
+        lit = lab.get("literal")
+        print(f"  {name}: {lab['num_samples']} samples vs {lab['windows']} windows: coverage "
+              f"{lab['coverage'] * 100:.1f} %" + (f" / {lit['coverage'] * 100:.1f} %" if lit else "") +
+              f", local diversity {lab['local_diversity']:.3f}" + (f" / {lit['local_diversity']:.3f}" if lit else ""))
     if args.json:
         print(f"wrote {args.json}")
     return 0
