@@ -56,6 +56,9 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as mrgen's sampler)")
+    ap.add_argument("--coarse-ratio", default=None,
+                    help="override the config's coarse_ratio (e.g. 0.2x_nframes, the alternative default.yaml "
+                         "names: clips of very unequal length stop GenMM with its default 5x_patchsize)")
     args = ap.parse_args(argv)
     genmm = args.genmm.resolve()
     if not (genmm / "GenMM.py").is_file():
@@ -75,6 +78,8 @@ def main(argv=None) -> int:
     if not hasattr(GenMM, "KEYFRAME_INDICES"):
         GenMM.KEYFRAME_INDICES = slice(0, 0)  # see the module doc
     cfg = load_config(genmm)
+    if args.coarse_ratio:
+        cfg["coarse_ratio"] = args.coarse_ratio
     clips = [p.resolve() for p in args.clips]
     ft = {round(frame_time(p), 9) for p in clips}
     if len(ft) != 1:
