@@ -230,8 +230,22 @@ def report(rows: list[dict]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, Python {m['python']}; one torch thread for "
         f"both tools. Dates (UTC): {dates[0]} to {dates[-1]}; 1-minute load average {min(loads):.2f}-{max(loads):.2f} "
-        "(other jobs shared the 2 cores: times are indicative only, quality figures are not affected). Commands and "
-        "the GenMM setup: the docstring of `benchmarks/bench_peer.py`; rows in `benchmarks/results/peer.jsonl`.",
+        "(other jobs shared the 2 cores: times are indicative only, quality figures are not affected). Rows in "
+        "`benchmarks/results/peer.jsonl`. GenMM is not part of this repository and nothing is downloaded at run "
+        "time: point the benchmark at a local checkout and a Python with GenMM's dependencies:",
+        "",
+        "```sh",
+        "git clone https://github.com/wyysf-98/GenMM /tmp/GenMM && git -C /tmp/GenMM checkout fae65cd",
+        "python -m venv /tmp/genmm-venv && /tmp/genmm-venv/bin/pip install torch unfoldNd pyyaml tqdm imageio",
+        "export GENMM_DIR=/tmp/GenMM GENMM_PYTHON=/tmp/genmm-venv/bin/python   # or --genmm DIR --genmm-python PY",
+        ".venv/bin/python benchmarks/bench_peer.py --bench single cmu131 cmu131u --seed 0 1 2 3 --models /tmp/models \\",
+        "    --json benchmarks/results/peer.jsonl           # trains missing models into /tmp/models, one at a time",
+        ".venv/bin/python benchmarks/bench_peer.py --no-genmm --bench shipped --samples 10 --json benchmarks/results/peer.jsonl",
+        ".venv/bin/python benchmarks/bench_peer.py --report benchmarks/results/peer.jsonl   # rewrites this section",
+        "```",
+        "",
+        "GenMM commits after fae65cd (2025-01, keyframe-guided generation) break its random synthesis "
+        "(`GenMM.KEYFRAME_INDICES` undefined); `benchmarks/genmm_driver.py` then sets an empty keyframe slice.",
         "",
         "Both tools get the same clips at 30 fps (GenMM reads them as BVH on the SMPL skeleton, as `mrgen export` "
         "writes them, so it sees exactly what mrgen trains on), draw samples of twice the clips' total length "
