@@ -192,10 +192,14 @@ def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, m
                  + "; ".join(f"{s['clip']} with {s['degrees']:g} deg noise: {s['agree'] * 100:.0f} % of the contact "
                              f"flags still agree, local diversity {s['local']:.2f} ({s['local_rotations']:.2f} "
                              "from the rotations alone)" for s in shares) + ".")
-    parts.append("The yaw-rate channel of the fair features (heading change over 0.2 s, rad/s, times 0.5 s; "
-                 "`mrgen_core/metrics/features.py`) against the joints' own rotation changes over the same 0.5 s: "
-                 "a typical turn weighs like the change of a joint that moves (`benchmarks/baselines.py` "
-                 "`turn_scale`).")
+    parts.append("The yaw-rate channel of the fair features: the heading's change over 0.2 s (rad/s) times 0.5 s "
+                 "(`mrgen_core/metrics/features.py`). Why 0.5 s: a yaw-rate difference that starts aligned builds up "
+                 "that much heading offset on average over a 30-frame (1 s) coverage window, and the literal features "
+                 "charge a heading offset about what a joint rotated by the same angle costs; so a turn weighs what "
+                 "the rotation it makes in half a window would weigh on a joint (90 deg/s: 0.79 per frame; 360 deg/s: "
+                 "3.1, above the 2.0 coverage threshold alone). Against the joints' own rotation changes over the "
+                 "same 0.5 s, a typical turn weighs like the change of a joint that moves; the dance 05_06 spins "
+                 "(`benchmarks/baselines.py` `turn_scale`):")
     parts.append(turn_scale_table(list(turns)))
     parts.append("### Trained models")
     parts.append(model_part)
