@@ -7,7 +7,8 @@ dependencies (torch, unfoldNd, pyyaml, tqdm, imageio), e.g.
     git clone https://github.com/wyysf-98/GenMM /tmp/GenMM && git -C /tmp/GenMM checkout fae65cd
     python -m venv /tmp/genmm-venv && /tmp/genmm-venv/bin/pip install torch unfoldNd pyyaml tqdm imageio
     export GENMM_DIR=/tmp/GenMM GENMM_PYTHON=/tmp/genmm-venv/bin/python
-    .venv/bin/python benchmarks/bench_peer.py --bench single cmu131 --models /tmp/models --json benchmarks/results/peer.jsonl
+    .venv/bin/python benchmarks/bench_peer.py --bench single cmu131 --models /tmp/models \
+        --json benchmarks/results/peer.jsonl
     .venv/bin/python benchmarks/bench_peer.py --report benchmarks/results/peer.jsonl   # writes BENCHMARKS.md
 
 (``--genmm DIR`` / ``--genmm-python PY`` instead of the environment variables.) One run, one machine, per bench:
@@ -80,7 +81,8 @@ def figures(path: Path) -> dict:
     res = json.loads(path.read_text())
     keys = ("coverage", "global_diversity", "local_diversity")
     return dict(fair={k: res["fair"][k] for k in keys}, literal={k: res["literal"][k] for k in keys},
-                foot_skating=res["foot_skating"], jitter=res["jitter"], foot_skating_ref=res["reference"]["foot_skating"],
+                foot_skating=res["foot_skating"], jitter=res["jitter"],
+                foot_skating_ref=res["reference"]["foot_skating"],
                 jitter_ref=res["reference"]["jitter"], samples=res["num_samples"],
                 frames=res["per_sample"][0]["frames"])
 
@@ -202,7 +204,8 @@ def _ratio(v, ref) -> str:
 
 def report(rows: list[dict]) -> str:
     """The peer section of BENCHMARKS.md from result rows."""
-    head = ("| bench | tool | samples | coverage fair / literal | local div. fair / literal | global div. fair / literal | "
+    head = ("| bench | tool | samples | coverage fair / literal | local div. fair / literal | "
+            "global div. fair / literal | "
             "foot skating cm/s (x clip's) | jitter m/s² (x clip's) | train | one sample |\n"
             "|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
@@ -238,9 +241,11 @@ def report(rows: list[dict]) -> str:
         "git clone https://github.com/wyysf-98/GenMM /tmp/GenMM && git -C /tmp/GenMM checkout fae65cd",
         "python -m venv /tmp/genmm-venv && /tmp/genmm-venv/bin/pip install torch unfoldNd pyyaml tqdm imageio",
         "export GENMM_DIR=/tmp/GenMM GENMM_PYTHON=/tmp/genmm-venv/bin/python   # or --genmm DIR --genmm-python PY",
-        ".venv/bin/python benchmarks/bench_peer.py --bench single cmu131 cmu131u --seed 0 1 2 3 --models /tmp/models \\",
+        ".venv/bin/python benchmarks/bench_peer.py --bench single cmu131 cmu131u --seed 0 1 2 3 "
+        "--models /tmp/models \\",
         "    --json benchmarks/results/peer.jsonl           # trains missing models into /tmp/models, one at a time",
-        ".venv/bin/python benchmarks/bench_peer.py --no-genmm --bench shipped --samples 10 --json benchmarks/results/peer.jsonl",
+        ".venv/bin/python benchmarks/bench_peer.py --no-genmm --bench shipped --samples 10 "
+        "--json benchmarks/results/peer.jsonl",
         ".venv/bin/python benchmarks/bench_peer.py --report benchmarks/results/peer.jsonl   # rewrites this section",
         "```",
         "",

@@ -6,8 +6,8 @@ import pytest
 
 from mrgen_core import Motion, MrgenError
 from mrgen_core.metrics import (FEATURE_SIZE, LITERAL_FEATURE_SIZE, coverage, evaluate, feature_metrics, foot_skating,
-                                frame_distances, global_diversity, jitter, local_diversity, motion_features, reconstruction_error,
-                                window_sums)
+                                frame_distances, global_diversity, jitter, local_diversity, motion_features,
+                                reconstruction_error, window_sums)
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mrgen_core.skeleton import FOOT_JOINTS
 
