@@ -209,6 +209,9 @@ def report(rows: list[dict]) -> str:
             "foot skating cm/s (x clip's) | jitter m/s² (x clip's) | train | one sample |\n"
             "|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
+    order = {b: k for k, b in enumerate(BENCHES)}
+    rows = sorted(rows, key=lambda r: (order.get(r["bench"], 99), r["tool"] != "GenMM", r.get("seed", 0),
+                                       not r.get("cleanup", True)))
     for r in rows:
         if r["tool"] == "GenMM":
             tool = f"GenMM {r.get('commit') or ''}".strip()
