@@ -7,6 +7,12 @@
 * ``shuffle 0.5 s``: the same with half-second chunks -> global diversity rises (no 30-frame piece is a copy).
 * ``noise N deg``: the clip with per-frame Gaussian noise on every joint rotation -> diversities rise with N,
   coverage falls, jitter explodes.
+* ``no turning``: the clip with its heading held at the first frame's (each frame's root turned back about the
+  vertical, the root path re-integrated from the body-frame velocity): the same poses, no turn. The fair features
+  (yaw rate) must no longer match it with a clip that turns; the earlier pose-only features could not tell.
+
+Chunks are joined heading-continuously (each chunk turned about the vertical to start where the previous one faced),
+as a copying generator would: a heading jump at a seam is not copying, and the yaw rate sees it.
 
 Usage: ``python benchmarks/baselines.py [CLIP.bvh ...] [--samples 5]`` (default: CMU 05_06 and 02_01 at 30 fps).
 """
@@ -26,6 +32,7 @@ if str(REPO) not in sys.path:
 
 from mrgen_core import Motion  # noqa: E402
 from mrgen_core.metrics import evaluate  # noqa: E402
+from mrgen_core.metrics import feature_metrics, motion_features  # noqa: E402
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle  # noqa: E402
 from mrgen_core.skeleton import FOOT_JOINTS  # noqa: E402
 
@@ -72,16 +79,56 @@ def synthetic_clip(frames: int = 240, fps: float = FPS, seed: int = 0) -> Motion
     return Motion(poses, trans, fps, name=f"synthetic{seed}")
 
 
+def heading(m: Motion) -> np.ndarray:
+    """Per-frame heading (T,) in radians: the yaw about world Z of the root's forward axis."""
+    fwd = axis_angle_to_matrix(m.poses[:, 0])[:, :, 2]
+    return np.arctan2(fwd[:, 1], fwd[:, 0])
+
+
+def _rz(angles) -> np.ndarray:
+    a = np.asarray(angles, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    out = np.zeros(a.shape + (3, 3))
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, -s, s, c, 1.0
+    return out
+
+
+def turn(m: Motion, angles) -> Motion:
+    """``m`` with frame ``t``'s root turned by ``angles[t]`` (or one angle) about the vertical through the pelvis,
+    the root path re-integrated so every step keeps its body-frame direction (the first frame stays in place)."""
+    a = np.broadcast_to(np.asarray(angles, dtype=np.float64), (m.num_frames,))
+    rz = _rz(a)
+    poses = m.poses.copy()
+    poses[:, 0] = matrix_to_axis_angle(rz @ axis_angle_to_matrix(m.poses[:, 0]))
+    step = np.diff(m.trans, axis=0)
+    step = np.einsum("tij,tj->ti", rz[:-1], step)
+    trans = m.trans.copy()
+    trans[1:] = m.trans[0] + np.cumsum(step, axis=0)
+    trans[:, 2] = m.trans[:, 2]
+    return m.copy(poses=poses, trans=trans)
+
+
+def straighten(clip: Motion) -> Motion:
+    """The clip with its heading held at the first frame's: the same poses, never turning."""
+    h = np.unwrap(heading(clip))
+    return turn(clip, h[0] - h).copy(name=f"{clip.name} no turning")
+
+
 def join(chunks: list[Motion]) -> Motion:
-    """Concatenate motions, shifting each one's root horizontally so it starts where the previous one stopped."""
-    poses, trans = [chunks[0].poses], [chunks[0].trans]
+    """Concatenate motions heading-continuously: each one turned about the vertical so it starts facing as the
+    previous one ended (turning at the rate it had) and shifted so it starts where the previous one stopped."""
+    out = [chunks[0]]
     for c in chunks[1:]:
+        prev = out[-1]
+        hp = np.unwrap(heading(prev)[-2:])
+        want = hp[-1] + (hp[-1] - hp[-2])
+        c = turn(c, want - heading(c)[0])
         step = c.trans[1] - c.trans[0] if c.num_frames > 1 else np.zeros(3)
-        off = trans[-1][-1] + step - c.trans[0]
+        off = prev.trans[-1] + step - c.trans[0]
         off[2] = 0.0
-        poses.append(c.poses)
-        trans.append(c.trans + off)
-    return chunks[0].copy(poses=np.concatenate(poses), trans=np.concatenate(trans), labels=None)
+        out.append(c.copy(trans=c.trans + off))
+    return chunks[0].copy(poses=np.concatenate([c.poses for c in out]),
+                          trans=np.concatenate([c.trans for c in out]), labels=None)
 
 
 def chunk_shuffles(clip: Motion, num: int = 5, seconds: float = 1.0, seed: int = 0, factor: int = 2) -> list[Motion]:
@@ -115,7 +162,8 @@ def baseline_sets(clip: Motion, num: int = 5, seed: int = 0) -> list[tuple[str, 
             ("shuffle 0.5 s", chunk_shuffles(clip, num, 0.5, seed)),
             ("noise 2 deg", noise_copies(clip, 2.0, num, seed)),
             ("noise 5 deg", noise_copies(clip, 5.0, num, seed)),
-            ("noise 15 deg", noise_copies(clip, 15.0, num, seed))]
+            ("noise 15 deg", noise_copies(clip, 15.0, num, seed)),
+            ("no turning", [straighten(clip)])]
 
 
 def run_baselines(clip: Motion, num: int = 5, seed: int = 0, repeats: int = 1) -> list[dict]:
@@ -127,9 +175,41 @@ def run_baselines(clip: Motion, num: int = 5, seed: int = 0, repeats: int = 1) -
             t0 = time.perf_counter()
             res = evaluate(samples, [clip])
             times.append(time.perf_counter() - t0)
+        pose_only = [feature_metrics(motion_features(m, turning=False), [motion_features(clip, turning=False)])
+                     for m in samples]
+        res["pose_only"] = {k: float(np.mean([p[k] for p in pose_only]))
+                            for k in ("coverage", "global_diversity", "local_diversity")}
         rows.append({"clip": clip.name, "baseline": name, "samples": len(samples),
                      "frames": samples[0].num_frames, "seconds": statistics.median(times), **res})
     return rows
+
+
+def turn_scale(clip: Motion, turning_deg_s: float = 45.0) -> dict:
+    """How the yaw-rate channel weighs against the joints on a clip: the channel's median and largest magnitude
+    over the frames that turn faster than ``turning_deg_s``, and the median 6D change of a joint over the same
+    0.5 s (all non-root joints, and the 8 that move most)."""
+    from mrgen_core.metrics import YAW_RATE_SECONDS
+
+    f = motion_features(clip)
+    yaw = np.abs(f[:, -1])
+    turning = yaw > np.radians(turning_deg_s) * YAW_RATE_SECONDS
+    lag = max(1, round(YAW_RATE_SECONDS * clip.fps))
+    six = f[:, :144].reshape(len(f), 24, 6)[:, 1:]
+    change = np.linalg.norm(six[lag:] - six[:-lag], axis=-1)  # (T - lag, 23)
+    per_joint = np.median(change, axis=0)
+    return {"clip": clip.name, "turning_share": float(turning.mean()),
+            "turn_median": float(np.median(yaw[turning])) if turning.any() else 0.0,
+            "turn_max": float(yaw.max()), "joint_median": float(np.median(change)),
+            "joint_top8": float(np.median(np.sort(per_joint)[-8:]))}
+
+
+def turn_scale_table(rows: list[dict]) -> str:
+    """Rows of :func:`turn_scale` as a Markdown table."""
+    lines = ["| clip | frames turning > 45 deg/s | yaw channel while turning: median (max) | joint 6D change over "
+             "0.5 s: median, all joints / 8 most-moving |", "|---|---|---|---|"]
+    lines += [f"| {r['clip']} | {r['turning_share'] * 100:.0f} % | {r['turn_median']:.2f} ({r['turn_max']:.2f}) | "
+              f"{r['joint_median']:.2f} / {r['joint_top8']:.2f} |" for r in rows]
+    return "\n".join(lines)
 
 
 def _f(v, spec=".2f"):
@@ -137,13 +217,18 @@ def _f(v, spec=".2f"):
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """Rows of :func:`run_baselines` as a Markdown table."""
-    head = ("| clip | baseline | samples x frames | coverage | global div. | local div. | foot skating cm/s "
-            "(train) | jitter m/s² (train) | eval s (median) |\n|---|---|---|---|---|---|---|---|---|")
+    """Rows of :func:`run_baselines` as a Markdown table: coverage and diversities on the fair / literal features
+    (and, for coverage, on the earlier pose-only features: heading removed, no yaw rate)."""
+    head = ("| clip | baseline | samples x frames | coverage fair / literal / pose-only | global div. fair / literal "
+            "| local div. fair / literal | foot skating cm/s (train) | jitter m/s² (train) | eval s (median) |\n"
+            "|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
+        f, lit, po = r["fair"], r["literal"], r["pose_only"]
         lines.append(f"| {r['clip']} | {r['baseline']} | {r['samples']} x {r['frames']} | "
-                     f"{r['coverage'] * 100:.1f} % | {_f(r['global_diversity'])} | {_f(r['local_diversity'])} | "
+                     f"{f['coverage'] * 100:.1f} / {lit['coverage'] * 100:.1f} / {po['coverage'] * 100:.1f} % | "
+                     f"{_f(f['global_diversity'])} / {_f(lit['global_diversity'])} | "
+                     f"{_f(f['local_diversity'])} / {_f(lit['local_diversity'])} | "
                      f"{_f(r['foot_skating'], '.1f')} ({_f(r['reference']['foot_skating'], '.1f')}) | "
                      f"{_f(r['jitter'], '.1f')} ({_f(r['reference']['jitter'], '.1f')}) | {r['seconds']:.2f} |")
     return "\n".join(lines)

@@ -149,7 +149,8 @@ def quality(model, samples: int, seed: int) -> dict:
              foot_skating_ref=ref_skate,
              skating_ratio=(res["foot_skating"] / ref_skate) if ref_skate and res["foot_skating"] else None,
              jitter=res["jitter"], jitter_ref=res["reference"]["jitter"],
-             reconstruction_cm=res.get("reconstruction_error"), samples=samples, frames=frames)
+             reconstruction_cm=res.get("reconstruction_error"), samples=samples, frames=frames,
+             literal=res.get("literal"))
     if not _raw_kw():  # a sampler without foot cleanup
         return q
     cleaned = evaluate(generate(model, frames=frames, seed=seed, num=samples, noise="coarsest", cleanup=True), refs)

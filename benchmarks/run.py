@@ -28,9 +28,11 @@ for p in (str(REPO), str(REPO / "benchmarks")):
 import numpy as np  # noqa: E402
 
 import bench_metrics  # noqa: E402
-from baselines import DEFAULT_CLIPS, FPS, load_clips, markdown_table, noise_copies, run_baselines  # noqa: E402
+from baselines import (DEFAULT_CLIPS, FPS, load_clips, markdown_table, noise_copies, run_baselines,  # noqa: E402
+                       turn_scale, turn_scale_table)
 from mrgen_core.atomic import atomic_path  # noqa: E402
 from mrgen_core.metrics import evaluate, feature_metrics, motion_features  # noqa: E402
+from mrgen_core.skeleton import NUM_JOINTS  # noqa: E402
 
 SECTION = "metrics"
 TITLE = "Metrics: speed, sanity baselines, trained models (issue 3, `benchmarks/run.py`)"
@@ -140,24 +142,28 @@ def model_table(rows: list[dict]) -> str:
 def contact_share(clip, degrees: float = 2.0, num: int = 5, seed: int = 0) -> dict:
     """For noise copies: the fraction of contact flags that still agree with the clip's, and local diversity with
     and without the 4 contact channels (how much of a noisy sample's score the contacts make)."""
+    contacts = slice(NUM_JOINTS * 6, NUM_JOINTS * 6 + 4)  # after the rotations, before the yaw rate
     rf = motion_features(clip)
+    rest = np.delete(np.arange(rf.shape[1]), np.arange(rf.shape[1])[contacts])
     agree, full, rot = [], [], []
     for m in noise_copies(clip, degrees, num, seed):
         f = motion_features(m)
-        agree.append(float((f[:, -4:] == rf[:, -4:]).mean()))
+        agree.append(float((f[:, contacts] == rf[:, contacts]).mean()))
         full.append(feature_metrics(f, [rf])["local_diversity"])
-        rot.append(feature_metrics(f[:, :-4], [rf[:, :-4]])["local_diversity"])
+        rot.append(feature_metrics(f[:, rest], [rf[:, rest]])["local_diversity"])
     return {"clip": clip.name, "degrees": degrees, "agree": float(np.mean(agree)), "local": float(np.mean(full)),
             "local_rotations": float(np.mean(rot))}
 
 
 # --- main ---------------------------------------------------------------------------------------------------------
-def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, model_part: str) -> str:
+def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, model_part: str,
+           turns: list[dict] = ()) -> str:
     """The Markdown section."""
     date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         f"## {TITLE}",
-        f"Machine: {machine()}. Date: {date}. Commit: {commit()}. Command: `python benchmarks/run.py "
+        f"Machine: {machine()}. Date: {date}. Commit: {commit()}. 1-minute load average {os.getloadavg()[0]:.2f} "
+        "(other jobs on the machine slow the timings). Command: `python benchmarks/run.py "
         f"{' '.join(args.clips)} --samples {args.samples} --repeats {args.repeats}"
         f"{' --no-train' if args.no_train else f' --preset {args.preset}'}`.",
         "### Speed",
@@ -172,8 +178,11 @@ def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, m
         "clip itself; `shuffle` cuts it into 1 s or 0.5 s chunks and plays two random permutations end to end (twice "
         "the length, as samples are); `noise` adds per-frame Gaussian rotation noise to every joint. Coverage: "
         "30-frame windows, threshold 2.0; local diversity: 15-frame windows; global diversity: segments >= 30 "
-        "frames. Features are heading-invariant (see `mrgen_core/metrics/features.py`). Foot skating and jitter: "
-        "samples, then the training clip in parentheses. Eval s: one `evaluate` call on the whole set, median.",
+        "frames. `no turning` holds the clip's heading at its first frame's (same poses, never turning). Coverage "
+        "and diversities on the fair features (heading removed, yaw rate kept: the default), GANimator's literal "
+        "ones (with the heading), and, for coverage, the pose-only features the fair ones replaced (heading "
+        "removed, no yaw rate; see `mrgen_core/metrics/features.py`). Foot skating and jitter: samples, then the "
+        "training clip in parentheses. Eval s: one `evaluate` call (both feature sets) on the whole set, median.",
     ]
     if note:
         parts.append(f"Note: {note}.")
@@ -183,6 +192,15 @@ def report(args, speed: dict, base: list[dict], shares: list[dict], note: str, m
                  + "; ".join(f"{s['clip']} with {s['degrees']:g} deg noise: {s['agree'] * 100:.0f} % of the contact "
                              f"flags still agree, local diversity {s['local']:.2f} ({s['local_rotations']:.2f} "
                              "from the rotations alone)" for s in shares) + ".")
+    parts.append("The yaw-rate channel of the fair features: the heading's change over 0.2 s (rad/s) times 0.5 s "
+                 "(`mrgen_core/metrics/features.py`). Why 0.5 s: a yaw-rate difference that starts aligned builds up "
+                 "that much heading offset on average over a 30-frame (1 s) coverage window, and the literal features "
+                 "charge a heading offset about what a joint rotated by the same angle costs; so a turn weighs what "
+                 "the rotation it makes in half a window would weigh on a joint (90 deg/s: 0.79 per frame; 360 deg/s: "
+                 "3.1, above the 2.0 coverage threshold alone). Against the joints' own rotation changes over the "
+                 "same 0.5 s, a typical turn weighs like the change of a joint that moves; the dance 05_06 spins "
+                 "(`benchmarks/baselines.py` `turn_scale`):")
+    parts.append(turn_scale_table(list(turns)))
     parts.append("### Trained models")
     parts.append(model_part)
     return "\n\n".join(parts)
@@ -213,9 +231,10 @@ def main(argv=None) -> int:
     speed = bench_metrics.measure(3600, 1800, args.repeats)
     base = [r for c in clips for r in run_baselines(c, args.samples, args.seed, args.repeats)]
     shares = [contact_share(c, 2.0, args.samples, args.seed) for c in clips]
+    turns = [turn_scale(c) for c in clips]
     pending = "no trained-model rows: --no-train given." if args.no_train else \
         f"training models (preset `{args.preset}`) ... (this text is replaced when training ends)"
-    body = report(args, speed, base, shares, note, pending)
+    body = report(args, speed, base, shares, note, pending, turns)
     write_section(args.out, SECTION, body)  # the quick figures first: training takes long
     print(body)
     print(f"\nwrote section '{SECTION}' of {args.out}", flush=True)
@@ -226,11 +245,11 @@ def main(argv=None) -> int:
     except Exception as e:  # a bug in the model package: keep the other figures, say what failed
         traceback.print_exc()
         rows, mnote = [], f"training or sampling failed: {type(e).__name__}: {e}"
-        write_section(args.out, SECTION, report(args, speed, base, shares, note, model_part(rows, mnote, args)))
+        write_section(args.out, SECTION, report(args, speed, base, shares, note, model_part(rows, mnote, args), turns))
         print(f"\n{mnote}\nwrote section '{SECTION}' of {args.out}")
         return 1
     part = model_part(rows, mnote, args)
-    write_section(args.out, SECTION, report(args, speed, base, shares, note, part))
+    write_section(args.out, SECTION, report(args, speed, base, shares, note, part, turns))
     print("\n" + part + f"\n\nwrote section '{SECTION}' of {args.out}")
     return 0
 

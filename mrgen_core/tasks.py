@@ -365,13 +365,18 @@ def _load_motion(path: PathLike, fps: float):
 
 
 def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: int | None, cleanup: bool,
-                   report: Progress) -> tuple[list, list, list | None, dict]:
+                   report: Progress, label: str | None = None) -> tuple[list, list, list | None, dict]:
     """Samples of ``model`` (noise at the coarsest level only: GANimator's protocol), the clips to score them
-    against, and ``G(z*)`` of every training clip when they are the model's own."""
+    against, and ``G(z*)`` of every training clip when they are the model's own. A labelled model scored
+    against its own clips: one group of samples per label (or ``label`` alone), each scored against the parts of
+    the clips that carry its label (returned as ``[(label, samples, refs), ...]`` in place of samples and refs)."""
     from . import sampling
 
     m = sampling.load_model(model)
     fps = float(m.fps)
+    vocab = tuple(getattr(m, "labels", ()) or ())
+    if label is not None and label not in vocab:
+        raise MrgenError(f"--label {label!r}: the model's labels are {', '.join(vocab) or 'none'}", model)
     if reference:
         refs = [_load_motion(c, fps) for c in reference]
     else:
@@ -381,14 +386,87 @@ def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: 
                              model)
         refs = list(get())
     refs = [r if abs(r.fps - fps) < 1e-6 else r.resample(fps) for r in refs]
-    frames = frames or 2 * sum(r.num_frames for r in refs)
-    out = sampling.generate(m, frames=frames, seed=seed, num=samples, noise="coarsest", cleanup=cleanup,
-                            progress=lambda f, _="": report(0.5 * f, "sampling"))
     recs = None
     reconstruct = getattr(sampling, "reconstruct", None)  # G(z*) of every training clip, in training_motions order
     if reconstruct is not None and not reference:
         recs = list(reconstruct(m))
-    return out, refs, recs, {"model": str(model), "seed": seed, "frames": frames}
+    protocol = {"model": str(model), "seed": seed}
+    if not reference and (len(vocab) > 1 or label is not None):
+        groups = []
+        names = [label] if label is not None else list(vocab)
+        for k, name in enumerate(names):
+            parts = _label_parts(refs, name)
+            if not parts:
+                continue
+            n = frames or 2 * sum(r.num_frames for r in parts)
+            out = sampling.generate(m, frames=n, seed=seed, num=samples, noise="coarsest", cleanup=cleanup,
+                                    labels=name, progress=lambda f, _="", k=k: report(
+                                        0.5 * (k + f) / len(names), f"sampling {name}"))
+            groups.append((name, out, parts))
+        if not groups:
+            raise MrgenError("no labelled part of the training clips is long enough to score "
+                             f"({', '.join(names)})", model)
+        return groups, refs, recs, {**protocol, "labels": [g[0] for g in groups],
+                                    "frames": {g[0]: g[1][0].num_frames for g in groups}}
+    frames = frames or 2 * sum(r.num_frames for r in refs)
+    out = sampling.generate(m, frames=frames, seed=seed, num=samples, noise="coarsest", cleanup=cleanup,
+                            labels=label, progress=lambda f, _="": report(0.5 * f, "sampling"))
+    return out, refs, recs, {**protocol, "frames": frames, **({"labels": [label]} if label else {})}
+
+
+def _label_parts(refs, name: str) -> list:
+    """The runs of frames labelled ``name`` in the clips, each at least the metrics' longest window."""
+    from .metrics import COVERAGE_WINDOW, LOCAL_WINDOW, SEGMENT_MIN
+
+    need = max(COVERAGE_WINDOW, LOCAL_WINDOW, SEGMENT_MIN)
+    parts = []
+    for r in refs:
+        names = r.label_names()
+        start = None
+        for t, n in enumerate([*names, None]):
+            if n == name and start is None:
+                start = t
+            elif n != name and start is not None:
+                if t - start >= need:
+                    parts.append(r.slice(start, t))
+                start = None
+    return parts
+
+
+def _merge_labels(results: list[tuple[str, dict]], refs, recs) -> dict:
+    """One result from per-label ones: coverage weighted by each label's training windows, every other figure
+    averaged over all samples; the training clips' skating and jitter, and reconstruction, over all clips."""
+    import numpy as np
+
+    from .metrics import foot_skating, jitter, reconstruction_error
+
+    sets = results[0][1]["features"]
+    out = {}
+    for name in sets:
+        windows = [res["per_sample"][0][name]["windows"] for _, res in results]
+        n = [res["num_samples"] for _, res in results]
+        out[name] = {"coverage": float(np.average([res[name]["coverage"] for _, res in results], weights=windows)),
+                     **{k: float(np.average([res[name][k] for _, res in results], weights=n))
+                        for k in ("global_diversity", "local_diversity")}}
+    out.update(out[sets[0]])
+    per_sample = [{**p, "label": lab} for lab, res in results for p in res["per_sample"]]
+    skate = [p["foot_skating"] for p in per_sample if p["foot_skating"] is not None]
+    ref_skate = [v for v in (foot_skating(r) for r in refs) if v is not None]
+    out.update(features=sets, foot_skating=float(np.mean(skate)) if skate else None,
+               jitter=float(np.mean([p["jitter"] for p in per_sample])),
+               reference={"foot_skating": float(np.mean(ref_skate)) if ref_skate else None,
+                          "jitter": float(np.mean([jitter(r) for r in refs]))})
+    if recs is not None:
+        out["reconstruction_error"] = float(np.mean([reconstruction_error(a, b) for a, b in zip(recs, refs)]))
+        out["reconstruction_pose_error"] = float(np.mean([reconstruction_error(a, b, root_relative=True)
+                                                          for a, b in zip(recs, refs)]))
+    out["per_label"] = {lab: {**{k: res[k] for k in ("coverage", "global_diversity", "local_diversity")},
+                              **{name: res[name] for name in sets}, "num_samples": res["num_samples"],
+                              "windows": res["per_sample"][0]["windows"]} for lab, res in results}
+    out["num_samples"] = len(per_sample)
+    out["fps"] = results[0][1]["fps"]
+    out["per_sample"] = per_sample
+    return out
 
 
 def _folder_samples(folder: PathLike, reference, fps: float) -> tuple[list, list, None, dict]:
@@ -406,12 +484,16 @@ def _folder_samples(folder: PathLike, reference, fps: float) -> tuple[list, list
 
 def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = None,
              reference: Sequence[PathLike] | None = None, samples: int = 20, seed: int = 0,
-             frames: int | None = None, fps: float = 30.0, keep_heading: bool = False, cleanup: bool = True,
+             frames: int | None = None, fps: float = 30.0, cleanup: bool = True, label: str | None = None,
              json_path: PathLike | None = None, progress: Progress | None = None,
              should_stop: ShouldStop | None = None) -> dict:
     """Score generated motion (:func:`mrgen_core.metrics.evaluate`): ``samples`` motions of ``frames`` frames
     (default twice the training clips' length) drawn from ``model`` and scored against its training clips (or
-    ``reference``), or every .npz / .bvh in ``samples_dir`` scored against ``reference`` at ``fps``. Returns the
+    ``reference``), or every .npz / .bvh in ``samples_dir`` scored against ``reference`` at ``fps``. A labelled
+    model scored against its own clips: ``samples`` samples under each label (or ``label`` alone), each group
+    against the parts of the clips with its label; coverage weighted by their windows, the rest averaged over all
+    samples, per label under ``"per_label"``. Coverage and both diversities come on the fair features (top level
+    and ``"fair"``) and on GANimator's literal ones (``"literal"``; what published figures use). Returns the
     figures with their ``protocol``; ``json_path``: also write them there."""
     from .metrics import evaluate as score
 
@@ -424,16 +506,28 @@ def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = No
     if not (fps > 0):
         raise MrgenError(f"--fps must be positive, got {fps}")
     report = checked(progress, should_stop)
+    if label is not None and model is None:
+        raise MrgenError("--label goes with --model (the label to sample under)")
     if model is not None:
-        motions, refs, recs, protocol = _model_samples(model, reference, samples, seed, frames, cleanup, report)
+        motions, refs, recs, protocol = _model_samples(model, reference, samples, seed, frames, cleanup, report,
+                                                       label)
         done = 0.5
     else:
         motions, refs, recs, protocol = _folder_samples(samples_dir, reference, fps)
         done = 0.0
-    res = score(motions, refs, reconstructions=recs, heading_invariant=not keep_heading,
-                progress=lambda f, _="": report(done + (1 - done) * f, "evaluating"))
-    res["protocol"] = {**protocol, "num_samples": len(motions), "fps": res["fps"],
-                       "references": [r.source or r.name for r in refs], "heading_invariant": not keep_heading}
+    if motions and isinstance(motions[0], tuple):  # per label: samples under each label vs its part of the clips
+        results = []
+        for k, (name, group, parts) in enumerate(motions):
+            results.append((name, score(group, parts, progress=lambda f, _="", k=k: report(
+                done + (1 - done) * (k + f) / len(motions), f"evaluating {name}"))))
+        res = _merge_labels(results, refs, recs)
+    else:
+        res = score(motions, refs, reconstructions=recs,
+                    progress=lambda f, _="": report(done + (1 - done) * f, "evaluating"))
+    res["protocol"] = {**protocol, "num_samples": res["num_samples"], "fps": res["fps"],
+                       "references": [r.source or r.name for r in refs],
+                       "features": {"fair": "heading removed, yaw rate added (mrgen's default)",
+                                    "literal": "GANimator's, with the heading (published figures use these)"}}
     if json_path:
         with atomic_path(json_path) as tmp:
             tmp.write_text(json.dumps(res, indent=2, allow_nan=False) + "\n")

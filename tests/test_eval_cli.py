@@ -64,6 +64,29 @@ def test_json_and_table_from_samples_dir_with_test_loader(tmp_path, monkeypatch,
     assert f"{figs['coverage'] * 100:.1f} %" in printed
 
 
+def test_fair_and_literal_side_by_side(tmp_path, capsys):
+    """A copy of the clip turned to another heading: perfect on the fair features, not on GANimator's literal
+    ones; the table prints both in one row per figure and the JSON keeps both."""
+    from mrgen_core.motion_files import save_motion
+    from test_metrics import rotate_about_z
+
+    ref = synthetic_walk(150)
+    (tmp_path / "s").mkdir()
+    save_motion(rotate_about_z(ref, 2.0), tmp_path / "s" / "turned.npz")
+    save_motion(ref, tmp_path / "ref.npz")
+    out = tmp_path / "e.json"
+    assert cli.main(["eval", "--samples-dir", str(tmp_path / "s"), "--reference", str(tmp_path / "ref.npz"),
+                     "--json", str(out)]) == 0
+    figs = json.loads(out.read_text())
+    assert figs["fair"]["local_diversity"] < 1e-4 and figs["local_diversity"] == figs["fair"]["local_diversity"]
+    assert figs["literal"]["local_diversity"] == pytest.approx(2 * np.sin(1.0), abs=0.02)
+    assert set(figs["protocol"]["features"]) == {"fair", "literal"}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["fair", "literal"]
+    local = next(line for line in lines if line.startswith("local diversity")).split()
+    assert local[2:] == ["0.000", f"{figs['literal']['local_diversity']:.3f}"]
+
+
 def test_samples_dir_with_real_io_and_bvh_reference(tmp_path, capsys):
     """Samples saved as .npz by mrgen_core.motion_files, scored against a real BVH clip read at 30 fps."""
     from mrgen_core.motion_files import load_motion, save_motion
@@ -202,3 +225,34 @@ def test_model_end_to_end_with_a_tiny_trained_model(tiny_model, tmp_path, monkey
     assert figs["reconstruction_error"] > 0 and figs["reconstruction_pose_error"] > 0
     assert figs["reference"]["jitter"] > 0
     assert "reconstruction (cm)" in capsys.readouterr().out
+
+
+def test_a_labelled_model_is_scored_label_by_label(tiny_labelled_model, tmp_path, monkeypatch, capsys):
+    """Samples under each label, each group against the part of the clips with its label; --label for one."""
+    monkeypatch.delitem(sys.modules, "mrgen_core.sampling", raising=False)  # the real one
+    from mrgen_core.metrics import evaluate as score
+    from mrgen_core.sampling import generate, load_model
+
+    out = tmp_path / "eval.json"
+    assert cli.main(["eval", "--model", str(tiny_labelled_model), "--samples", "2", "--json", str(out)]) == 0
+    figs = json.loads(out.read_text())
+    m = load_model(tiny_labelled_model)
+    clips = {r.label_names()[0]: r for r in m.training_motions()}
+    assert figs["protocol"]["labels"] == ["walk", "run"] and figs["num_samples"] == 4
+    assert figs["protocol"]["frames"] == {k: 2 * clips[k].num_frames for k in ("walk", "run")}
+    run = score(generate(m, frames=2 * clips["run"].num_frames, seed=0, num=2, labels="run", noise="coarsest"),
+                [clips["run"]])
+    for key in ("coverage", "local_diversity"):
+        assert figs["per_label"]["run"][key] == pytest.approx(run[key], rel=1e-9)
+        assert figs["per_label"]["run"]["literal"][key] == pytest.approx(run["literal"][key], rel=1e-9)
+    w = {k: figs["per_label"][k]["windows"] for k in ("walk", "run")}
+    assert w == {k: clips[k].num_frames - 29 for k in ("walk", "run")}
+    assert figs["coverage"] == pytest.approx(
+        sum(figs["per_label"][k]["coverage"] * w[k] for k in w) / sum(w.values()), rel=1e-9)
+    assert "  run: 2 samples" in capsys.readouterr().out
+    assert cli.main(["eval", "--model", str(tiny_labelled_model), "--samples", "1", "--label", "run",
+                     "--json", str(out)]) == 0
+    one = json.loads(out.read_text())
+    assert list(one["per_label"]) == ["run"] and one["num_samples"] == 1
+    assert cli.main(["eval", "--model", str(tiny_labelled_model), "--label", "swim"]) == 2
+    assert "--label 'swim'" in capsys.readouterr().err

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from mrgen_core import Motion, MrgenError
-from mrgen_core.metrics import (FEATURE_SIZE, coverage, evaluate, feature_metrics, foot_skating, frame_distances,
-                                global_diversity, jitter, local_diversity, motion_features, reconstruction_error,
-                                window_sums)
+from mrgen_core.metrics import (FEATURE_SIZE, LITERAL_FEATURE_SIZE, coverage, evaluate, feature_metrics, foot_skating,
+                                frame_distances, global_diversity, jitter, local_diversity, motion_features,
+                                reconstruction_error, window_sums)
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mrgen_core.skeleton import FOOT_JOINTS
 
@@ -263,8 +263,9 @@ def rotate_about_z(m: Motion, angle: float) -> Motion:
 def test_motion_features_shape_and_heading():
     m = synthetic_walk()
     f = motion_features(m)
-    assert f.shape == (120, FEATURE_SIZE) == (120, 148)
-    assert set(np.unique(f[:, -4:])) <= {0.0, 1.0}
+    assert f.shape == (120, FEATURE_SIZE) == (120, 149)
+    assert motion_features(m, heading_invariant=False).shape == (120, LITERAL_FEATURE_SIZE) == (120, 148)
+    assert set(np.unique(f[:, -5:-1])) <= {0.0, 1.0}
     turned = rotate_about_z(m, 1.1)
     np.testing.assert_allclose(turned.joints()[:, :, 2], m.joints()[:, :, 2], atol=1e-9)
     np.testing.assert_allclose(motion_features(turned), f, atol=1e-9)
@@ -362,14 +363,15 @@ def test_real_clip_baselines():
     assert clip.num_frames > 150
     same = evaluate([clip], [clip])
     assert same["coverage"] == 1.0 and same["global_diversity"] < 1e-5 and same["local_diversity"] < 1e-5
-    # 1-second chunks in reverse order: every 30-frame chunk is a copy (global diversity ~0: only the contact
-    # flags at the seams differ), the 15-frame windows across seams are not (local diversity clearly > 0)
+    # 1-second chunks in reverse order: every 30-frame chunk is a copy (literal global diversity ~0: only the
+    # contact flags at the seams differ), the 15-frame windows across seams are not (local diversity clearly > 0);
+    # the fair features also see the heading jump at each seam (the yaw rate)
     n = clip.num_frames // 30 * 30
     chunks = [clip.slice(k, k + 30) for k in range(0, n, 30)][::-1]
     shuffled = clip.copy(poses=np.concatenate([c.poses for c in chunks]),
                          trans=np.concatenate([c.trans for c in chunks]))
     res = evaluate([shuffled], [clip])
-    assert res["coverage"] > 0.6
-    assert res["global_diversity"] < 0.1
-    assert res["local_diversity"] > 0.2
+    assert res["coverage"] > 0.6 and res["literal"]["coverage"] > 0.6
+    assert res["literal"]["global_diversity"] < 0.1 < res["fair"]["global_diversity"]
+    assert res["local_diversity"] > 0.2 and res["literal"]["local_diversity"] > 0.2
     assert res["jitter"] > res["reference"]["jitter"]  # the seams jump

@@ -16,7 +16,7 @@ from ..motion import Motion
 from .coverage import THRESHOLD, WINDOW
 from .distance import check_inputs, row_blocks, window_sums
 from .diversity import LOCAL_WINDOW, SEGMENT_MIN, best_segment_costs, global_from_costs
-from .features import motion_features
+from .features import FEATURE_SETS, feature_set
 from .realism import foot_skating_joints, jitter_joints
 from .reconstruction import reconstruction_error
 
@@ -73,18 +73,28 @@ def _check_motions(motions: Sequence[Motion], what: str, fps: float, min_frames:
                              "(the window length)", where)
 
 
+WINDOWED = ("coverage", "global_diversity", "local_diversity")
+
+
 def evaluate(samples: Sequence[Motion], references: Sequence[Motion], *,
-             reconstructions: Sequence[Motion] | None = None, heading_invariant: bool = True,
+             reconstructions: Sequence[Motion] | None = None, features: Sequence[str] = FEATURE_SETS,
              progress: Callable[[float, str], None] | None = None) -> dict:
     """Score samples against their training clips; every figure is averaged over the samples.
 
-    Returns ``{"coverage" (0-1), "global_diversity", "local_diversity", "foot_skating" (cm/s), "jitter" (m/s^2),
-    "reference": {"foot_skating", "jitter"}, "num_samples", "fps", "per_sample": [...]}``, plus
-    ``"reconstruction_error"`` (cm, world joint positions) and ``"reconstruction_pose_error"`` (cm, relative to the
-    pelvis) when ``reconstructions`` (one per reference clip, same length) are given.
-    Foot skating is ``None`` when no foot is ever in contact. Raises :class:`MrgenError` on bad input.
+    The windowed figures (coverage, both diversities) are computed once per feature set in ``features``
+    (:mod:`.features`: ``"fair"``, the default, and ``"literal"``, GANimator's, which published figures use); each
+    set's figures are under its name, and the first set's also at the top level. Returns
+    ``{"coverage" (0-1), "global_diversity", "local_diversity", "fair": {...}, "literal": {...}, "features": [...],
+    "foot_skating" (cm/s), "jitter" (m/s^2), "reference": {"foot_skating", "jitter"}, "num_samples", "fps",
+    "per_sample": [...]}`` (each per-sample entry likewise), plus ``"reconstruction_error"`` (cm, world joint
+    positions) and ``"reconstruction_pose_error"`` (cm, relative to the pelvis) when ``reconstructions`` (one per
+    reference clip, same length) are given. Foot skating is ``None`` when no foot is ever in contact. Raises
+    :class:`MrgenError` on bad input.
     """
     samples, references = list(samples), list(references)
+    features = list(features)
+    if not features or len(set(features)) != len(features) or not set(features) <= set(FEATURE_SETS):
+        raise MrgenError(f"features: give distinct names from {', '.join(FEATURE_SETS)}, got {features}")
     if not samples:
         raise MrgenError("no samples to evaluate")
     if not references:
@@ -97,11 +107,14 @@ def evaluate(samples: Sequence[Motion], references: Sequence[Motion], *,
     _check_motions(samples, "sample", fps, need)
 
     ref_joints = [r.joints() for r in references]
-    ref_feats = [motion_features(r, heading_invariant, joints=j) for r, j in zip(references, ref_joints)]
+    ref_feats = {name: [feature_set(r, name, joints=j) for r, j in zip(references, ref_joints)]
+                 for name in features}
     per_sample = []
     for k, smp in enumerate(samples):
         joints = smp.joints()
-        fm = feature_metrics(motion_features(smp, heading_invariant, joints=joints), ref_feats)
+        figures = {name: feature_metrics(feature_set(smp, name, joints=joints), ref_feats[name])
+                   for name in features}
+        fm = {**figures[features[0]], **figures}
         fm["foot_skating"] = foot_skating_joints(joints, fps)
         fm["jitter"] = jitter_joints(joints, fps)
         fm["name"] = smp.name or smp.source or f"sample {k}"
@@ -110,8 +123,11 @@ def evaluate(samples: Sequence[Motion], references: Sequence[Motion], *,
         if progress is not None:
             progress((k + 1) / len(samples), f"evaluated {k + 1}/{len(samples)} samples")
 
-    result = {key: float(np.mean([p[key] for p in per_sample]))
-              for key in ("coverage", "global_diversity", "local_diversity")}
+    result = {}
+    for name in features:
+        result[name] = {key: float(np.mean([p[name][key] for p in per_sample])) for key in WINDOWED}
+    result.update(result[features[0]])
+    result["features"] = features
     result["foot_skating"] = _mean(p["foot_skating"] for p in per_sample)
     result["jitter"] = float(np.mean([p["jitter"] for p in per_sample]))
     result["reference"] = {"foot_skating": _mean(foot_skating_joints(j, fps) for j in ref_joints),
