@@ -189,32 +189,17 @@ class MotionModel(nn.Module):
         ``control`` (B, K, n), ``noise`` (B, C, n + 2 margin) -> (B, C, n). ``circular``: the sequence is one period
         of a loop: base, noise (its own ``n`` frames) and control wrap round instead of ending, so the output is
         periodic."""
-        if circular:
-            return self._circular_step(level, base, n, control, noise)
         m = self.margin
+        wrap = pad_circular if circular else pad
         if base is None:
             b = noise.shape[0] if noise is not None else 1
             x = torch.zeros(b, feat.NUM_FEATURES, n + 2 * m, device=self.device)
         else:
-            x = pad(base, m)
-        if noise is not None:  # noise on the sequence's own frames only: a quiet margin marks its ends
-            x = x + (F.pad(noise[..., m:noise.shape[-1] - m], (m, m)) if m else noise)
-        c = pad(control, m) if control is not None else None
-        if c is not None and c.shape[0] != x.shape[0]:
-            c = c.expand(x.shape[0], -1, -1)
-        res = self.generators[level](x, c)
-        return res if base is None else base + res
-
-    def _circular_step(self, level, base, n, control, noise) -> torch.Tensor:
-        m = self.margin
-        if base is None:
-            b = noise.shape[0] if noise is not None else 1
-            x = torch.zeros(b, feat.NUM_FEATURES, n + 2 * m, device=self.device)
-        else:
-            x = pad_circular(base, m)
-        if noise is not None:
-            x = x + pad_circular(noise[..., m:noise.shape[-1] - m] if m else noise, m)
-        c = pad_circular(control, m) if control is not None else None
+            x = wrap(base, m)
+        if noise is not None:  # noise on the sequence's own frames only: a quiet (or, circular, wrapped) margin
+            own = noise[..., m:noise.shape[-1] - m] if m else noise
+            x = x + (pad_circular(own, m) if circular else F.pad(own, (m, m)))
+        c = wrap(control, m) if control is not None else None
         if c is not None and c.shape[0] != x.shape[0]:
             c = c.expand(x.shape[0], -1, -1)
         res = self.generators[level](x, c)
