@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .atomic import atomic_path
+from .atomic import writing
 from .errors import ModelFileError
+from .limits import input_file
 
 MAGIC = "mrgen-model"
 #: Format of the files this version writes; it reads this and older ones.
@@ -74,17 +75,16 @@ def save_checkpoint(model, path: str | os.PathLike, training: dict | None = None
     if training is not None:
         blob["training"] = dict(training, discriminators={k: v.detach().cpu().clone() for k, v in
                                                           model.discriminators.state_dict().items()})
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
+    try:
+        with writing(path) as tmp:
+            torch.save(blob, tmp)
+    except RuntimeError as e:  # torch's zip writer reports a failed write (disk full, file too large) this way
+        raise ModelFileError(f"cannot write the model file ({' '.join(str(e).split())[:160]})", path) from None
 
 
 def read_blob(path: str | os.PathLike) -> dict:
     """The checked contents of a model file (ModelFileError for anything that is not a readable mrgen model)."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError("model file not found", path)
-    if path.is_dir():
-        raise ModelFileError("is a folder, not a model file", path)
+    path = input_file(path, "model", missing="model file not found", error=ModelFileError)
     if not zipfile.is_zipfile(path):
         raise ModelFileError("not an mrgen model file (not a torch archive, or truncated)", path)
     try:

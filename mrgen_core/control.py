@@ -70,16 +70,20 @@ def read_label_file(path: str | os.PathLike) -> dict[str, list[Segment]]:
     or end means the clip's start or end); a header row is optional; ``#`` starts a comment line. A clip key of
     ``*`` applies to every clip not listed.
     """
-    path = Path(path)
+    from .limits import input_file
+
+    path = input_file(path, "labels", missing="no such labels file", error=MrgenError)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise MrgenError(f"cannot read labels file ({e.__class__.__name__}: {e})", path) from None
     out: dict[str, list[Segment]] = {}
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        from .limits import json_loads
+
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
+            data = json_loads(text)
+        except ValueError as e:  # JSONDecodeError, or nested too deep
             raise MrgenError(f"not valid JSON ({e})", path) from None
         if isinstance(data, list):
             for rec in data:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .atomic import atomic_path
+from .atomic import is_temporary, writing
 from .errors import MrgenError
 
 Progress = Callable[[float, str], None]
@@ -320,7 +320,8 @@ def _folder_samples(folder: PathLike, reference, fps: float) -> tuple[list, list
         raise MrgenError("--samples-dir needs the training clips: --reference CLIP [CLIP ...]")
     if not folder.is_dir():
         raise MrgenError("not a folder", folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in MOTION_SUFFIXES and p.is_file())
+    files = sorted(p for p in folder.iterdir()
+                   if p.suffix.lower() in MOTION_SUFFIXES and p.is_file() and not is_temporary(p))
     if not files:
         raise MrgenError("no .npz or .bvh files in this folder", folder)
     refs = [_load_motion(c, fps) for c in reference]
@@ -358,7 +359,7 @@ def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = No
     res["protocol"] = {**protocol, "num_samples": len(motions), "fps": res["fps"],
                        "references": [r.source or r.name for r in refs], "heading_invariant": not keep_heading}
     if json_path:
-        with atomic_path(json_path) as tmp:
+        with writing(json_path) as tmp:
             tmp.write_text(json.dumps(res, indent=2, allow_nan=False) + "\n")
     return res
 
@@ -373,7 +374,7 @@ def smpl_mesh(model_file: PathLike, out: PathLike) -> dict:
 
     m = load_smpl_model(model_file)
     v = m["v_template"]
-    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+    with writing(out) as tmp, open(tmp, "wb") as f:
         np.savez(f, vertices=v.astype(np.float32), faces=m["f"].astype(np.int32),
                  weights=m["weights"].astype(np.float32), joints=m["J_regressor"] @ v)
     return {"file": str(out), "vertices": int(len(v)), "faces": int(len(m["f"]))}
