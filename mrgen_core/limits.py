@@ -222,3 +222,44 @@ def json_loads(text: str | bytes, max_depth: int = MAX_JSON_DEPTH):
     if text.count("[") + text.count("{") > max_depth and json_depth(text) > max_depth:  # scan only when it may be
         raise ValueError(f"JSON nested deeper than {max_depth} levels")
     return json.loads(text)
+
+
+# --- training settings (``--set KEY=VALUE``) -----------------------------------------------------------------
+#: Range of every numeric training setting: (low, high, low excluded). Lists: each entry's range.
+SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
+    "scale_factor": (1.0, 4.0, True), "coarse_seconds": (0.0, 600.0, True), "kernel_size": (3, MAX_KERNEL, False),
+    "g_widths": (1, MAX_WIDTH, False), "d_widths": (1, MAX_WIDTH, False), "embed_dim": (1, MAX_EMBED, False),
+    "neighbour_distance": (0, 64, False), "iterations": (1, 10_000_000, False), "coarse_boost": (-2.0, 2.0, False),
+    "batch": (1, 1024, False), "crop": (4, 100_000, False), "d_steps": (1, 100, False), "rec_batch": (0, 1024, False),
+    "penalty_every": (1, 1000, False), "lr_g": (0.0, 1.0, True), "lr_d": (0.0, 1.0, True), "betas": (0.0, 0.9999, False),
+    "gp_weight": (0.0, 1e6, False), "rec_weight": (0.0, 1e6, False), "contact_weight": (0.0, 1e6, False),
+    "slide_weight": (0.0, 1e6, False), "patch_weight": (0.0, 1e6, False), "patch_size": (1, 10_000, False),
+    "patch_margin": (0.0, 1e6, False), "patch_recall": (0.0, 1e6, False), "sample_recall": (0.0, 1e6, False),
+    "vary_weight": (0.0, 1e6, False), "vary_ratio": (0.0, 1e6, False), "vary_from": (0.0, 1.0, False),
+    "patch_pool": (1, 1_000_000, False), "patch_control": (0.0, 1e6, False), "label_mix": (0.0, 1.0, False),
+    "bank_frames": (1, MAX_FRAMES, False), "bank_refresh": (1, 10_000_000, False), "threads": (0, 1024, False),
+}
+#: Settings that take one of a few words.
+SETTING_CHOICES = {"loss": ("wgan-gp", "ns-r1")}
+
+
+def check_setting(key: str, value) -> None:
+    """MrgenError (naming ``--set KEY``) when ``value`` is out of the setting's range (or not one of its words)."""
+    what = f"--set {key}"
+    if key in SETTING_CHOICES:
+        if value not in SETTING_CHOICES[key]:
+            raise MrgenError(f"{what} must be one of {', '.join(SETTING_CHOICES[key])}, got {value!r}")
+        return
+    if key not in SETTING_RANGES:
+        return
+    lo, hi, lo_open = SETTING_RANGES[key]
+    integer = isinstance(lo, int) and isinstance(hi, int)
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if isinstance(value, (list, tuple)):
+        limit = 2 if key == "betas" else MAX_LAYERS
+        if not (1 <= len(values) <= limit) or (key == "betas" and len(values) != 2):
+            raise MrgenError(f"{what} must hold {'two' if key == 'betas' else f'1 to {limit}'} values, got {value!r}")
+    for v in values:
+        finite_number(v, what, lo, hi, lo_open=lo_open, integer=integer)
+    if key == "kernel_size" and int(value) % 2 == 0:
+        raise MrgenError(f"{what} must be odd, got {value!r}")

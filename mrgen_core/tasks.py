@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .atomic import is_temporary, writing
+from . import limits
 from .errors import MrgenError
 
 Progress = Callable[[float, str], None]
@@ -129,30 +130,59 @@ def audio_kind(model) -> str:
 
 
 # --- generate and blend -----------------------------------------------------------------------------------------
-def _outputs(outputs: Sequence[PathLike]) -> list[Path]:
-    """The output paths, each of a motion file type (checked before any work)."""
+def _outputs(outputs: Sequence[PathLike], inputs: Sequence[PathLike | None] = ()) -> list[Path]:
+    """The output paths, checked before any work: each of a motion file type, writable, none over an input or
+    another output, at most ``limits.MAX_NUM``."""
     from .motion_files import motion_file_type
 
     paths = [Path(p) for p in outputs]
     if not paths:
         raise MrgenError("--num must be at least 1, got 0")
+    check_num(len(paths))
     for p in paths:
         motion_file_type(p)
+        limits.output_file(p)
+    limits.distinct_outputs(paths)
+    limits.not_over_inputs(paths, [i for i in inputs if i and str(i) != "default"])
     return paths
 
 
+def check_num(num) -> int:
+    """``--num`` within 1..``limits.MAX_NUM``."""
+    return limits.finite_number(num, "--num", 1, limits.MAX_NUM, integer=True)
+
+
 def _check_seconds(seconds: float | None) -> None:
-    if seconds is not None and not (0 < seconds < math.inf):
-        raise MrgenError(f"--seconds must be positive, got {seconds}")
+    if seconds is not None:
+        limits.finite_number(seconds, "--seconds", 0.0, limits.MAX_SECONDS, lo_open=True)
 
 
-def _write(motions, outputs: list[Path], model, model_path: PathLike) -> MotionFiles:
+def _check_frames(frames: int | None) -> None:
+    if frames is not None:
+        limits.finite_number(frames, "frames", 1, limits.MAX_FRAMES, integer=True)
+
+
+def _write(motions, outputs: list[Path]) -> None:
     from .motion_files import save_motion
 
     for m, path in zip(motions, outputs):
         save_motion(m, path)
-    return MotionFiles(files=[str(p) for p in outputs], fps=motions[0].fps if motions else None,
-                       frames=[m.num_frames for m in motions], model_info=model_info(model, model_path))
+
+
+def _in_batches(make, outputs: list[Path], report: Progress, model, model_path: PathLike) -> MotionFiles:
+    """Make and write the variations ``limits.NUM_BATCH`` at a time (``make(first, count, progress)`` returns
+    motions ``first .. first + count - 1``), so memory does not grow with their number."""
+    frames, fps = [], None
+    n = len(outputs)
+    for first in range(0, n, limits.NUM_BATCH):
+        count = min(limits.NUM_BATCH, n - first)
+        part = lambda f, msg="", a=first, c=count: report((a + f * c) / n, msg)  # noqa: E731
+        motions = make(first, count, part)
+        _write(motions, outputs[first:first + count])
+        frames += [m.num_frames for m in motions]
+        fps = fps if fps is not None else (motions[0].fps if motions else None)
+    return MotionFiles(files=[str(p) for p in outputs], fps=fps, frames=frames,
+                       model_info=model_info(model, model_path))
 
 
 def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | None = None,
@@ -168,10 +198,13 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     WavLM checkpoint folder of models trained on its features; ``wavlm_if_needed`` drops it for other models (a
     client that sends its preference before it knows the model) instead of refusing it.
     """
-    outputs = _outputs(outputs)
+    outputs = _outputs(outputs, [model, audio])
     _check_seconds(seconds)
+    _check_frames(frames)
     from . import sampling
 
+    if labels:
+        sampling.parse_schedule(labels)  # a bad schedule is refused before the model loads
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
@@ -180,10 +213,14 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     control = sampling.audio_control(m, audio or None, wavlm or None, model)
     if control is not None and seconds is None and frames is None:
         frames = len(control)  # as long as the speech
-    motions = sampling.generate(m, seconds, frames=frames, seed=seed, labels=labels or None, num=len(outputs),
-                                noise=noise, control=control, cleanup=cleanup, progress=report)
-    report(1.0, "writing results")
-    return _write(motions, outputs, m, model)
+
+    def make(first: int, count: int, part: Progress):
+        return sampling.generate(m, seconds, frames=frames, seed=seed + first, labels=labels or None, num=count,
+                                 noise=noise, control=control, cleanup=cleanup, progress=part)
+
+    result = _in_batches(make, outputs, report, m, model)
+    report(1.0, "written")
+    return result
 
 
 def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | None = None,
@@ -195,26 +232,33 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
     model's training clips by name), keep its levels below ``keep_levels`` and regenerate the rest
     (:func:`mrgen_core.blending.blend`; short sources are padded and cut back); without, new motion of
     ``seconds`` whose levels below ``switch_level`` follow ``coarse_labels`` and the rest ``fine_labels``."""
-    outputs = _outputs(outputs)
+    outputs = _outputs(outputs, [model, source if source and Path(source).suffix else None])
     _check_seconds(seconds)
+    if not source and not (coarse_labels and fine_labels and switch_level is not None):
+        raise MrgenError("give --source (to blend a motion) or --coarse-labels, --fine-labels and "
+                         "--switch-level (to mix controls)")
+    from .control import parse_schedule
+
+    for text in (labels, coarse_labels, fine_labels):
+        if text:
+            parse_schedule(text)
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
     from .blending import blend as blend_source, generate_mixed
 
-    if source:
-        motions = blend_source(m, source, keep_levels, seed=seed, num=len(outputs), labels=labels or None,
-                               coarse_labels=coarse_labels or None, fine_labels=fine_labels or None,
-                               switch_level=switch_level, cleanup=cleanup, progress=report)
-    else:
-        if not (coarse_labels and fine_labels and switch_level is not None):
-            raise MrgenError("give --source (to blend a motion) or --coarse-labels, --fine-labels and "
-                             "--switch-level (to mix controls)")
-        motions = generate_mixed(m, seconds, coarse_labels=coarse_labels, fine_labels=fine_labels,
-                                 switch_level=switch_level, seed=seed, num=len(outputs), cleanup=cleanup,
-                                 progress=report)
-    report(1.0, "writing results")
-    return _write(motions, outputs, m, model)
+    def make(first: int, count: int, part: Progress):
+        if source:
+            return blend_source(m, source, keep_levels, seed=seed + first, num=count, labels=labels or None,
+                                coarse_labels=coarse_labels or None, fine_labels=fine_labels or None,
+                                switch_level=switch_level, cleanup=cleanup, progress=part)
+        return generate_mixed(m, seconds, coarse_labels=coarse_labels, fine_labels=fine_labels,
+                              switch_level=switch_level, seed=seed + first, num=count, cleanup=cleanup,
+                              progress=part)
+
+    result = _in_batches(make, outputs, report, m, model)
+    report(1.0, "written")
+    return result
 
 
 # --- train ------------------------------------------------------------------------------------------------------
@@ -239,19 +283,28 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     overrides = dict(parse_setting(item, preset) for item in settings)
     if overrides and resume:
         raise MrgenError("--set cannot change a run being resumed (its settings are in the checkpoint)")
+    if resume and (clips or labels or label_per_clip or audio or wavlm):
+        raise MrgenError("--resume continues a run on its own clips, labels and audio: leave out the clips, "
+                         "--labels, --label and --audio")
     if not resume and not clips:
         raise MrgenError("no training clips given (or --resume CKPT to continue a run)")
     if labels and label_per_clip:
         raise MrgenError("give either --labels FILE or --label NAME, not both")
-    if not (fps > 0):
-        raise MrgenError(f"--fps must be positive, got {fps}")
+    limits.check_fps(fps)
     if Path(out).suffix.lower() != ".pt":
         raise MrgenError("the model file must end in .pt", out)
+    limits.output_file(out, "model file")  # before the work: a run must not end in an unwritable path
     for c in clips:
-        if not Path(c).is_file():
-            raise MrgenError("no such file", c)
-    if isinstance(labels, (str, os.PathLike)) and not Path(labels).is_file():
-        raise MrgenError("no such labels file", labels)
+        limits.input_file(c, "motion", missing="no such file")
+    if isinstance(labels, (str, os.PathLike)):
+        limits.input_file(labels, "labels", missing="no such labels file", error=MrgenError)
+    for a in audio or ():
+        limits.input_file(a, "audio", missing="audio file not found")
+    if resume:
+        limits.input_file(resume, "model", missing="model file not found")
+    # the output may replace the run it resumes (atomically), never a clip, labels or audio file
+    limits.not_over_inputs([out], [*clips, *(audio or ()), labels if isinstance(labels, (str, os.PathLike))
+                                   else None], "model file")
     clips, controls, source = list(clips), None, ""
     if audio:
         if len(audio) != len(clips):
@@ -272,10 +325,12 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
         raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
     from training.train import train as train_model
 
+    outcome: dict = {}
     path = train_model(clips, out, preset=preset, labels=labels, label_per_clip=label_per_clip, seed=seed,
                        device=device, resume=resume, fps=fps, controls=controls, control_source=source,
-                       overrides=overrides or None, progress=progress, should_stop=should_stop, quiet=quiet)
-    return TrainedModel(model=str(path), stopped_early=bool(should_stop is not None and should_stop()))
+                       overrides=overrides or None, progress=progress, should_stop=should_stop, quiet=quiet,
+                       outcome=outcome)
+    return TrainedModel(model=str(path), stopped_early=bool(outcome.get("stopped")))
 
 
 # --- evaluate ---------------------------------------------------------------------------------------------------
@@ -341,12 +396,16 @@ def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = No
 
     if (model is None) == (samples_dir is None):
         raise MrgenError("give a model to sample or a folder of samples (--model or --samples-dir), not both")
-    if samples < 1:
-        raise MrgenError(f"--samples must be at least 1, got {samples}")
-    if frames is not None and frames < 1:
-        raise MrgenError(f"--frames must be positive, got {frames}")
-    if not (fps > 0):
-        raise MrgenError(f"--fps must be positive, got {fps}")
+    if json_path:
+        limits.output_file(json_path, "--json file")
+        limits.not_over_inputs([json_path], [model, *(reference or ())], "--json file")
+        if samples_dir and Path(samples_dir).is_dir():
+            limits.not_over_inputs([json_path], [p for p in Path(samples_dir).iterdir()
+                                                 if p.suffix.lower() in MOTION_SUFFIXES], "--json file")
+    limits.finite_number(samples, "--samples", 1, limits.MAX_NUM, integer=True)
+    if frames is not None:
+        limits.finite_number(frames, "--frames", 1, limits.MAX_FRAMES, integer=True)
+    limits.check_fps(fps)
     report = checked(progress, should_stop)
     if model is not None:
         motions, refs, recs, protocol = _model_samples(model, reference, samples, seed, frames, cleanup, report)

@@ -46,7 +46,8 @@ __all__ = ["train", "load_clip", "level_iterations", "Trainer"]
 
 def train(clips, out_path, *, preset: str = "default", labels=None, label_per_clip=None, seed: int = 0,
           device: str = "cpu", resume=None, progress=None, should_stop=None, controls=None, fps: float = 30.0,
-          overrides: dict | None = None, quiet: bool = False, control_source: str = "") -> str:
+          overrides: dict | None = None, quiet: bool = False, control_source: str = "",
+          outcome: dict | None = None) -> str:
     """Train a model on ``clips`` (paths or Motions) and save it to ``out_path``; returns the path.
 
     ``labels``: labels file (JSON/CSV) or parsed table; ``label_per_clip``: one label for all clips or one per
@@ -54,7 +55,8 @@ def train(clips, out_path, *, preset: str = "default", labels=None, label_per_cl
     (``control_source`` records what they are: "audio" or "wavlm" for the CLI's audio paths).
     ``progress(fraction, message)`` is called as training goes; when ``should_stop()`` returns True (or on
     Ctrl-C) training stops after the current step and saves a checkpoint that ``resume=`` continues exactly.
-    ``overrides``: preset values to change (see :mod:`training.presets`).
+    ``overrides``: preset values to change (see :mod:`training.presets`). ``outcome``: a dict that gets
+    ``stopped`` (whether the run stopped early, by ``should_stop`` or Ctrl-C, and saved a checkpoint).
     """
     dev = resolve_device(device)
     if resume is not None:
@@ -78,7 +80,10 @@ def train(clips, out_path, *, preset: str = "default", labels=None, label_per_cl
     try:
         model.to(dev)
         trainer = Trainer(model, settings, gen, dev)
-        return trainer.run(state, out_path, progress=progress, should_stop=should_stop, quiet=quiet)
+        path = trainer.run(state, out_path, progress=progress, should_stop=should_stop, quiet=quiet)
+        if outcome is not None:
+            outcome["stopped"] = trainer.stopped
+        return path
     finally:
         torch.set_num_threads(old_threads)
 
@@ -109,6 +114,7 @@ class Trainer:
         self.offsets = torch.as_tensor(OFFSETS[model.config.get("gender", "neutral")], dtype=torch.float32,
                                        device=device)
         # label mixing needs two labels at least
+        self.stopped = False  # whether run() stopped early (and saved a checkpoint)
         self.mixing = float(settings.get("label_mix", 0.0)) > 0 and len(model.labels) >= 2
         self.label_mix = float(settings["label_mix"]) if self.mixing else 0.0
 
@@ -147,6 +153,7 @@ class Trainer:
                 self.model.trained_levels = level + 1
                 state.update(level=level + 1, iteration=0)
         bar.close()
+        self.stopped = stopped
         if stopped:
             msg = (f"training stopped at level {state['level'] + 1}/{levels}, step {state['iteration']}/"
                    f"{per_level[state['level']]}; checkpoint saved to {out_path} (continue with --resume {out_path})")

@@ -88,6 +88,9 @@ class MotionModel(nn.Module):
 
     def __init__(self, config: dict, with_discriminators: bool = True):
         super().__init__()
+        from ..checkpoint import check_config
+
+        check_config(config)  # types, ranges and network size, before anything is allocated
         self.config = dict(config)
         self.control_spec = ControlSpec.from_dict(config["control"])
         adj = feat.group_neighbours(int(config["neighbour_distance"]))
