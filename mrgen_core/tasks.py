@@ -162,6 +162,21 @@ def _check_frames(frames: int | None) -> None:
         limits.finite_number(frames, "frames", 1, limits.MAX_FRAMES, integer=True)
 
 
+def _check_schedules(**schedules: str | None) -> None:
+    """Parse every label schedule given; MrgenError naming its option (``--labels``, ...)."""
+    from .control import parse_schedule
+
+    for name, text in schedules.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise MrgenError(f"--{name.replace('_', '-')} must be a label or a schedule string")
+        try:
+            parse_schedule(text)
+        except MrgenError as e:
+            raise MrgenError(f"--{name.replace('_', '-')}: {e.message}") from None
+
+
 def _write(motions, outputs: list[Path]) -> None:
     from .motion_files import save_motion
 
@@ -203,8 +218,7 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     _check_frames(frames)
     from . import sampling
 
-    if labels:
-        sampling.parse_schedule(labels)  # a bad schedule is refused before the model loads
+    _check_schedules(labels=labels)  # a bad schedule is refused before the model loads
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
@@ -237,11 +251,11 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
     if not source and not (coarse_labels and fine_labels and switch_level is not None):
         raise MrgenError("give --source (to blend a motion) or --coarse-labels, --fine-labels and "
                          "--switch-level (to mix controls)")
-    from .control import parse_schedule
+    _check_schedules(labels=labels, coarse_labels=coarse_labels, fine_labels=fine_labels)
+    if source and Path(source).suffix.lower() in MOTION_SUFFIXES:
+        from .motion_files import load_motion
 
-    for text in (labels, coarse_labels, fine_labels):
-        if text:
-            parse_schedule(text)
+        source = load_motion(source)  # a bad source file is refused before the model loads; read once for all
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
