@@ -6,7 +6,8 @@ Every row must end in exit status 2 with exactly one stderr line ``mrgen: error:
 argument (``Case.expect``), no traceback, no file added or removed in the work folder (outputs, temporary files),
 and every input unchanged (hash before and after). Rows run in-process (``mrgen_core.cli.main``); the permission
 rows (unreadable input, read-only folder) run in a forked child that drops to user ``nobody`` when the tests run as
-root (root ignores file permissions).
+root (root ignores file permissions); the size rows run with an address-space limit of the current size plus
+``MEMORY_HEADROOM`` (2 GB, as ``ulimit -v``), so a row that allocates before checking fails.
 """
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ class Case:
     argv: list[str]  # relative to the work folder
     expect: str  # what the error line must name (file or argument)
     as_user: bool = False  # a permission row: run as a non-root user
+
+    @property
+    def memory_limited(self) -> bool:
+        """Size rows run with a memory limit (``MEMORY_HEADROOM``)."""
+        return self.cls == "absurd size"
 
     @property
     def id(self) -> str:
@@ -335,17 +341,47 @@ def _main(argv: list[str]) -> tuple[int | None, str]:
     return rc, err.getvalue()
 
 
-def _main_as_user(argv: list[str]) -> tuple[int | None, str]:
-    """``_main`` in a forked child that runs as ``nobody`` when we are root."""
+#: Memory a size row may take beyond the process it starts from (address space, as ``ulimit -v``).
+MEMORY_HEADROOM = 2 << 30
+
+
+def _vsize() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def memory_limit(headroom: int):
+    """Within the block, the process's address space may grow by at most ``headroom`` bytes (``ulimit -v``): an
+    allocation past it raises MemoryError, which the table sees as a traceback."""
+    import resource
+
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (_vsize() + headroom, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old)
+
+
+def _main_forked(argv: list[str], as_user: bool = False, memory: int | None = None) -> tuple[int | None, str]:
+    """``_main`` in a forked child: as ``nobody`` (``as_user``, when we are root), and with its address space
+    limited to ``memory`` bytes beyond the current size (an allocation past it fails with MemoryError, which the
+    table sees as a traceback)."""
+    import resource
+
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
             os.close(r)
-            if os.geteuid() == 0:
+            if as_user and os.geteuid() == 0:
                 os.setgroups([])
                 os.setgid(NOBODY)
                 os.setuid(NOBODY)
+            if memory is not None:
+                limit = _vsize() + memory
+                resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
             rc, err = _main(argv)
             os.write(w, json.dumps([rc, err]).encode())
         finally:
@@ -365,7 +401,13 @@ def run_case(case: Case, root: Path) -> Outcome:
     before = listing(root)
     hashes = _hashes(root, case.argv)
     with contextlib.chdir(root):
-        rc, err = (_main_as_user if case.as_user else _main)(case.argv)
+        if case.as_user:
+            rc, err = _main_forked(case.argv, as_user=True)
+        elif case.memory_limited:
+            with memory_limit(MEMORY_HEADROOM):
+                rc, err = _main(case.argv)
+        else:
+            rc, err = _main(case.argv)
     after = listing(root)
     changed = [a for a, h in hashes.items() if _hashes(root, [a]).get(a) != h]
     changed += [k for k in before if k in after and before[k] != after[k]]
