@@ -32,6 +32,10 @@ PYTEST_PARTS = {
         "tests/test_faults.py -k disk_full",
     "fault: worker killed mid-job: the add-on reports it, the next request starts a fresh worker":
         "tests/test_worker.py::test_client_crash_becomes_an_error_and_the_next_request_restarts",
+    "fault: Ctrl-C in `mrgen train`: checkpoint saved, exit 130":
+        "tests/test_faults.py::test_ctrl_c_in_train_saves_a_checkpoint_and_exits_130",
+    "fault: the worker's input closes during a long write: exit 0, no temporary file left":
+        "tests/test_faults.py::test_worker_input_closing_during_a_write_leaves_no_temporary_file",
     "load: `ping` within 100 ms while a 180 s generate runs": "tests/test_worker_load.py -k ping",
     "load: 100 queued requests answered in order, one result each": "tests/test_worker_load.py -k queued",
 }

@@ -130,3 +130,54 @@ def test_disk_full_while_saving_a_model_is_one_clean_error(tmp_path, tiny_model)
         resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
         signal.signal(signal.SIGXFSZ, old_handler)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_in_train_saves_a_checkpoint_and_exits_130(tmp_path):
+    from mrgen_core.checkpoint import read_blob
+    from mrgen_core.motion_files import load_motion, save_motion
+
+    clip = tmp_path / "clip.npz"
+    save_motion(load_motion(data_path(WALK), fps=30).slice(0, 60), clip)
+    p = subprocess.Popen([sys.executable, "-m", "mrgen_core", "train", str(clip), "-o", "m.pt", "--preset", "tiny",
+                          "--set", "iterations=100000"], cwd=str(tmp_path), env=_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        err = ""
+        while "level 1" not in err:  # the progress bar: training has started
+            ch = p.stderr.read(1)
+            assert ch, "train ended before it started"
+            err += ch
+        p.send_signal(signal.SIGINT)
+        assert p.wait(120) == 130
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.stdout.close()
+        p.stderr.close()
+    assert read_blob(tmp_path / "m.pt")["training"] is not None  # a checkpoint --resume continues
+
+
+@pytest.mark.timeout(120)
+def test_worker_input_closing_during_a_write_leaves_no_temporary_file(tmp_path):
+    """The worker's stdin closes while it writes two long motions: it finishes or cancels, and removes what it
+    had not renamed."""
+    import json
+
+    p = subprocess.Popen([sys.executable, "-m", "mrgen_core.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=_env(), text=True)
+    try:
+        assert json.loads(p.stdout.readline())["type"] == "ready"
+        p.stdin.write(json.dumps({"id": 1, "cmd": "generate", "model": "default", "seconds": 600.0, "num": 2,
+                                  "out_dir": str(tmp_path)}) + "\n")
+        p.stdin.flush()
+        while not any(f.endswith(".npz") for f in os.listdir(tmp_path)):  # writing has begun
+            assert p.poll() is None
+            time.sleep(0.01)
+        p.stdin.close()
+        assert p.wait(60) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.stdout.close()
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]
