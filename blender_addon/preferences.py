@@ -68,9 +68,10 @@ def wavlm_checkpoint(prefs=None) -> str:
 
 
 def list_models(folder: str) -> list[str]:
-    """Model files in ``folder`` (sorted; a file named ``default*`` first)."""
+    """Model files in ``folder`` (sorted; a file named ``default*`` first; hidden names, such as the temporary file
+    of a write that was killed, are skipped)."""
     try:
-        files = [f for f in os.listdir(folder) if f.lower().endswith(MODEL_EXTENSIONS)]
+        files = [f for f in os.listdir(folder) if f.lower().endswith(MODEL_EXTENSIONS) and not f.startswith(".")]
     except OSError:
         return []
     return sorted(files, key=lambda f: (not f.lower().startswith("default"), f.lower()))

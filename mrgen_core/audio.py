@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from .errors import ModelFileError, MotionFormatError, MrgenError
+from .limits import MAX_AUDIO_SECONDS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, input_file
 
 #: Sample rate every feature is computed at.
 SAMPLE_RATE = 16000
@@ -27,6 +28,7 @@ F0_MIN, F0_MAX = 60.0, 500.0
 YIN_WINDOW = 512  # 32 ms integration window for the pitch tracker
 YIN_THRESHOLD = 0.25  # speech (espeak-ng) needs more than the paper's 0.1; noise stays well above
 _LOG_FLOOR = 1e-10
+_BLOCK = 3000  # analysis frames processed at a time (30 s of audio at the 10 ms hop)
 
 
 def feature_names() -> list[str]:
@@ -48,19 +50,22 @@ def load_wav(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndar
     from scipy.io import wavfile
     from scipy.signal import resample_poly
 
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise MotionFormatError("audio file not found", path)
+    path = os.fspath(input_file(path, "audio", missing="audio file not found"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unknown chunks (LIST, cue) are fine
-            sr, data = wavfile.read(path)
+            sr, data = wavfile.read(path, mmap=True)  # the header only: samples are read once checked
     except Exception as exc:  # scipy raises ValueError, EOFError, struct.error, ... on bad files
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise MotionFormatError(f"not a WAV audio file ({reason})", path) from None
-    data = np.asarray(data)
     if data.size == 0 or data.shape[0] == 0:
         raise MotionFormatError("not a WAV audio file with sound: it holds no audio samples", path)
+    sr = int(sr)
+    if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+        raise MotionFormatError(f"sample rate {sr} Hz; mrgen reads {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz", path)
+    if data.shape[0] / sr > MAX_AUDIO_SECONDS:
+        raise MotionFormatError(f"{data.shape[0] / sr:.0f} s of audio; the limit is {MAX_AUDIO_SECONDS:g} s", path)
+    data = np.array(data)  # read the samples (and let go of the memory map)
     if data.dtype == np.uint8:
         x = (data.astype(np.float64) - 128.0) / 128.0
     elif np.issubdtype(data.dtype, np.integer):
@@ -73,9 +78,6 @@ def load_wav(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndar
         raise MotionFormatError(f"not a WAV audio file (unsupported sample type {data.dtype})", path)
     if x.ndim > 1:
         x = x.mean(axis=tuple(range(1, x.ndim)))
-    sr = int(sr)
-    if sr <= 0:
-        raise MotionFormatError(f"not a WAV audio file (sample rate {sr})", path)
     if sr != sample_rate:
         g = math.gcd(sr, int(sample_rate))
         x = resample_poly(x, int(sample_rate) // g, sr // g)
@@ -190,19 +192,27 @@ def audio_features(wav_path: str | os.PathLike, fps: float, num_frames: int | No
         np.add.at(out, owner, values)
         return out / counts_safe.reshape((-1,) + (1,) * (values.ndim - 1))
 
+    # the analysis runs over blocks of analysis frames, so memory stays flat however long the audio is
     win = np.hanning(WIN_LENGTH + 2)[1:-1]
-    spec = np.abs(np.fft.rfft(_frames(x, centres, WIN_LENGTH) * win, N_FFT)) ** 2
-    mel_power = per_frame(spec @ _mel_filterbank(N_MELS, N_FFT, sr).T)
+    fb = _mel_filterbank(N_MELS, N_FFT, sr).T
+    max_lag = int(math.ceil(sr / F0_MIN)) + 2
+    mel_rows, f0, voiced, rms = [], [], [], []
+    for b in range(0, len(centres), _BLOCK):
+        c = centres[b:b + _BLOCK]
+        mel_rows.append((np.abs(np.fft.rfft(_frames(x, c, WIN_LENGTH) * win, N_FFT)) ** 2) @ fb)
+        # pitch: YIN on analysis frames, gated by loudness, averaged over the voiced ones of each motion frame
+        pframes = _frames(x, c, YIN_WINDOW + max_lag)
+        f0_b, voiced_b = _yin(pframes, sr, F0_MIN, F0_MAX, YIN_THRESHOLD)
+        f0.append(f0_b)
+        voiced.append(voiced_b)
+        rms.append(np.sqrt(np.mean(pframes[:, :YIN_WINDOW] ** 2, axis=1)))
+    f0, voiced, rms = np.concatenate(f0), np.concatenate(voiced), np.concatenate(rms)
+    mel_power = per_frame(np.concatenate(mel_rows))
     log_mel = np.log(mel_power + _LOG_FLOOR)
     mfcc = dct(log_mel, type=2, norm="ortho", axis=1)[:, :N_MFCC]
     onset = np.zeros(t_frames)
     onset[1:] = np.clip(np.diff(log_mel, axis=0), 0.0, None).mean(axis=1)
 
-    # pitch: YIN on analysis frames, gated by loudness, averaged over the voiced ones of each motion frame
-    max_lag = int(math.ceil(sr / F0_MIN)) + 2
-    pframes = _frames(x, centres, YIN_WINDOW + max_lag)
-    f0, voiced = _yin(pframes, sr, F0_MIN, F0_MAX, YIN_THRESHOLD)
-    rms = np.sqrt(np.mean(pframes[:, :YIN_WINDOW] ** 2, axis=1))
     voiced &= (rms > 1e-4) & (rms > 0.03 * (rms.max() if len(rms) else 0.0))
     n_voiced = per_frame(voiced.astype(np.float64)) * counts_safe
     f0_sum = per_frame(np.where(voiced, f0, 0.0)) * counts_safe

@@ -8,6 +8,7 @@ continues from.
 """
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -15,8 +16,11 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .atomic import atomic_path
-from .errors import ModelFileError
+from .atomic import writing
+from . import limits
+from .errors import ModelFileError, MrgenError
+from .model.config import is_whole, check_config
+from .limits import input_file
 
 MAGIC = "mrgen-model"
 #: Format of the files this version writes; it reads this and older ones.
@@ -74,17 +78,16 @@ def save_checkpoint(model, path: str | os.PathLike, training: dict | None = None
     if training is not None:
         blob["training"] = dict(training, discriminators={k: v.detach().cpu().clone() for k, v in
                                                           model.discriminators.state_dict().items()})
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
+    try:
+        with writing(path) as tmp:
+            torch.save(blob, tmp)
+    except RuntimeError as e:  # torch's zip writer reports a failed write (disk full, file too large) this way
+        raise ModelFileError(f"cannot write the model file ({' '.join(str(e).split())[:160]})", path) from None
 
 
 def read_blob(path: str | os.PathLike) -> dict:
     """The checked contents of a model file (ModelFileError for anything that is not a readable mrgen model)."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError("model file not found", path)
-    if path.is_dir():
-        raise ModelFileError("is a folder, not a model file", path)
+    path = input_file(path, "model", missing="model file not found", error=ModelFileError)
     if not zipfile.is_zipfile(path):
         raise ModelFileError("not an mrgen model file (not a torch archive, or truncated)", path)
     try:
@@ -98,8 +101,10 @@ def read_blob(path: str | os.PathLike) -> dict:
     if not isinstance(blob, dict) or blob.get("format") != MAGIC:
         raise ModelFileError("not an mrgen model file (a torch file of something else)", path)
     version = blob.get("version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise ModelFileError("corrupt mrgen model: no format version", path)
+    if version < 1:
+        raise ModelFileError(f"corrupt mrgen model: format version {version} (versions start at 1)", path)
     if version > FORMAT_VERSION:
         raise ModelFileError(f"model format {version} is newer than this mrgen reads (up to {FORMAT_VERSION}); "
                              f"it was written by mrgen {blob.get('mrgen_version', '?')}, this is {__version__}: "
@@ -107,7 +112,47 @@ def read_blob(path: str | os.PathLike) -> dict:
     missing = [k for k in _REQUIRED if k not in blob]
     if missing:
         raise ModelFileError(f"corrupt mrgen model: missing {', '.join(missing)}", path)
+    try:
+        check_config(blob["config"])
+        _check_contents(blob)
+    except MrgenError as e:
+        raise ModelFileError(f"corrupt mrgen model: {e.message}", path) from None
     return blob
+
+
+def _check_contents(blob: dict) -> None:
+    """The tensors and lists a model file holds: types, shapes and finite values where sampling relies on them."""
+    from .features import NUM_FEATURES
+
+    levels = int(blob["config"]["num_levels"])
+    for key in ("mean", "std"):
+        t = blob[key]
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != (NUM_FEATURES,) or not torch.isfinite(t).all():
+            raise MrgenError(f"{key!r} must be {NUM_FEATURES} finite numbers")
+    amps = blob["amps"]
+    if not (isinstance(amps, (list, tuple)) and len(amps) == levels
+            and all(isinstance(a, (int, float)) and math.isfinite(a) for a in amps)):
+        raise MrgenError(f"'amps' must be {levels} finite numbers")
+    clips = blob["clips"]
+    if not (isinstance(clips, list) and all(isinstance(c, dict) for c in clips)):
+        raise MrgenError("'clips' must be a list of clip records")
+    for c in clips:
+        frames = c.get("frames")
+        if not (is_whole(frames) and 1 <= frames <= limits.MAX_FRAMES):
+            raise MrgenError(f"clip {str(c.get('name'))[:40]!r} has {frames!r} frames (1 to {limits.MAX_FRAMES})")
+        start = c.get("start", [0.0, 0.0, 0.0])
+        if not (isinstance(start, (list, tuple)) and len(start) == 3
+                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in start)):
+            raise MrgenError(f"clip {str(c.get('name'))[:40]!r} has a bad start {start!r}"[:200])
+    for key in ("clip_features", "clip_controls", "z_star"):
+        v = blob[key]
+        if not (isinstance(v, list) and all(isinstance(t, torch.Tensor) for t in v)):
+            raise MrgenError(f"{key!r} must be a list of tensors")
+        if key != "clip_controls" and len(v) != len(clips):
+            raise MrgenError(f"{key!r} has {len(v)} entries for {len(clips)} clips")
+    version = blob.get("trained_levels", levels)
+    if not (is_whole(version) and 0 <= version <= levels):
+        raise MrgenError(f"'trained_levels' must be a whole number from 0 to {levels}")
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", training: bool = False):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MrgenError
+from .limits import MAX_SECONDS
 
 Segment = tuple[float, float | None, str]  # start (s), end (s; None = to the end), label
 
@@ -52,8 +54,14 @@ def _segment(start, end, label, path) -> Segment:
     try:
         s = 0.0 if start in (None, "") else float(start)
         e = None if end in (None, "") else float(end)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise MrgenError(f"bad time in label entry ({start!r}, {end!r}, {label!r})", path) from None
+    if not (math.isfinite(s) and (e is None or math.isfinite(e))):
+        raise MrgenError(f"label {str(label)[:40]!r}: times must be finite numbers of seconds, got {start!r}-{end!r}",
+                         path)
+    if s > MAX_SECONDS or (e is not None and e > MAX_SECONDS):
+        raise MrgenError(f"label {str(label)[:40]!r}: times must be at most {MAX_SECONDS:g} s, got {start!r}-{end!r}",
+                         path)
     label = str(label).strip()
     if not label:
         raise MrgenError(f"empty label in entry ({start!r}, {end!r})", path)
@@ -70,16 +78,20 @@ def read_label_file(path: str | os.PathLike) -> dict[str, list[Segment]]:
     or end means the clip's start or end); a header row is optional; ``#`` starts a comment line. A clip key of
     ``*`` applies to every clip not listed.
     """
-    path = Path(path)
+    from .limits import input_file
+
+    path = input_file(path, "labels", missing="no such labels file", error=MrgenError)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise MrgenError(f"cannot read labels file ({e.__class__.__name__}: {e})", path) from None
     out: dict[str, list[Segment]] = {}
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        from .limits import json_loads
+
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
+            data = json_loads(text)
+        except ValueError as e:  # JSONDecodeError, or nested too deep
             raise MrgenError(f"not valid JSON ({e})", path) from None
         if isinstance(data, list):
             for rec in data:
@@ -132,7 +144,8 @@ def frame_labels(segments: list[Segment], num_frames: int, fps: float, vocab: li
 def parse_schedule(text: str) -> list[Segment]:
     """``"walk:0-4,jump:4-6"`` -> ``[(0, 4, "walk"), (4, 6, "jump")]``; ``"walk"`` -> ``[(0, None, "walk")]``.
 
-    Raises :class:`MrgenError` on a malformed schedule.
+    Raises :class:`MrgenError` on a malformed schedule, and on segments that overlap (which label would hold is
+    ambiguous). Gaps are allowed: frames no segment covers take the label of the nearest segment.
     """
     text = (text or "").strip()
     if not text:
@@ -149,6 +162,11 @@ def parse_schedule(text: str) -> list[Segment]:
         a, _, b = span.partition("-")
         out.append(_segment(a, b, label.strip(), None))
     out.sort(key=lambda s: s[0])
+    for (s0, e0, l0), (s1, _, l1) in zip(out, out[1:]):
+        if e0 is None or s1 < e0 - 1e-9:
+            raise MrgenError(f"label schedule segments overlap: {l0}:{s0:g}-{'end' if e0 is None else f'{e0:g}'} and "
+                             f"{l1}:{s1:g}-...; give each second one label (gaps are fine: they take the nearest "
+                             "label)")
     return out
 
 

@@ -137,9 +137,9 @@ def load_smpl_model(path: str | os.PathLike) -> dict[str, np.ndarray]:
     Returns the :data:`REQUIRED_KEYS` (``J_regressor`` dense, ``kintree_table`` int64, ``f`` int64, the rest float64).
     Raises :class:`ModelFileError` naming the file for anything else (missing keys, wrong shapes, not 24 joints).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError("file not found" if not path.exists() else "not a file", path)
+    from .limits import input_file
+
+    path = input_file(path, "SMPL model", error=ModelFileError)
     ext = path.suffix.lower()
     if ext == ".pkl":
         raw = _load_pkl(path)

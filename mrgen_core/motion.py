@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import MotionFormatError
+from .limits import MAX_ANGLE, MAX_FPS, MAX_FRAMES, MAX_TRANSLATION, MIN_FPS
 from .rotations import axis_angle_to_quat, quat_to_axis_angle, slerp
 from .skeleton import GENDERS, NUM_JOINTS, Skeleton
 
@@ -56,9 +57,18 @@ class Motion:
             raise MotionFormatError(f"trans must have shape ({t}, 3), got {self.trans.shape}", where)
         if not (np.isfinite(self.fps) and self.fps > 0):
             raise MotionFormatError(f"fps must be a positive number, got {self.fps}", where)
+        if not (MIN_FPS <= self.fps <= MAX_FPS):
+            raise MotionFormatError(f"frame rate {self.fps:g} fps is outside {MIN_FPS:g}-{MAX_FPS:g} fps", where)
+        if t > MAX_FRAMES:
+            raise MotionFormatError(f"{t} frames; the limit is {MAX_FRAMES}", where)
         for nm, arr in (("poses", self.poses), ("trans", self.trans), ("betas", self.betas)):
             if not np.all(np.isfinite(arr)):
                 raise MotionFormatError(f"{nm} contains NaN or infinite values", where)
+        for nm, arr, limit, unit in (("poses", self.poses, MAX_ANGLE, "radians"),
+                                     ("trans", self.trans, MAX_TRANSLATION, "m"), ("betas", self.betas, 1e3, "")):
+            if arr.size and np.abs(arr).max() > limit:
+                raise MotionFormatError(f"{nm} holds a value of {np.abs(arr).max():g}{' ' + unit if unit else ''}, "
+                                        f"beyond +-{limit:g} (not a physical motion)", where)
         if self.gender not in GENDERS:
             raise MotionFormatError(f"unknown gender {self.gender!r}", where)
         if self.labels is not None:
@@ -114,12 +124,16 @@ class Motion:
         last frame times, so the motion keeps its speed and its length in seconds.
         """
         fps = float(fps)
-        if not (np.isfinite(fps) and fps > 0):
-            raise MotionFormatError(f"fps must be a positive number, got {fps}", self.source or None)
+        if not (np.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+            raise MotionFormatError(f"fps must be a number from {MIN_FPS:g} to {MAX_FPS:g}, got {fps:g}",
+                                    self.source or None)
         if abs(fps - self.fps) < 1e-9:
             return self.copy()
         t = self.num_frames
         n = int(np.floor((t - 1) * fps / self.fps + 1e-6)) + 1
+        if n > MAX_FRAMES:  # checked before anything is allocated
+            raise MotionFormatError(f"resampling to {fps:g} fps gives {n} frames; the limit is {MAX_FRAMES}",
+                                    self.source or None)
         s = np.arange(n) * (self.fps / fps)  # position in source frames
         i0 = np.clip(np.floor(s).astype(int), 0, t - 1)
         i1 = np.clip(i0 + 1, 0, t - 1)

@@ -7,13 +7,13 @@ the retargeting layer, :func:`mrgen_core.retarget.bvh_to_motion`; written on the
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 from .errors import MotionFormatError, MrgenError
 from .io.amass import read_npz, write_npz
 from .io.bvh import write_bvh
+from .limits import check_fps, input_file
 from .motion import Motion
 from .retarget import bvh_to_motion
 
@@ -41,14 +41,13 @@ def load_motion(path: str | os.PathLike, fps: float | None = None, mapping: dict
     BVH only. ``credit``: licence / acknowledgement text to attach (replaces a stored one). Raises
     :class:`MotionFormatError` (or another :class:`MrgenError`) naming the file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise MotionFormatError("file not found", path)
-    if path.is_dir():
-        raise MotionFormatError("is a folder, not a motion file", path)
+    path = input_file(path, "motion")
     ext = motion_file_type(path)
-    if fps is not None and not (float(fps) > 0 and math.isfinite(float(fps))):
-        raise MrgenError(f"fps must be a positive number, got {fps}", path)
+    if fps is not None:
+        try:
+            check_fps(fps, "--fps")
+        except MrgenError as e:
+            raise MrgenError(e.message, path) from None
     if ext == ".bvh":
         return bvh_to_motion(path, mapping=mapping, fps=fps, credit=credit)
     if mapping is not None:

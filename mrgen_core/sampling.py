@@ -2,6 +2,7 @@
 callers: importing :mod:`mrgen_core` does not import this module)."""
 from __future__ import annotations
 
+import math
 import os
 from contextlib import contextmanager
 
@@ -11,6 +12,7 @@ import torch
 from .checkpoint import load_checkpoint
 from .control import fit_length, parse_schedule, schedule_end, schedule_onehot
 from .errors import MrgenError
+from .limits import MAX_FRAMES, check_frames
 from . import features as feat
 from .cleanup import cleanup_feet
 from .features import Start
@@ -48,14 +50,18 @@ def load_model(path: str | os.PathLike = "default", device: str = "cpu") -> Moti
 
 
 def _frames(model: MotionModel, seconds, frames, schedule) -> int:
+    """Frames to generate, within :data:`~mrgen_core.limits.MAX_FRAMES` (checked before anything is allocated)."""
     if frames is not None:
-        n = int(frames)
+        n, what = float(frames), "frames"
     elif seconds is not None:
-        n = int(round(float(seconds) * model.fps))
+        n, what = round(float(seconds) * model.fps), f"--seconds {seconds:g}"
     elif schedule is not None and schedule_end(schedule) is not None:
-        n = int(round(schedule_end(schedule) * model.fps))
+        n, what = round(schedule_end(schedule) * model.fps), f"the --labels schedule (to {schedule_end(schedule):g} s)"
     else:
-        n = model.clip_lengths[0] if model.clips else int(round(10 * model.fps))
+        n, what = (model.clip_lengths[0] if model.clips else round(10 * model.fps)), "the model's first clip"
+    if not math.isfinite(n) or n > MAX_FRAMES:
+        check_frames(MAX_FRAMES + 1 if not math.isfinite(n) else int(n), what, model.fps)
+    n = int(n)
     if n < 1:
         raise MrgenError(f"motion length must be at least one frame, got {n} "
                          f"({seconds if seconds is not None else frames} {'s' if frames is None else 'frames'})")

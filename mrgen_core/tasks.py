@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .atomic import atomic_path
+from .atomic import is_temporary, writing
+from . import limits
 from .errors import MrgenError
 
 Progress = Callable[[float, str], None]
@@ -129,30 +130,74 @@ def audio_kind(model) -> str:
 
 
 # --- generate and blend -----------------------------------------------------------------------------------------
-def _outputs(outputs: Sequence[PathLike]) -> list[Path]:
-    """The output paths, each of a motion file type (checked before any work)."""
+def _outputs(outputs: Sequence[PathLike], inputs: Sequence[PathLike | None] = ()) -> list[Path]:
+    """The output paths, checked before any work: each of a motion file type, writable, none over an input or
+    another output, at most ``limits.MAX_NUM``."""
     from .motion_files import motion_file_type
 
     paths = [Path(p) for p in outputs]
     if not paths:
         raise MrgenError("--num must be at least 1, got 0")
+    check_num(len(paths))
     for p in paths:
         motion_file_type(p)
+        limits.output_file(p)
+    limits.distinct_outputs(paths)
+    limits.not_over_inputs(paths, [i for i in inputs if i and str(i) != "default"])
     return paths
 
 
+def check_num(num) -> int:
+    """``--num`` within 1..``limits.MAX_NUM``."""
+    return limits.finite_number(num, "--num", 1, limits.MAX_NUM, integer=True)
+
+
 def _check_seconds(seconds: float | None) -> None:
-    if seconds is not None and not (0 < seconds < math.inf):
-        raise MrgenError(f"--seconds must be positive, got {seconds}")
+    if seconds is not None:
+        limits.finite_number(seconds, "--seconds", 0.0, limits.MAX_SECONDS, lo_open=True)
 
 
-def _write(motions, outputs: list[Path], model, model_path: PathLike) -> MotionFiles:
+def _check_frames(frames: int | None) -> None:
+    if frames is not None:
+        limits.finite_number(frames, "frames", 1, limits.MAX_FRAMES, integer=True)
+
+
+def _check_schedules(**schedules: str | None) -> None:
+    """Parse every label schedule given; MrgenError naming its option (``--labels``, ...)."""
+    from .control import parse_schedule
+
+    for name, text in schedules.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise MrgenError(f"--{name.replace('_', '-')} must be a label or a schedule string")
+        try:
+            parse_schedule(text)
+        except MrgenError as e:
+            raise MrgenError(f"--{name.replace('_', '-')}: {e.message}") from None
+
+
+def _write(motions, outputs: list[Path]) -> None:
     from .motion_files import save_motion
 
     for m, path in zip(motions, outputs):
         save_motion(m, path)
-    return MotionFiles(files=[str(p) for p in outputs], fps=motions[0].fps if motions else None,
-                       frames=[m.num_frames for m in motions], model_info=model_info(model, model_path))
+
+
+def _in_batches(make, outputs: list[Path], report: Progress, model, model_path: PathLike) -> MotionFiles:
+    """Make and write the variations ``limits.NUM_BATCH`` at a time (``make(first, count, progress)`` returns
+    motions ``first .. first + count - 1``), so memory does not grow with their number."""
+    frames, fps = [], None
+    n = len(outputs)
+    for first in range(0, n, limits.NUM_BATCH):
+        count = min(limits.NUM_BATCH, n - first)
+        part = lambda f, msg="", a=first, c=count: report((a + f * c) / n, msg)  # noqa: E731
+        motions = make(first, count, part)
+        _write(motions, outputs[first:first + count])
+        frames += [m.num_frames for m in motions]
+        fps = fps if fps is not None else (motions[0].fps if motions else None)
+    return MotionFiles(files=[str(p) for p in outputs], fps=fps, frames=frames,
+                       model_info=model_info(model, model_path))
 
 
 def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | None = None,
@@ -176,11 +221,13 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     motion at those frames (``key_root``: its root positions and headings too). ``root``: ``keep`` or
     ``in-place`` (no horizontal root travel).
     """
-    outputs = _outputs(outputs)
+    outputs = _outputs(outputs, [model, audio])
     _check_seconds(seconds)
+    _check_frames(frames)
     key_poses = _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root)
     from . import sampling
 
+    _check_schedules(labels=labels)  # a bad schedule is refused before the model loads
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
@@ -193,13 +240,19 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
         from .directing import cycles_seconds
 
         seconds = cycles_seconds(m, cycles, labels or None)
+        _check_seconds(seconds)
     if key_poses is not None and seconds is None and frames is None:
         frames = key_poses.default_frames(m.fps)
-    motions = sampling.generate(m, seconds, frames=frames, seed=seed, labels=labels or None, num=len(outputs),
-                                noise=noise, control=control, cleanup=cleanup, progress=report, loop=loop,
-                                keys=key_poses)
-    report(1.0, "writing results")
-    return _write(_root_mode(motions, root), outputs, m, model)
+
+    def make(first: int, count: int, part: Progress):
+        motions = sampling.generate(m, seconds, frames=frames, seed=seed + first, labels=labels or None, num=count,
+                                    noise=noise, control=control, cleanup=cleanup, progress=part, loop=loop,
+                                    keys=key_poses)
+        return _root_mode(motions, root)
+
+    result = _in_batches(make, outputs, report, m, model)
+    report(1.0, "written")
+    return result
 
 
 def _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root):
@@ -213,8 +266,7 @@ def _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mappi
             raise MrgenError("--cycles goes with --loop")
         if seconds is not None or frames is not None:
             raise MrgenError("give the loop's length as --seconds or as --cycles, not both")
-        if int(cycles) < 1:
-            raise MrgenError(f"--cycles must be at least 1, got {cycles}")
+        limits.finite_number(cycles, "--cycles", 1, limits.MAX_FRAMES, integer=True)
     if bool(keys) != (key_frames not in (None, "", [])):
         raise MrgenError("--keys and --key-frames go together (a motion file and the frames of its key poses)")
     if (key_root or mapping) and not keys:
@@ -247,7 +299,7 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
     between them (``keep_levels`` of the source kept there too; 0: none). ``loop``: a seamless loop with the
     source's kept levels. ``root``: ``keep`` or ``in-place`` (:func:`mrgen_core.blend_directed.blend`).
     """
-    outputs = _outputs(outputs)
+    outputs = _outputs(outputs, [model, source if source and Path(source).suffix else None])
     _check_seconds(seconds)
     from .root_motion import check_root_mode
 
@@ -263,29 +315,39 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
             from .keys import parse_frame_ranges
 
             parse_frame_ranges(keep_frames)
+    elif not source and not (coarse_labels and fine_labels and switch_level is not None):
+        raise MrgenError("give --source (to blend a motion) or --coarse-labels, --fine-labels and "
+                         "--switch-level (to mix controls)")
+    _check_schedules(labels=labels, coarse_labels=coarse_labels, fine_labels=fine_labels)
+    if source and Path(source).suffix.lower() in MOTION_SUFFIXES:
+        from .motion_files import load_motion
+
+        source = load_motion(source)  # a bad source file is refused before the model loads; read once for all
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
     from .blending import blend as blend_source, generate_mixed
 
-    if directed:
-        from .blend_directed import blend as blend_directed
+    def make(first: int, count: int, part: Progress):
+        if directed:
+            from .blend_directed import blend as blend_directed
 
-        motions = blend_directed(m, source, keep_levels, keep_frames=keep_frames or None, loop=loop, seed=seed,
-                                 num=len(outputs), labels=labels or None, cleanup=cleanup, progress=report)
-    elif source:
-        motions = blend_source(m, source, keep_levels, seed=seed, num=len(outputs), labels=labels or None,
-                               coarse_labels=coarse_labels or None, fine_labels=fine_labels or None,
-                               switch_level=switch_level, cleanup=cleanup, progress=report)
-    else:
-        if not (coarse_labels and fine_labels and switch_level is not None):
-            raise MrgenError("give --source (to blend a motion) or --coarse-labels, --fine-labels and "
-                             "--switch-level (to mix controls)")
-        motions = generate_mixed(m, seconds, coarse_labels=coarse_labels, fine_labels=fine_labels,
-                                 switch_level=switch_level, seed=seed, num=len(outputs), cleanup=cleanup,
-                                 progress=report)
-    report(1.0, "writing results")
-    return _write(_root_mode(motions, root), outputs, m, model)
+            motions = blend_directed(m, source, keep_levels, keep_frames=keep_frames or None, loop=loop,
+                                     seed=seed + first, num=count, labels=labels or None, cleanup=cleanup,
+                                     progress=part)
+        elif source:
+            motions = blend_source(m, source, keep_levels, seed=seed + first, num=count, labels=labels or None,
+                                   coarse_labels=coarse_labels or None, fine_labels=fine_labels or None,
+                                   switch_level=switch_level, cleanup=cleanup, progress=part)
+        else:
+            motions = generate_mixed(m, seconds, coarse_labels=coarse_labels, fine_labels=fine_labels,
+                                     switch_level=switch_level, seed=seed + first, num=count, cleanup=cleanup,
+                                     progress=part)
+        return _root_mode(motions, root)
+
+    result = _in_batches(make, outputs, report, m, model)
+    report(1.0, "written")
+    return result
 
 
 # --- train ------------------------------------------------------------------------------------------------------
@@ -313,21 +375,30 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     overrides = dict(parse_setting(item, preset) for item in settings)
     if overrides and resume:
         raise MrgenError("--set cannot change a run being resumed (its settings are in the checkpoint)")
+    if resume and (clips or labels or label_per_clip or audio or wavlm):
+        raise MrgenError("--resume continues a run on its own clips, labels and audio: leave out the clips, "
+                         "--labels, --label and --audio")
     if not resume and not clips:
         raise MrgenError("no training clips given (or --resume CKPT to continue a run)")
     if labels and label_per_clip:
         raise MrgenError("give either --labels FILE or --label NAME, not both")
-    if not (fps > 0):
-        raise MrgenError(f"--fps must be positive, got {fps}")
-    if procs is not None and procs < 1:
-        raise MrgenError(f"--procs must be at least 1, got {procs}")
+    limits.check_fps(fps)
+    if procs is not None:
+        limits.finite_number(procs, "--procs", 1, 1 << 16, integer=True)
     if Path(out).suffix.lower() != ".pt":
         raise MrgenError("the model file must end in .pt", out)
+    limits.output_file(out, "model file")  # before the work: a run must not end in an unwritable path
     for c in clips:
-        if not Path(c).is_file():
-            raise MrgenError("no such file", c)
-    if isinstance(labels, (str, os.PathLike)) and not Path(labels).is_file():
-        raise MrgenError("no such labels file", labels)
+        limits.input_file(c, "motion", missing="no such file")
+    if isinstance(labels, (str, os.PathLike)):
+        limits.input_file(labels, "labels", missing="no such labels file", error=MrgenError)
+    for a in audio or ():
+        limits.input_file(a, "audio", missing="audio file not found")
+    if resume:
+        limits.input_file(resume, "model", missing="model file not found")
+    # the output may replace the run it resumes (atomically), never a clip, labels or audio file
+    limits.not_over_inputs([out], [*clips, *(audio or ()), labels if isinstance(labels, (str, os.PathLike))
+                                   else None], "model file")
     clips, controls, source = list(clips), None, ""
     if audio:
         if len(audio) != len(clips):
@@ -348,11 +419,12 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
         raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
     from training.train import train as train_model
 
+    outcome: dict = {}
     path = train_model(clips, out, preset=preset, labels=labels, label_per_clip=label_per_clip, seed=seed,
                        device=device, resume=resume, fps=fps, controls=controls, control_source=source,
                        overrides=overrides or None, progress=progress, should_stop=should_stop, quiet=quiet,
-                       procs=procs)
-    return TrainedModel(model=str(path), stopped_early=bool(should_stop is not None and should_stop()))
+                       procs=procs, outcome=outcome)
+    return TrainedModel(model=str(path), stopped_early=bool(outcome.get("stopped")))
 
 
 # --- evaluate ---------------------------------------------------------------------------------------------------
@@ -475,7 +547,8 @@ def _folder_samples(folder: PathLike, reference, fps: float) -> tuple[list, list
         raise MrgenError("--samples-dir needs the training clips: --reference CLIP [CLIP ...]")
     if not folder.is_dir():
         raise MrgenError("not a folder", folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in MOTION_SUFFIXES and p.is_file())
+    files = sorted(p for p in folder.iterdir()
+                   if p.suffix.lower() in MOTION_SUFFIXES and p.is_file() and not is_temporary(p))
     if not files:
         raise MrgenError("no .npz or .bvh files in this folder", folder)
     refs = [_load_motion(c, fps) for c in reference]
@@ -499,12 +572,16 @@ def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = No
 
     if (model is None) == (samples_dir is None):
         raise MrgenError("give a model to sample or a folder of samples (--model or --samples-dir), not both")
-    if samples < 1:
-        raise MrgenError(f"--samples must be at least 1, got {samples}")
-    if frames is not None and frames < 1:
-        raise MrgenError(f"--frames must be positive, got {frames}")
-    if not (fps > 0):
-        raise MrgenError(f"--fps must be positive, got {fps}")
+    if json_path:
+        limits.output_file(json_path, "--json file")
+        limits.not_over_inputs([json_path], [model, *(reference or ())], "--json file")
+        if samples_dir and Path(samples_dir).is_dir():
+            limits.not_over_inputs([json_path], [p for p in Path(samples_dir).iterdir()
+                                                 if p.suffix.lower() in MOTION_SUFFIXES], "--json file")
+    limits.finite_number(samples, "--samples", 1, limits.MAX_NUM, integer=True)
+    if frames is not None:
+        limits.finite_number(frames, "--frames", 1, limits.MAX_FRAMES, integer=True)
+    limits.check_fps(fps)
     report = checked(progress, should_stop)
     if label is not None and model is None:
         raise MrgenError("--label goes with --model (the label to sample under)")
@@ -529,7 +606,7 @@ def evaluate(*, model: PathLike | None = None, samples_dir: PathLike | None = No
                        "features": {"fair": "heading removed, yaw rate added (mrgen's default)",
                                     "literal": "GANimator's, with the heading (published figures use these)"}}
     if json_path:
-        with atomic_path(json_path) as tmp:
+        with writing(json_path) as tmp:
             tmp.write_text(json.dumps(res, indent=2, allow_nan=False) + "\n")
     return res
 
@@ -544,7 +621,7 @@ def smpl_mesh(model_file: PathLike, out: PathLike) -> dict:
 
     m = load_smpl_model(model_file)
     v = m["v_template"]
-    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+    with writing(out) as tmp, open(tmp, "wb") as f:
         np.savez(f, vertices=v.astype(np.float32), faces=m["f"].astype(np.int32),
                  weights=m["weights"].astype(np.float32), joints=m["J_regressor"] @ v)
     return {"file": str(out), "vertices": int(len(v)), "faces": int(len(m["f"]))}

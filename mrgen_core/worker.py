@@ -53,15 +53,17 @@ import logging
 import os
 import platform
 import queue
+import signal
 import sys
 import tempfile
 import threading
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from . import tasks
+from . import limits, tasks
 from .errors import MrgenError
 from .tasks import Cancelled
 
@@ -117,42 +119,72 @@ class Worker:
 
     # --- main loop ------------------------------------------------------------------------------------------
     def serve(self) -> int:
-        """Read requests until ``shutdown`` or end of input; returns the exit status."""
+        """Read requests until ``shutdown`` or end of input; returns the exit status. No line ends the worker: a
+        line that is too long, not UTF-8, not a JSON object, nested too deep or of the wrong types gets an error
+        reply and the worker reads the next one."""
         runner = threading.Thread(target=self._run_jobs, name="mrgen-jobs", daemon=True)
         runner.start()
         self.send({"type": "ready", "protocol": PROTOCOL, "pid": os.getpid(), **_light_versions()})
-        for raw in self.inp:
-            raw = raw.strip()
-            if not raw:
-                continue
+        for raw in _lines(self.inp):
             try:
-                req = json.loads(raw)
-                if not isinstance(req, dict):
-                    raise ValueError("a request must be a JSON object")
-            except ValueError as e:
-                self._error(None, "user", f"bad request (not a JSON object): {e}")
-                continue
-            rid, cmd = req.get("id"), req.get("cmd")
-            if cmd == "ping":
-                self.send({"id": rid, "type": "result", "pong": True, "busy": self.current is not None})
-            elif cmd == "cancel":
-                busy = self.current is not None or not self._jobs.empty()
-                self._cancel_gen += 1
-                self.send({"id": rid, "type": "result", "cancelled": busy})
-            elif cmd == "shutdown":
-                self._stop(runner)
-                self.send({"id": rid, "type": "result", "bye": True})
-                return 0
-            elif cmd in _JOBS:
-                self._jobs.put((self._cancel_gen, req))
-            else:
-                known = ", ".join(_IMMEDIATE + _JOBS)
-                self._error(rid, "user", f"unknown command {cmd!r}; expected one of: {known}")
+                if self._handle(raw, runner):
+                    return 0
+            except Exception as e:  # noqa: BLE001 - a bug in request handling must not end the worker
+                traceback.print_exc(file=sys.stderr)
+                self._error(None, "internal", f"{type(e).__name__}: {e}")
         log.info("input closed; stopping")
         self._stop(runner)
         return 0
 
-    def _stop(self, runner: threading.Thread, wait: float = 5.0) -> None:
+    def _handle(self, raw: bytes | str | None, runner: threading.Thread) -> bool:
+        """Answer or queue one request line; True after ``shutdown``."""
+        if raw is None:
+            self._error(None, "user", f"bad request: longer than {limits.MAX_REQUEST_BYTES} bytes (skipped)")
+            return False
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                self._error(None, "user", f"bad request: not UTF-8 text ({e.reason} at byte {e.start})")
+                return False
+        raw = raw.strip()
+        if not raw:
+            return False
+        try:
+            req = limits.json_loads(raw)
+            if not isinstance(req, dict):
+                raise ValueError("a request must be a JSON object")
+        except (ValueError, RecursionError) as e:
+            self._error(None, "user", f"bad request (not a JSON object): {str(e)[:200]}")
+            return False
+        rid, cmd = req.get("id"), req.get("cmd")
+        if not isinstance(rid, (str, int, float, type(None))) or isinstance(rid, bool):
+            self._error(None, "user", "bad request: 'id' must be a number or a string")
+            return False
+        if cmd in _JOBS:
+            try:
+                check_request(req)
+            except MrgenError as e:
+                self._error(rid, "user", str(e))
+                return False
+        if cmd == "ping":
+            self.send({"id": rid, "type": "result", "pong": True, "busy": self.current is not None})
+        elif cmd == "cancel":
+            busy = self.current is not None or not self._jobs.empty()
+            self._cancel_gen += 1
+            self.send({"id": rid, "type": "result", "cancelled": busy})
+        elif cmd == "shutdown":
+            self._stop(runner)
+            self.send({"id": rid, "type": "result", "bye": True})
+            return True
+        elif cmd in _JOBS:
+            self._jobs.put((self._cancel_gen, req))
+        else:
+            known = ", ".join(_IMMEDIATE + _JOBS)
+            self._error(rid, "user", f"unknown command {str(cmd)[:40]!r}; expected one of: {known}")
+        return False
+
+    def _stop(self, runner: threading.Thread, wait: float = 30.0) -> None:
         """Cancel the running and queued jobs, give the runner ``wait`` seconds to answer them, remove the
         worker's temporary folder (clients read each result file when its reply arrives)."""
         self._cancel_gen += 1
@@ -203,22 +235,27 @@ class Worker:
             if self._tmp is None:
                 self._tmp = tempfile.mkdtemp(prefix="mrgen-worker-")
             d = Path(self._tmp)
-        d.mkdir(parents=True, exist_ok=True)
+        limits.output_file(d / "x", "out_dir")  # a writable folder (or one that can be made)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise MrgenError(f"cannot make the output folder ({e.strerror or e})", d) from None
         return d
 
     def _outputs(self, req: dict, default_name: str) -> list[Path]:
         """``<out_dir>/<name>_00.npz``, ``_01.npz``, ...: one file per variation."""
+        num = tasks.check_num(req.get("num") or 1)
         out = self._out_dir(req)
         name = _safe_name(req.get("name") or default_name)
-        return [out / f"{name}_{i:02d}.npz" for i in range(int(req.get("num", 1)))]
+        return [out / f"{name}_{i:02d}.npz" for i in range(num)]
 
     # --- commands: each one task of mrgen_core.tasks ----------------------------------------------------------
     def _cmd_version(self, req, progress, stop) -> dict:
         return versions()
 
     def _cmd_selftest(self, req, progress, stop) -> dict:
-        steps = int(req.get("steps", 5))
-        delay = float(req.get("delay", 0.05))
+        steps = int(req.get("steps") if req.get("steps") is not None else 5)
+        delay = float(req.get("delay") if req.get("delay") is not None else 0.05)
         report = tasks.checked(progress, stop)
         for i in range(steps):
             report(i / max(steps, 1), f"step {i + 1}/{steps}")
@@ -275,6 +312,68 @@ class Worker:
         progress(0.0, "reading the SMPL model")
         out = self._out_dir(req) / f"{_safe_name(Path(req['model_file']).stem)}_mesh.npz"
         return tasks.smpl_mesh(req["model_file"], out)
+
+
+_STR, _INT, _NUM, _BOOL, _LIST = "a string", "a whole number", "a number", "true or false", "a list"
+#: Types of the request fields (None or absent is always allowed: the default is used).
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "model": (_STR,), "device": (_STR,), "out_dir": (_STR,), "name": (_STR,), "seconds": (_NUM,), "frames": (_INT,),
+    "seed": (_INT,), "labels": (_STR,), "num": (_INT,), "audio": (_STR, "a list of strings"), "wavlm": (_STR,),
+    "source": (_STR,), "keep_levels": (_INT, _STR), "coarse_labels": (_STR,), "fine_labels": (_STR,),
+    "switch_level": (_INT,), "clips": ("a list of strings",), "out_path": (_STR,), "preset": (_STR,),
+    "label_per_clip": (_STR, "a list of strings"), "resume": (_STR,), "model_file": (_STR,), "steps": (_INT,),
+    "delay": (_NUM,), "procs": (_INT,), "loop": (_BOOL,), "cycles": (_INT,), "keys": (_STR,),
+    "key_frames": (_STR, _LIST), "key_root": (_BOOL,), "mapping": (_STR,), "root": (_STR,),
+    "keep_frames": (_STR, _LIST),
+}
+_RANGES = {"seed": (-2**63, 2**63 - 1), "steps": (0, 100_000), "delay": (0.0, 60.0), "switch_level": (0, 1000),
+           "keep_levels": (0, 1000), "procs": (0, 1 << 16), "cycles": (1, 100_000)}
+
+
+def _is(value, kind: str) -> bool:
+    if kind == _STR:
+        return isinstance(value, str)
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _NUM:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if kind == _LIST:
+        return isinstance(value, list)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def check_request(req: dict) -> None:
+    """MrgenError (a ``user`` error) for a field of the wrong type or out of its range, before the job is queued."""
+    for key, kinds in _FIELDS.items():
+        value = req.get(key)
+        if value is None:
+            continue
+        if not any(_is(value, k) for k in kinds):
+            raise MrgenError(f"request field {key!r} must be {' or '.join(kinds)}, got {type(value).__name__}")
+        if key in _RANGES and not isinstance(value, str):
+            lo, hi = _RANGES[key]
+            limits.finite_number(value, f"request field {key!r}", lo, hi, integer=_INT in kinds)
+    if req.get("num") is not None:
+        tasks.check_num(req["num"])
+
+
+def _lines(stream):
+    """Request lines of ``stream`` (bytes or text), each at most ``MAX_REQUEST_BYTES``; None for a longer line (whose rest
+    is read and dropped)."""
+    limit = limits.MAX_REQUEST_BYTES
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        nl = b"\n" if isinstance(line, bytes) else "\n"
+        if len(line) > limit and not line.endswith(nl):
+            while line and not line.endswith(nl):
+                line = stream.readline(limit + 1)
+            yield None
+            continue
+        yield line
 
 
 def _model_path(req: dict) -> str:
@@ -345,8 +444,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(json.dumps(versions()), flush=True)
         return 0
+    warnings.simplefilter("ignore", RuntimeWarning)  # numeric warnings are not protocol lines nor user errors
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # exit through atexit: temporary files removed
     out = _protocol_stream()
-    inp = open(sys.stdin.fileno(), "r", encoding="utf-8", closefd=False)
+    inp = open(sys.stdin.fileno(), "rb", closefd=False)
     return Worker(inp, out).serve()
 
 

@@ -219,7 +219,7 @@ def test_missing_file_and_unknown_extension(tmp_path):
         load_motion(tmp_path)
     empty = tmp_path / "empty.npz"
     empty.write_bytes(b"")
-    with pytest.raises(MrgenError, match="fps must be a positive number") as e:  # checked before reading
+    with pytest.raises(MrgenError, match=r"--fps must be in \[1, 1000\]") as e:  # checked before reading
         load_motion(empty, fps=0)
     assert e.value.path == str(empty)
     empty.unlink()

@@ -66,13 +66,15 @@ def test_two_processes_same_seed_same_model_and_resume_continues_exactly(clips, 
     one = train(clips, tmp_path / "one.pt", procs=1, **KW)
     assert not all(torch.equal(a, b) for a, b in zip(weights(full).values(), weights(one).values()))
 
-    progress = []
+    progress, outcome = [], {}
     part = train(clips, tmp_path / "part.pt", procs=2, progress=lambda f, msg: progress.append(f),
-                 should_stop=lambda: bool(progress) and progress[-1] > 0.2, **KW)
+                 should_stop=lambda: bool(progress) and progress[-1] > 0.2, outcome=outcome, **KW)
+    assert outcome == {"stopped": True}  # rank 0's word reaches the launcher (the CLI then exits 130)
     state = read_blob(part)["training"]
     assert state["world_size"] == 2 and len(state["ranks"]) == 2 and 0 < state["level"] < 4
     assert not torch.equal(state["ranks"][0]["rng"], state["ranks"][1]["rng"])  # one stream per rank
-    resumed = train([], tmp_path / "resumed.pt", resume=part, procs=None, quiet=True)  # None: the saved N
+    resumed = train([], tmp_path / "resumed.pt", resume=part, procs=None, quiet=True, outcome=outcome)  # saved N
+    assert outcome == {"stopped": False}
     assert_same(weights(full), weights(resumed))
     with pytest.raises(MrgenError, match="saved by 2 training process"):
         train([], tmp_path / "x.pt", resume=part, procs=1, quiet=True)
@@ -143,7 +145,7 @@ def test_cli_module_and_bad_procs(tmp_path, capsys):
     assert r.returncode == 0 and "--procs N" in r.stdout
     out = tmp_path / "m.pt"
     assert main(["train", str(data_path(WALK)), "--preset", "tiny", "--procs", "-1", "-o", str(out)]) == 2
-    assert capsys.readouterr().err == "mrgen: error: --procs must be at least 1, got -1\n"
+    assert capsys.readouterr().err == "mrgen: error: --procs must be in [1, 65536], got -1\n"
     env = {"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

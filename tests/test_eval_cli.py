@@ -192,7 +192,7 @@ def test_failed_eval_leaves_no_json(tmp_path, monkeypatch, capsys):
     (["--samples-dir", "{tmp}/nowhere", "--reference", "{tmp}/r.npz"], "not a folder"),
     (["--samples-dir", "{tmp}", "--reference", "{tmp}/r.npz"], "no .npz or .bvh files"),
     (["--samples-dir", "{tmp}"], "--reference"),
-    (["--model", "{tmp}/m.pt", "--samples", "0"], "--samples must be at least 1"),
+    (["--model", "{tmp}/m.pt", "--samples", "0"], "--samples must be in [1, 1000]"),
 ])
 def test_bad_arguments(tmp_path, capsys, argv, message):
     rc = cli.main(["eval", *[a.format(tmp=tmp_path) for a in argv]])

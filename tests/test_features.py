@@ -152,7 +152,7 @@ def test_label_files(tmp_path):
         bad.write_text(text)
         with pytest.raises(MrgenError, match="bad"):
             read_label_file(bad)
-    with pytest.raises(MrgenError, match="cannot read"):
+    with pytest.raises(MrgenError, match="no such labels file"):
         read_label_file(tmp_path / "missing.json")
 
 

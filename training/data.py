@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from mrgen_core import features as feat
 from mrgen_core.control import ControlSpec, frame_labels, read_label_file, segments_for
 from mrgen_core.errors import MrgenError
+from mrgen_core.limits import MIN_TRAIN_FRAMES
 from mrgen_core.model.pyramid import MotionModel, default_config, downsample, interp_index, num_levels_for, upsample
 from mrgen_core.motion import Motion
 
@@ -39,6 +40,9 @@ def load_clip(clip, fps: float) -> Motion:
     from mrgen_core.motion_files import load_motion
 
     m = load_motion(clip, fps=fps)
+    if m.num_frames < MIN_TRAIN_FRAMES:
+        raise MrgenError(f"a training clip needs at least {MIN_TRAIN_FRAMES} frames at {fps:g} fps, this one has "
+                         f"{m.num_frames}", clip)
     if not m.name:
         m = m.copy(name=Path(clip).stem)
     return m

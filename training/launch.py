@@ -93,9 +93,10 @@ def plan(procs: int | None, device: str, batch: int) -> int:
     return n
 
 
-def launch(n: int, job: dict, *, progress=None, should_stop=None) -> str:
+def launch(n: int, job: dict, *, progress=None, should_stop=None, outcome: dict | None = None) -> str:
     """Run :func:`training.train.train` (keyword arguments ``job``) as ``n`` data-parallel processes here; returns
-    the model path. Raises MrgenError (one line) when a process fails, KeyboardInterrupt on a second Ctrl-C."""
+    the model path (``outcome["stopped"]``: whether rank 0 stopped early and saved a checkpoint). Raises
+    MrgenError (one line) when a process fails, KeyboardInterrupt on a second Ctrl-C."""
     import torch.distributed as dist
 
     from .distributed import STORE_ENV
@@ -128,6 +129,8 @@ def launch(n: int, job: dict, *, progress=None, should_stop=None) -> str:
             _end(procs)
     codes = [p.returncode for p in procs]
     if all(c == 0 for c in codes):
+        if outcome is not None:
+            outcome["stopped"] = any(bool(r.get("stopped")) for r in reports if "result" in r)
         return next((r["result"] for r in reports if "result" in r), str(out))
     if interrupts() >= 2:  # the user aborted: no checkpoint
         raise KeyboardInterrupt

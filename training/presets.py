@@ -7,6 +7,7 @@ Targets on a 2-core laptop-class CPU for a ~7 s clip: ``fast`` <= 3 min, ``defau
 from __future__ import annotations
 
 from mrgen_core.errors import MrgenError
+from mrgen_core.limits import check_setting
 
 #: Keys that shape the model (stored in its config); everything else is a training setting.
 MODEL_KEYS = ("scale_factor", "coarse_seconds", "kernel_size", "g_widths", "d_widths", "embed_dim",
@@ -116,4 +117,5 @@ def parse_setting(text: str, preset: str = "default") -> tuple[str, object]:
         ok = isinstance(value, str)
     if not ok:
         raise MrgenError(f"--set {key}: expected a value like {json.dumps(current)}, got {raw!r}")
+    check_setting(key, value)
     return key, value

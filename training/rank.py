@@ -53,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     from .train import train
 
     quiet = bool(job.pop("quiet", False)) or rank > 0
+    outcome: dict = {}
     try:
-        path = train(**job, progress=progress if rank == 0 else None, quiet=quiet,
+        path = train(**job, progress=progress if rank == 0 else None, quiet=quiet, outcome=outcome,
                      should_stop=lambda: bool(early) or os.getppid() != parent)
         if rank == 0:
-            _report(fd, result=str(path))
+            _report(fd, result=str(path), stopped=bool(outcome.get("stopped")))
         return 0
     except MrgenError as e:
         _report(fd, rank=rank, kind="user", error=str(e))

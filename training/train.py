@@ -52,7 +52,8 @@ __all__ = ["train", "load_clip", "level_iterations", "Trainer", "resolve_device"
 
 def train(clips, out_path, *, preset: str = "default", labels=None, label_per_clip=None, seed: int = 0,
           device: str = "cpu", resume=None, progress=None, should_stop=None, controls=None, fps: float = 30.0,
-          overrides: dict | None = None, quiet: bool = False, control_source: str = "", procs: int | None = 1) -> str:
+          overrides: dict | None = None, quiet: bool = False, control_source: str = "", procs: int | None = 1,
+          outcome: dict | None = None) -> str:
     """Train a model on ``clips`` (paths or Motions) and save it to ``out_path``; returns the path.
 
     ``labels``: labels file (JSON/CSV) or parsed table; ``label_per_clip``: one label for all clips or one per
@@ -64,6 +65,8 @@ def train(clips, out_path, *, preset: str = "default", labels=None, label_per_cl
     ``procs``: data-parallel training processes (None: one per physical core, :func:`training.launch.plan`; when
     resuming, as many as the checkpoint was saved by). Started by torchrun, this process is one rank of its run
     (``procs`` must then be None, 1 or torchrun's number of processes).
+    ``outcome``: a dict that gets ``stopped`` (whether the run stopped early, by ``should_stop`` or Ctrl-C, and saved
+    a checkpoint).
     """
     here = env_rank()
     kw = dict(preset=preset, labels=labels, label_per_clip=label_per_clip, seed=seed, device=device, resume=resume,
@@ -73,14 +76,15 @@ def train(clips, out_path, *, preset: str = "default", labels=None, label_per_cl
             raise MrgenError(f"--procs {procs}: torchrun started {here[1]} processes; leave --procs out")
         with join(device) as group:
             return _train(clips, out_path, progress=progress, should_stop=should_stop, quiet=quiet, group=group,
-                          **kw)
+                          outcome=outcome, **kw)
     n = _processes(procs, device, preset, overrides, resume)
     if n > 1:
         from .launch import launch
 
         return launch(n, dict(clips=list(clips), out_path=str(out_path), quiet=quiet, procs=None, **kw),
-                      progress=progress, should_stop=should_stop)
-    return _train(clips, out_path, progress=progress, should_stop=should_stop, quiet=quiet, group=None, **kw)
+                      progress=progress, should_stop=should_stop, outcome=outcome)
+    return _train(clips, out_path, progress=progress, should_stop=should_stop, quiet=quiet, group=None,
+                  outcome=outcome, **kw)
 
 
 def _processes(procs: int | None, device: str, preset: str, overrides: dict | None, resume) -> int:
@@ -108,7 +112,7 @@ def _processes(procs: int | None, device: str, preset: str, overrides: dict | No
 
 
 def _train(clips, out_path, *, preset, labels, label_per_clip, seed, device, resume, progress, should_stop,
-           controls, fps, overrides, quiet, control_source, group: Group | None) -> str:
+           controls, fps, overrides, quiet, control_source, group: Group | None, outcome: dict | None = None) -> str:
     """:func:`train` in this process: alone (``group`` None) or as one rank of a data-parallel run."""
     dev = group.device if group is not None else resolve_device(device)
     if resume is not None:
@@ -143,7 +147,10 @@ def _train(clips, out_path, *, preset, labels, label_per_clip, seed, device, res
         if group is not None:
             group.broadcast_model(model)
         trainer = Trainer(model, settings, gen, dev, group=group)
-        return trainer.run(state, out_path, progress=progress, should_stop=should_stop, quiet=quiet)
+        path = trainer.run(state, out_path, progress=progress, should_stop=should_stop, quiet=quiet)
+        if outcome is not None:
+            outcome["stopped"] = trainer.stopped
+        return path
     finally:
         torch.set_num_threads(old_threads)
 
@@ -171,6 +178,7 @@ class Trainer:
         self.offsets = torch.as_tensor(OFFSETS[model.config.get("gender", "neutral")], dtype=torch.float32,
                                        device=device)
         # label mixing needs two labels at least
+        self.stopped = False  # whether run() stopped early (and saved a checkpoint)
         self.mixing = float(settings.get("label_mix", 0.0)) > 0 and len(model.labels) >= 2
         self.label_mix = float(settings["label_mix"]) if self.mixing else 0.0
 
@@ -219,6 +227,7 @@ class Trainer:
                 self.model.trained_levels = level + 1
                 state.update(level=level + 1, iteration=0)
         bar.close()
+        self.stopped = stopped
         if stopped:
             msg = (f"training stopped at level {state['level'] + 1}/{levels}, step {state['iteration']}/"
                    f"{per_level[state['level']]}; checkpoint saved to {out_path} (continue with --resume {out_path})")

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from ..errors import MrgenError
 
@@ -35,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numeric warnings would come before the error line
+            return int(args.func(args) or 0)
     except MrgenError as e:
         print(f"mrgen: error: {e}", file=sys.stderr)
         return 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import MrgenError
 
 EPILOG = """\
 examples:
@@ -69,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from ..tasks import blend
     from .generate import output_paths, print_written
 
-    if args.num < 1:
-        raise MrgenError(f"--num must be at least 1, got {args.num}")
+    from ..tasks import check_num
+
+    check_num(args.num)  # before making the output names
     result = blend(args.model, output_paths(args.output, args.num), source=args.source,
                    keep_levels=args.keep_levels, seed=args.seed, labels=args.labels, coarse_labels=args.coarse_labels,
                    fine_labels=args.fine_labels, switch_level=args.switch_level, seconds=args.seconds,

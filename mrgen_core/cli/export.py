@@ -28,8 +28,12 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..motion_files import load_motion, motion_file_type, save_motion
 
+    from ..limits import not_over_inputs, output_file
+
     out = Path(args.output)
     motion_file_type(out)  # refuse an unknown output type before reading anything
+    output_file(out)
+    not_over_inputs([out], [args.input])
     motion = load_motion(args.input, fps=args.fps)
     save_motion(motion, out)
     print(f"wrote {out}: {describe(motion)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import MrgenError
+from ..limits import MAX_NUM, MAX_SECONDS, NUM_BATCH
 
 EPILOG = """\
 examples:
@@ -27,17 +27,21 @@ def add_parser(subparsers) -> None:
                    help="trained model file (default: the shipped default model, trained on CMU clips with the "
                         "labels walk, run, hop, jump, punch, dance, salsa)")
     p.add_argument("--seconds", type=float, metavar="S",
-                   help="length in seconds (default: the end of --labels, else the first training clip's length)")
+                   help=f"length in seconds, at most {MAX_SECONDS:g} (default: the end of --labels, else the first "
+                        "training clip's length)")
     p.add_argument("--seed", type=int, default=0, help="random seed (sample k uses seed + k)")
     p.add_argument("--labels", metavar="SCHEDULE",
-                   help='a label, or a schedule in seconds: "walk:0-4,jump:4-6" (smooth transitions)')
+                   help='a label, or a schedule in seconds: "walk:0-4,jump:4-6" (smooth transitions); segments '
+                        'may not overlap; a gap between segments takes the nearest segment\'s label')
     p.add_argument("--audio", metavar="WAV",
                    help="speech audio to follow (models trained with --audio); the motion is as long as the audio")
     p.add_argument("--wavlm", metavar="DIR",
                    help="the local WavLM checkpoint folder the model was trained with (models trained with --wavlm)")
     p.add_argument("--no-cleanup", action="store_true",
                    help="keep the raw output (no foot-contact cleanup of sliding feet)")
-    p.add_argument("--num", type=int, default=1, help="number of motions (files OUT_000.ext, OUT_001.ext, ...)")
+    p.add_argument("--num", type=int, default=1,
+                   help=f"number of motions (files OUT_000.ext, OUT_001.ext, ...; at most {MAX_NUM}, made and "
+                        f"written {NUM_BATCH} at a time)")
     p.add_argument("--noise", choices=("coarsest", "all"), default="coarsest",
                    help="levels that get random noise: coarsest (default) or all (more variation in detail)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -80,8 +84,9 @@ def output_paths(out: str | Path, num: int) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from ..tasks import generate
 
-    if args.num < 1:
-        raise MrgenError(f"--num must be at least 1, got {args.num}")
+    from ..tasks import check_num
+
+    check_num(args.num)  # before making the output names
     result = generate(args.model, output_paths(args.output, args.num), seconds=args.seconds, seed=args.seed,
                       labels=args.labels, noise=args.noise, audio=args.audio, wavlm=args.wavlm,
                       cleanup=not args.no_cleanup, loop=args.loop, cycles=args.cycles, keys=args.keys,

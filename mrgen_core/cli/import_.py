@@ -56,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".npz":
         raise MrgenError(f"the output of import must be a .npz file, not {out.suffix or '(no extension)'}", out)
+    from ..limits import not_over_inputs, output_file
+
+    output_file(out)
+    not_over_inputs([out], [args.input, args.mapping])
     motion = load_motion(args.input, fps=args.fps, mapping=args.mapping, credit=args.credit)
     if args.name:
         motion.name = args.name

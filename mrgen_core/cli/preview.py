@@ -52,10 +52,14 @@ def run(args: argparse.Namespace) -> int:
     from ..motion_files import load_motion
     from ..preview import ANIMATION_FORMATS, check_animation_path, render_animation, render_filmstrip
 
+    from ..limits import not_over_inputs, output_file
     from ..loops import repeat
 
     out = Path(args.output)
     ext = out.suffix.lower()
+    if ext == ".png" or ext in ANIMATION_FORMATS:
+        output_file(out)
+        not_over_inputs([out], [args.input, args.mapping])
     if ext == ".png":
         motion = repeat(load_motion(args.input, mapping=args.mapping), args.repeat)
         render_filmstrip(motion, out, frames=args.frames)

@@ -54,7 +54,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..tasks import train
 
-    train(args.clips, args.output, preset=args.preset, settings=args.set, labels=args.labels,
-          label_per_clip=args.label, audio=args.audio, wavlm=args.wavlm, fps=args.fps, seed=args.seed,
-          device=args.device, resume=args.resume, procs=args.procs)
-    return 0
+    result = train(args.clips, args.output, preset=args.preset, settings=args.set, labels=args.labels,
+                   label_per_clip=args.label, audio=args.audio, wavlm=args.wavlm, fps=args.fps, seed=args.seed,
+                   device=args.device, resume=args.resume, procs=args.procs)
+    return 130 if result.stopped_early else 0  # Ctrl-C: the checkpoint is saved, but the run did not finish

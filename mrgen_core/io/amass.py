@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import writing
 from ..errors import MotionFormatError, MrgenError
+from ..limits import MAX_FRAMES, MAX_NPZ_MEMBER_BYTES, input_file
 from ..motion import Motion
 from ..skeleton import GENDERS, NUM_JOINTS
 
@@ -112,12 +113,11 @@ def read_npz(path: str | os.PathLike) -> Motion:
     ``trans`` / frame rate, wrong shapes, NaN, pickled objects, a newer mrgen format. ``source`` is the provenance
     stored in the file (our files) or ``path`` itself; ``name`` defaults to the file stem.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MotionFormatError("file not found" if not path.exists() else "not a file", path)
+    path = input_file(path, "motion")
     try:
         if not zipfile.is_zipfile(path):
             raise MotionFormatError("not an .npz file (not a zip archive)", path)
+        _check_sizes(path)
         data = np.load(path, allow_pickle=False)
         if not hasattr(data, "files"):  # pragma: no cover - np.load returns an NpzFile for every zip
             raise MotionFormatError("not an .npz archive", path)
@@ -131,6 +131,24 @@ def read_npz(path: str | os.PathLike) -> Motion:
             KeyError, TypeError, IndexError, NotImplementedError, RuntimeError, UnicodeDecodeError, OverflowError,
             MemoryError) as e:
         raise MotionFormatError(f"not a readable .npz motion file ({_one_line(e)})", path) from None
+
+
+def _check_sizes(path: Path) -> None:
+    """Refuse members that would unpack beyond the limits (checked from the zip directory and the ``poses`` header,
+    before any array is read): a small file of zeros can hold millions of frames."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.file_size > MAX_NPZ_MEMBER_BYTES:
+                raise MotionFormatError(f"'{info.filename}' unpacks to {info.file_size / 2**20:.0f} MB; the limit is "
+                                        f"{MAX_NPZ_MEMBER_BYTES / 2**20:.0f} MB", path)
+        if "poses.npy" in zf.namelist():
+            with zf.open("poses.npy") as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape = read(f)[0]
+            if shape and shape[0] > MAX_FRAMES:
+                raise MotionFormatError(f"'poses' holds {shape[0]} frames; the limit is {MAX_FRAMES}", path)
 
 
 def _motion_from(data, path: Path) -> Motion:
@@ -192,8 +210,5 @@ def write_npz(motion: Motion, path: str | os.PathLike) -> None:
     }
     if motion.labels is not None:
         arrays["labels"] = motion.labels.astype(np.int64)
-    try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file handle: np.savez would append ".npz"
-            np.savez_compressed(f, **arrays)
-    except OSError as e:
-        raise MrgenError(f"cannot write file ({e.strerror or _one_line(e)})", path) from None
+    with writing(path) as tmp, open(tmp, "wb") as f:  # a file handle: np.savez would append ".npz"
+        np.savez_compressed(f, **arrays)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import writing
 from ..errors import MotionFormatError
+from ..limits import MAX_BVH_VALUE, MAX_FPS, MAX_FRAMES, MIN_FPS, input_file
 from ..geometry import forward_kinematics
 from ..rotations import axis_angle_to_matrix, euler_to_matrix, matrix_to_euler
 from ..skeleton import JOINT_NAMES, PARENTS, Y_UP_TO_Z_UP
@@ -168,6 +169,7 @@ _TOKEN_RE = re.compile(r"[{}]|[^\s{}]+")
 def read_bvh(path: str | os.PathLike) -> BVH:
     """Read a BVH file. Raises :class:`MotionFormatError` (naming the file) on anything malformed."""
     path = os.fspath(path)
+    input_file(path, "BVH")  # a regular file: never a device or FIFO that reads forever
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -369,8 +371,13 @@ def _parse_motion(data: bytes, n_chan: int, path: str) -> tuple[np.ndarray, floa
         _fail(path, f"bad frame time {m.group(1).decode('latin-1')!r}")
     if not (np.isfinite(frame_time) and frame_time > 0):
         _fail(path, f"frame time must be a positive number, got {frame_time}")
+    if not (1.0 / MAX_FPS <= frame_time <= 1.0 / MIN_FPS):
+        _fail(path, f"Frame Time {frame_time:g} s is {1.0 / frame_time:g} fps; mrgen reads {MIN_FPS:g} to "
+                    f"{MAX_FPS:g} fps")
     if n_frames <= 0:
         _fail(path, f"the file holds no frames (Frames: {n_frames})")
+    if n_frames > MAX_FRAMES:
+        _fail(path, f"the header declares {n_frames} frames; the limit is {MAX_FRAMES}")
     body = data[m.end():]
     # tokens per line, vectorised over the raw bytes
     buf = np.frombuffer(body, dtype=np.uint8)
@@ -407,6 +414,11 @@ def _parse_motion(data: bytes, n_chan: int, path: str) -> tuple[np.ndarray, floa
     if not finite.all():
         fr, ch = np.argwhere(~finite)[0]
         _fail(path, f"frame {fr + 1}, channel {ch + 1}: non-finite value {values[fr, ch]} (NaN or infinity)")
+    huge = np.abs(values) > MAX_BVH_VALUE
+    if huge.any():
+        fr, ch = np.argwhere(huge)[0]
+        _fail(path, f"frame {fr + 1}, channel {ch + 1}: value {values[fr, ch]:g} is beyond +-{MAX_BVH_VALUE:g} "
+                    "(not a physical angle or position)")
     return values, frame_time
 
 
@@ -461,7 +473,7 @@ def write_bvh(motion, path: str | os.PathLike, decimals: int = 6) -> None:
     lines.append(f"Frame Time: {1.0 / motion.fps:.10g}")
     frame = np.concatenate([root, eul[:, order].reshape(len(eul), -1)], axis=1)
     np_fmt = f"%.{decimals}f"
-    with atomic_path(path) as tmp:
+    with writing(path) as tmp:
         with open(tmp, "w", newline="\n", encoding="ascii") as f:
             f.write("\n".join(lines) + "\n")
             np.savetxt(f, frame, fmt=np_fmt, delimiter=" ")

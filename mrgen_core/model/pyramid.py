@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from .. import features as feat
 from ..control import ControlSpec
 from ..motion import Motion
+from .config import check_config
 from .crossfade import CROSSFADE_SECONDS, crossfade_step, label_weights, upsample_rotations
 from .discriminator import LevelDiscriminator
 from .generator import LevelGenerator
@@ -110,6 +111,7 @@ class MotionModel(nn.Module):
 
     def __init__(self, config: dict, with_discriminators: bool = True):
         super().__init__()
+        check_config(config)  # types, ranges and network size, before anything is allocated
         self.config = dict(config)
         self.control_spec = ControlSpec.from_dict(config["control"])
         adj = feat.group_neighbours(int(config["neighbour_distance"]))

@@ -58,16 +58,21 @@ def resolve_names(names: Sequence[str] | NameLookup, chain: Sequence[str]) -> tu
 def read_mapping_file(path: str | os.PathLike, what: str) -> tuple[Any, str]:
     """The parsed JSON of a mapping file and its path as a string; ``what`` (``"mapping"``, ``"bone map"``) names the
     kind of file in the :class:`RetargetError` raised when it is missing, unreadable or not JSON."""
+    from ..limits import input_file, json_loads
+
     p = os.fspath(path)
+    input_file(p, "mapping", missing=f"{what} file not found", error=RetargetError)
     try:
         with open(p, encoding="utf-8") as f:
-            return json.load(f), p
+            return json_loads(f.read()), p
     except FileNotFoundError:
         raise RetargetError(f"{what} file not found", p) from None
     except (OSError, UnicodeDecodeError) as e:
         raise RetargetError(f"cannot read {what} file: {e}", p) from None
     except json.JSONDecodeError as e:
         raise RetargetError(f"{what} file is not valid JSON (line {e.lineno}: {e.msg})", p) from None
+    except ValueError as e:  # nested too deep
+        raise RetargetError(f"{what} file is not usable JSON ({e})", p) from None
 
 
 def smpl_joint_items(mapping: Any, what: str, not_object: str, where: str | None = None

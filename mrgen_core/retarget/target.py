@@ -30,7 +30,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import writing
 from ..errors import RetargetError
 from ..geometry import forward_kinematics, nearest_rotation, rotation_between
 from ..motion import Motion
@@ -153,7 +153,7 @@ def save_bone_map(mapping: Mapping[str, str], path: str | os.PathLike, preset: s
     """Write a bone map as a JSON preset ``{"preset": ..., "bones": {smpl_joint: bone}}`` (atomic)."""
     data = {"format": "mrgen-bone-map", "version": 1, "preset": preset,
             "bones": {j: mapping[j] for j in JOINT_NAMES if mapping.get(j)}}
-    with atomic_path(path) as tmp:
+    with writing(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
