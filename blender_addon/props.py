@@ -96,6 +96,11 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
                                      description="The rigged character that receives the motion")
     scale_hips: BoolProperty(name="Scale hips motion", default=True,
                              description="Scale the hips displacement by the ratio of leg lengths")
+    ground_feet: BoolProperty(name="Feet on floor", default=True,
+                              description="Move the hips up or down so the target's feet touch the floor (its "
+                                          "lowest contact in the clip, measured from the target's own rest pose)")
+    floor_offset: FloatProperty(name="Floor", default=0.0, subtype="DISTANCE", unit="LENGTH",
+                                description="Height of the floor the feet stand on (world Z)")
     bone_map: CollectionProperty(type=MRGEN_BoneMapItem)
     bone_map_index: IntProperty(default=0)
     bone_map_preset: StringProperty(name="Preset", default="")

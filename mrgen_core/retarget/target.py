@@ -172,7 +172,8 @@ class TargetRig:
 
     ``names`` bone names, ``parents`` parent index per bone (-1 for roots; parents come before children),
     ``rest`` (B, 4, 4) rest matrices in armature space (Blender's ``bone.matrix_local``), ``world`` (4, 4) the
-    armature object's world matrix, ``inherit_rotation`` (B,) bools (Blender's ``bone.use_inherit_rotation``).
+    armature object's world matrix, ``inherit_rotation`` (B,) bools (Blender's ``bone.use_inherit_rotation``),
+    ``lengths`` (B,) bone lengths in armature units (the tails; without them only heads count as foot points).
     """
 
     names: tuple[str, ...]
@@ -180,6 +181,7 @@ class TargetRig:
     rest: np.ndarray
     world: np.ndarray = field(default_factory=lambda: np.eye(4))
     inherit_rotation: np.ndarray | None = None
+    lengths: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.names = tuple(self.names)
@@ -194,6 +196,7 @@ class TargetRig:
             raise RetargetError("target rig bones must be listed parents first")
         self.inherit_rotation = (np.ones(b, bool) if self.inherit_rotation is None
                                  else np.asarray(self.inherit_rotation, bool).reshape(b))
+        self.lengths = np.zeros(b) if self.lengths is None else np.asarray(self.lengths, float).reshape(b)
         self.index = {n: i for i, n in enumerate(self.names)}
 
     def rest_heads_world(self) -> np.ndarray:
@@ -205,7 +208,9 @@ class TargetRig:
 class Retargeted:
     """The keys to write on the target: ``bones`` (names), ``quats`` (T, len(bones), 4) pose-space local rotations
     (Blender's ``rotation_quaternion``; sign-continuous), ``root_bone`` and ``root_location`` (T, 3) its pose
-    location, ``fps``, and ``hips_scale`` (the leg-length ratio applied to the hips motion)."""
+    location, ``fps``, ``hips_scale`` (the leg-length ratio applied to the hips motion), and with grounding
+    ``floor_shift`` (world units the hips were moved up to put the feet on the floor) and ``feet_height`` (T,) the
+    height of the lowest foot contact above the floor per frame (0 where a foot is planted)."""
 
     bones: tuple[str, ...]
     quats: np.ndarray
@@ -213,6 +218,8 @@ class Retargeted:
     root_location: np.ndarray
     fps: float
     hips_scale: float
+    floor_shift: float = 0.0
+    feet_height: np.ndarray | None = None
 
 
 def _frame(up: np.ndarray, lateral: np.ndarray) -> np.ndarray:
@@ -254,11 +261,17 @@ def _leg_length(pos: Mapping[str, np.ndarray]) -> float | None:
 
 
 def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str], *,
-                    source_world: np.ndarray | None = None, scale_hips: bool = True) -> Retargeted:
+                    source_world: np.ndarray | None = None, scale_hips: bool = True,
+                    floor: float | None = None, contact_window: float = 1.0) -> Retargeted:
     """Retarget an SMPL ``motion`` onto ``rig`` with ``bone_map`` ({SMPL joint: target bone}).
 
     ``source_world``: the SMPL armature's object matrix (4, 4) when it is not at the origin (its rotation and scale
     apply to the motion). ``scale_hips``: scale the hips displacement by target / source leg length.
+    ``floor``: world height (Z) of the floor to stand on; the hips are moved up or down so that the feet's lowest
+    contact (see :func:`foot_clearance`) within every ``contact_window`` seconds touches it, smoothly over time:
+    the target's rest pose sets where its soles are, a source that drifts up or sinks is brought back to the floor,
+    and jumps shorter than the window keep their height. None keeps the hips at the target's rest height plus the
+    scaled source motion.
     """
     bmap = validate_bone_map(bone_map, rig.names)
     skel = motion.skeleton
@@ -329,13 +342,71 @@ def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str],
         if lt and ls:
             k = lt / ls
     target_head = heads[root] + k * (pos[:, 0] - rest_src[0])
-    head_arm = (target_head - rig.world[:3, 3]) @ np.linalg.inv(rig.world[:3, :3]).T
-    loc = _root_location(rig, root, arm_rot, head_arm)
+    winv = np.linalg.inv(rig.world[:3, :3])
+    loc = _root_location(rig, root, arm_rot, (target_head - rig.world[:3, 3]) @ winv.T)
 
     bones = tuple(rig.names[b] for b in sorted(desired))
     quats = np.stack([matrix_to_quat(basis[b]) for b in sorted(desired)], axis=1)
     quats = quat_continuous(quats, axis=0)
-    return Retargeted(bones, quats, rig.names[root], loc, motion.fps, float(k))
+    res = Retargeted(bones, quats, rig.names[root], loc, motion.fps, float(k))
+    if floor is not None:
+        clear = foot_clearance(rig, bmap, res)
+        if clear is not None:
+            shift = floor - contact_level(clear, max(1, int(round(contact_window * motion.fps))))
+            target_head[:, 2] += shift
+            res.root_location = _root_location(rig, root, arm_rot, (target_head - rig.world[:3, 3]) @ winv.T)
+            res.floor_shift, res.feet_height = float(shift.mean()), clear + shift - floor
+    return res
+
+
+def contact_level(clearance: np.ndarray, window: int) -> np.ndarray:
+    """The floor the feet stand on over time (T,): the lowest ``clearance`` within ``window`` frames around each
+    frame, then averaged over the same window (a smooth lower envelope; numpy only)."""
+    c = np.asarray(clearance, float)
+    h = window // 2
+    pad = np.pad(c, h, mode="edge")
+    low = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1).min(axis=1)
+    pad = np.pad(low, h, mode="edge")
+    return np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1).mean(axis=1)
+
+
+#: SMPL joints whose mapped bones make the feet (their heads and tails are the contact points).
+FOOT_JOINTS = ("left_ankle", "left_foot", "right_ankle", "right_foot")
+
+
+def _foot_points(rig: TargetRig, bone_map: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Bone indices (P,), local points (P, 4) (a head ``(0, 0, 0, 1)`` or a tail ``(0, L, 0, 1)``) and side (P,)
+    (0 left, 1 right) of the mapped foot bones, or None when no ankle is mapped."""
+    if not any(j in bone_map for j in ("left_ankle", "right_ankle")):
+        return None
+    idx, pts, side = [], [], []
+    for j in FOOT_JOINTS:
+        if j in bone_map:
+            b = rig.index[bone_map[j]]
+            for y in ((0.0, float(rig.lengths[b])) if rig.lengths[b] > 0 else (0.0,)):
+                idx.append(b)
+                pts.append((0.0, y, 0.0, 1.0))
+                side.append(0 if j.startswith("left") else 1)
+    return np.array(idx), np.array(pts), np.array(side)
+
+
+def foot_clearance(rig: TargetRig, bone_map: Mapping[str, str], res: Retargeted) -> np.ndarray | None:
+    """Per frame (T,), the world height of the feet's lowest contact, measured the way the target stands at rest:
+    every foot point (head and tail of the bones mapped to the ankles and toes) is lowered by its own rest height
+    above its foot's sole in the rest pose (the lowest point of that foot), and the lowest result counts. A flat
+    foot, a heel or a tiptoe on the floor all give the floor's height; a rest pose that is not standing (bones laid
+    out flat, as some BVH files have) gives no lift, and the lowest foot point counts. None when no ankle is
+    mapped."""
+    found = _foot_points(rig, bone_map)
+    if found is None:
+        return None
+    idx, pts, side = found
+    up = rig.world[2, :]  # world Z of an armature-space point
+    rest_z = np.einsum("pij,pj->pi", rig.rest[idx], pts) @ up
+    lift = rest_z - np.array([rest_z[side == s].min() for s in side])
+    mats = _pose_mats(rig, {b: res.quats[:, i] for i, b in enumerate(res.bones)}, res.root_bone, res.root_location)
+    z = np.einsum("tpij,pj->tpi", mats[:, idx], pts) @ up
+    return (z - lift).min(axis=1)
 
 
 def _root_location(rig: TargetRig, b: int, arm_rot: np.ndarray, head_arm: np.ndarray) -> np.ndarray:
@@ -378,6 +449,15 @@ def pose_rig(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: s
              root_location: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate the target rig like Blender does: world bone heads (T, B, 3) and world rotations (T, B, 3, 3) from
     pose-basis quaternions per bone name ((T, 4) each; unlisted bones at rest) and an optional root location."""
+    mats = _pose_mats(rig, basis_quats, root_bone, root_location)
+    world = rig.world @ mats
+    rot = nearest_rotation(rig.world[:3, :3])
+    return world[:, :, :3, 3], rot @ mats[:, :, :3, :3]
+
+
+def _pose_mats(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: str | None = None,
+               root_location: np.ndarray | None = None) -> np.ndarray:
+    """Armature-space pose matrices (T, B, 4, 4) (see :func:`pose_rig`)."""
     t = len(next(iter(basis_quats.values())))
     nb = len(rig.names)
     mats = np.empty((t, nb, 4, 4))
@@ -396,9 +476,7 @@ def pose_rig(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: s
             if not rig.inherit_rotation[b]:
                 m[:, :3, :3] = (rig.rest[b, :3, :3] @ basis[:, :3, :3])
             mats[:, b] = m
-    world = rig.world @ mats
-    rot = nearest_rotation(rig.world[:3, :3])
-    return world[:, :, :3, 3], rot @ mats[:, :, :3, :3]
+    return mats
 
 
 # --- mrgen's SMPL armature in Blender -----------------------------------------------------------------------------
@@ -434,5 +512,5 @@ def smpl_rig_to_motion(quats: np.ndarray, root_location: np.ndarray, fps: float,
 
 
 __all__ = ["BONE_MAP_PRESETS", "CHAIN_CHILD", "TargetRig", "Retargeted", "detect_bone_map", "validate_bone_map",
-           "save_bone_map", "load_bone_map", "retarget_to_rig", "pose_rig", "smpl_rest_world", "smpl_rig_rest",
+           "save_bone_map", "load_bone_map", "retarget_to_rig", "pose_rig", "foot_clearance", "contact_level", "smpl_rest_world", "smpl_rig_rest",
            "motion_to_smpl_rig", "smpl_rig_to_motion", "NUM_JOINTS", "PARENTS"]
