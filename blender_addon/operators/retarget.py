@@ -6,7 +6,7 @@ import numpy as np
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from .. import keyframes, rig, rigify
+from .. import constraint_fit, keyframes, rig, rigify
 from ..core import JOINT_NAMES, MrgenError
 from ..core import target as _target
 
@@ -83,9 +83,18 @@ class MRGEN_OT_retarget(bpy.types.Operator):
         keyframes.write_keys(tgt, new, frames, {b: res.quats[:, i] for i, b in enumerate(res.bones)},
                              {res.root_bone: res.root_location})
         switched = rigify.key_fk_switches(tgt, new, frames)
+        fit = {}
+        if constraint_fit.needs_fit(tgt, res.bones):
+            scene = context.scene
+            here = scene.frame_current
+            fit = constraint_fit.fit_through_constraints(tgt, new, frames, res, mapping,
+                                                         s.floor_offset if s.ground_feet else None)
+            scene.frame_set(here)
         new["mrgen"] = {"kind": "retarget", "source_action": action.name, "source": src.name,
-                        "hips_scale": res.hips_scale, "bones": len(res.bones), "floor_shift": res.floor_shift,
-                        "previous_action": old.name if old is not None else "", "fk_switches": len(switched)}
+                        "hips_scale": res.hips_scale, "bones": len(res.bones),
+                        "floor_shift": res.floor_shift + fit.get("floor_shift", 0.0),
+                        "previous_action": old.name if old is not None else "", "fk_switches": len(switched),
+                        "constraint_passes": fit.get("passes", 0)}
         msg = f"retargeted {action.name} onto {tgt.name}: {len(res.bones)} bones, hips x{res.hips_scale:.2f}"
         if stashed:
             msg += f"; its previous action {old.name!r} is kept in the NLA ({keyframes.STASH_TRACK})"

@@ -220,6 +220,7 @@ class Retargeted:
     hips_scale: float
     floor_shift: float = 0.0
     feet_height: np.ndarray | None = None
+    rotations: np.ndarray | None = None  #: (T, len(bones), 3, 3) wanted armature-space rotations of ``bones``
 
 
 def _frame(up: np.ndarray, lateral: np.ndarray) -> np.ndarray:
@@ -249,6 +250,31 @@ def smpl_rest_world(skeleton: Skeleton) -> np.ndarray:
     p = skeleton.rest_positions() @ F.T
     p[:, 2] -= p[:, 2].min()
     return p
+
+
+def rest_reference(rig: TargetRig, bone_map: Mapping[str, str]) -> dict[str, int]:
+    """{SMPL joint: index of the bone whose rest pose stands for it}: the mapped bone itself, except on a generated
+    Rigify rig, whose FK controls (``torso``, ``spine_fk.001``, ...) do not sit on the joints: there the ``ORG-``
+    bones (the metarig's anatomy) give the rest positions and directions."""
+    controls, meta = BONE_MAP_PRESETS["rigify"], BONE_MAP_PRESETS["rigify_metarig"]
+    out = {}
+    for j, b in bone_map.items():
+        org = "ORG-" + meta.get(j, "")
+        out[j] = rig.index[org] if controls.get(j) == b and org in rig.index else rig.index[b]
+    return out
+
+
+#: Unmapped bones of a generated Rigify rig that must turn with an SMPL joint: the FK spine's lowest bone
+#: (``spine_fk``, pointing down from the waist) carries the pelvis segment and hangs under ``spine_fk.001``.
+RIGIFY_HELPERS: dict[str, tuple[str, ...]] = {"pelvis": ("spine_fk",)}
+
+
+def helper_bones(rig: TargetRig, bone_map: Mapping[str, str]) -> dict[str, tuple[int, ...]]:
+    """{SMPL joint: indices of extra bones that take that joint's world rotation} (Rigify's ``spine_fk`` when
+    the pelvis is mapped to ``torso``; nothing on other rigs)."""
+    controls, used = BONE_MAP_PRESETS["rigify"], set(bone_map.values())
+    return {j: tuple(rig.index[b] for b in bones if b in rig.index and b not in used)
+            for j, bones in RIGIFY_HELPERS.items() if bone_map.get(j) == controls[j]}
 
 
 def _leg_length(pos: Mapping[str, np.ndarray]) -> float | None:
@@ -292,7 +318,9 @@ def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str],
     # target rest, turned to face like the source
     heads = rig.rest_heads_world()
     w_rest = rt @ rig.rest[:, :3, :3]  # (B, 3, 3) world rest orientations
-    tpos = {j: heads[rig.index[b]] for j, b in bmap.items()}
+    ref = rest_reference(rig, bmap)
+    helpers = helper_bones(rig, bmap)
+    tpos = {j: heads[ref[j]] for j in bmap}
     spos = {j: rest_src[JOINT_INDEX[j]] for j in bmap}
     f_t, f_s = _body_frame(tpos), _body_frame(spos)
     turn = np.eye(3) if f_t is None or f_s is None else f_s @ f_t.T
@@ -305,15 +333,16 @@ def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str],
         parent = JOINT_NAMES[PARENTS[JOINT_INDEX[joint]]] if joint != "pelvis" else None
         align = aligns.get(parent, np.eye(3))
         child = CHAIN_CHILD.get(joint)
-        if joint in bmap and child is not None and child in bmap:
-            u = turn @ (heads[rig.index[bmap[child]]] - heads[rig.index[bmap[joint]]])
+        if joint in bmap and child is not None:
+            # the rest direction: to the mapped child, else (a hand) along the bone itself
+            u = turn @ (tpos[child] - tpos[joint] if child in bmap else w_rest[ref[joint]][:, 1])
             s = rest_src[JOINT_INDEX[child]] - rest_src[JOINT_INDEX[joint]]
             if np.linalg.norm(u) > 1e-9 and np.linalg.norm(s) > 1e-9:
                 align = rotation_between(unit(u), unit(s))
         aligns[joint] = align
         if joint in bmap:
-            b = rig.index[bmap[joint]]
-            desired[b] = delta[:, JOINT_INDEX[joint]] @ (align @ turn @ w_rest[b])
+            for b in (rig.index[bmap[joint]], *helpers.get(joint, ())):
+                desired[b] = delta[:, JOINT_INDEX[joint]] @ (align @ turn @ w_rest[b])
 
     # top-down: local (pose basis) rotations in armature space
     nb = len(rig.names)
@@ -349,6 +378,7 @@ def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str],
     quats = np.stack([matrix_to_quat(basis[b]) for b in sorted(desired)], axis=1)
     quats = quat_continuous(quats, axis=0)
     res = Retargeted(bones, quats, rig.names[root], loc, motion.fps, float(k))
+    res.rotations = np.stack([arm_rot[:, b] for b in sorted(desired)], axis=1)
     if floor is not None:
         clear = foot_clearance(rig, bmap, res)
         if clear is not None:
@@ -374,9 +404,11 @@ def contact_level(clearance: np.ndarray, window: int) -> np.ndarray:
 FOOT_JOINTS = ("left_ankle", "left_foot", "right_ankle", "right_foot")
 
 
-def _foot_points(rig: TargetRig, bone_map: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Bone indices (P,), local points (P, 4) (a head ``(0, 0, 0, 1)`` or a tail ``(0, L, 0, 1)``) and side (P,)
-    (0 left, 1 right) of the mapped foot bones, or None when no ankle is mapped."""
+def foot_points(rig: TargetRig, bone_map: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The points that touch the floor: bone indices (P,), local points (P, 4) (a head ``(0, 0, 0, 1)`` or a tail
+    ``(0, L, 0, 1)`` of the bones mapped to the ankles and toes) and each point's lift (P,): its rest height above
+    its own foot's sole (the lowest point of that foot in the rest pose, world Z). A rest pose that is not standing
+    (bones laid out flat, as some BVH files have) gives no lift. None when no ankle is mapped."""
     if not any(j in bone_map for j in ("left_ankle", "right_ankle")):
         return None
     idx, pts, side = [], [], []
@@ -386,26 +418,23 @@ def _foot_points(rig: TargetRig, bone_map: Mapping[str, str]) -> tuple[np.ndarra
             for y in ((0.0, float(rig.lengths[b])) if rig.lengths[b] > 0 else (0.0,)):
                 idx.append(b)
                 pts.append((0.0, y, 0.0, 1.0))
-                side.append(0 if j.startswith("left") else 1)
-    return np.array(idx), np.array(pts), np.array(side)
+                side.append(j.startswith("left"))
+    idx, pts, side = np.array(idx), np.array(pts), np.array(side)
+    rest_z = np.einsum("pij,pj->pi", rig.rest[idx], pts) @ rig.world[2, :]
+    lift = rest_z - np.array([rest_z[side == s].min() for s in side])
+    return idx, pts, lift
 
 
 def foot_clearance(rig: TargetRig, bone_map: Mapping[str, str], res: Retargeted) -> np.ndarray | None:
-    """Per frame (T,), the world height of the feet's lowest contact, measured the way the target stands at rest:
-    every foot point (head and tail of the bones mapped to the ankles and toes) is lowered by its own rest height
-    above its foot's sole in the rest pose (the lowest point of that foot), and the lowest result counts. A flat
-    foot, a heel or a tiptoe on the floor all give the floor's height; a rest pose that is not standing (bones laid
-    out flat, as some BVH files have) gives no lift, and the lowest foot point counts. None when no ankle is
-    mapped."""
-    found = _foot_points(rig, bone_map)
+    """Per frame (T,), the world height of the feet's lowest contact: every foot point (:func:`foot_points`) is
+    lowered by its rest lift and the lowest counts, so a flat foot, a heel or a tiptoe on the floor all give the
+    floor's height. None when no ankle is mapped."""
+    found = foot_points(rig, bone_map)
     if found is None:
         return None
-    idx, pts, side = found
-    up = rig.world[2, :]  # world Z of an armature-space point
-    rest_z = np.einsum("pij,pj->pi", rig.rest[idx], pts) @ up
-    lift = rest_z - np.array([rest_z[side == s].min() for s in side])
+    idx, pts, lift = found
     mats = _pose_mats(rig, {b: res.quats[:, i] for i, b in enumerate(res.bones)}, res.root_bone, res.root_location)
-    z = np.einsum("tpij,pj->tpi", mats[:, idx], pts) @ up
+    z = np.einsum("tpij,pj->tpi", mats[:, idx], pts) @ rig.world[2, :]
     return (z - lift).min(axis=1)
 
 
@@ -512,5 +541,5 @@ def smpl_rig_to_motion(quats: np.ndarray, root_location: np.ndarray, fps: float,
 
 
 __all__ = ["BONE_MAP_PRESETS", "CHAIN_CHILD", "TargetRig", "Retargeted", "detect_bone_map", "validate_bone_map",
-           "save_bone_map", "load_bone_map", "retarget_to_rig", "pose_rig", "foot_clearance", "contact_level", "smpl_rest_world", "smpl_rig_rest",
+           "save_bone_map", "load_bone_map", "retarget_to_rig", "pose_rig", "foot_points", "foot_clearance", "contact_level", "smpl_rest_world", "smpl_rig_rest",
            "motion_to_smpl_rig", "smpl_rig_to_motion", "NUM_JOINTS", "PARENTS"]

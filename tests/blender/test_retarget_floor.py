@@ -109,3 +109,48 @@ def test_retarget_keeps_the_rigs_own_animation(source, tmp_path):
     tgt, own = bpy.data.objects[names[0]], bpy.data.actions[names[1]]
     kf.assign_action(tgt, own)
     np.testing.assert_allclose(heads(), before, atol=1e-4)
+
+
+def deform_errors(src, rig, frames) -> np.ndarray:
+    """Angles (deg) between every deform bone segment of a generated Rigify rig (``DEF-`` bones of the metarig's
+    joints, head to head; the hands along their own axis) and the source's SMPL segment, constraints evaluated."""
+    from mrgen_core.retarget.target import BONE_MAP_PRESETS, CHAIN_CHILD
+
+    meta = BONE_MAP_PRESETS["rigify_metarig"]
+    out = []
+    for f in frames:
+        bpy.context.scene.frame_set(int(f))
+        smpl = {j: np.array(src.matrix_world @ src.pose.bones[j].head) for j in CHAIN_CHILD}
+        dfm = {j: rig.matrix_world @ rig.pose.bones["DEF-" + b].matrix for j, b in meta.items()}
+        for j, c in CHAIN_CHILD.items():
+            if j not in meta or c is None:
+                continue
+            a = (np.array(dfm[c].translation) - np.array(dfm[j].translation) if c in meta
+                 else np.array(dfm[j].to_3x3().col[1]))
+            b = smpl[c] - smpl[j]
+            out.append(np.degrees(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1))))
+    return np.array(out)
+
+
+@pytest.mark.timeout(200)
+def test_generated_rigify_rig_follows(source):
+    import addon_utils
+
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    bpy.ops.pose.rigify_generate()
+    rig = bpy.context.active_object
+    assert rig.name == "rig" and rig.pose.bones["thigh_parent.L"]["IK_FK"] == 0.0  # generated in IK
+    act = retarget(source, rig)
+    assert rig.data.mrgen.bone_map_preset == "rigify"
+    assert act["mrgen"]["fk_switches"] >= 6 and act["mrgen"]["constraint_passes"] >= 1
+    lo, hi = addon_module("keyframes").frame_range(rig, act)
+    frames = np.arange(lo, hi + 1, 3)
+    err = deform_errors(source, rig, frames)
+    assert err.mean() < 5.0 and np.percentile(err, 95) < 10.0, (err.mean(), np.percentile(err, 95))
+    low = lowest_foot_point(rig, ("DEF-foot.L", "DEF-toe.L", "DEF-foot.R", "DEF-toe.R"), frames)
+    assert abs(low.min()) < 0.025 and np.median(low) < 0.05, (low.min(), np.median(low))
+    # the switches are keys of this action, not new static values of the rig
+    assert rig.pose.bones["thigh_parent.L"].get("IK_FK") is not None
+    paths = {fc.data_path for fc in addon_module("keyframes").fcurves_of(rig, act)}
+    assert 'pose.bones["thigh_parent.L"]["IK_FK"]' in paths and 'pose.bones["torso"]["head_follow"]' in paths
