@@ -5,7 +5,7 @@ import os
 
 import bpy
 
-from .. import jobs, rig
+from .. import jobs, props, rig
 from ..core import write_npz
 from .common import JobOperator, UserError, blocking_prop, require_prefs, scene_fps, temp_dir
 from .generate import _short, chosen_model, make_apply
@@ -42,8 +42,10 @@ class MRGEN_OT_blend(JobOperator, bpy.types.Operator):
         meta = {"model": model, "source_action": action.name, "keep_levels": int(s.keep_levels),
                 "coarse_labels": s.coarse_labels, "fine_labels": s.fine_labels, "switch_level": int(s.switch_level),
                 "seed": int(s.blend_seed), "num": int(s.num), "fps": float(fps)}
-        apply = make_apply("blend", obj.name, fps, context.scene.frame_start, base, meta,
-                           lambda ctx: ctx.window_manager.mrgen_new)
+        # the result keeps the source's length in seconds and in frames (at the scene's fps)
+        frames = int(round((source.num_frames - 1) * fps / source.fps)) + 1
+        apply = make_apply("blend", obj.name, fps, props.start_frame(s, context.scene), base, meta,
+                           lambda ctx: ctx.window_manager.mrgen_new, fit_range=s.fit_scene_range, num_frames=frames)
         return jobs.Job("blend", "blend", params, apply, label="Blend")
 
 

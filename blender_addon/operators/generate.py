@@ -74,8 +74,10 @@ def smpl_target(context):
 
 
 def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int, base_name: str, meta: dict,
-               settings_src_ptr):
-    """The generator that keys the worker's result files as Actions (one per step)."""
+               settings_src_ptr, fit_range: bool = False, num_frames: int | None = None):
+    """The generator that keys the worker's result files as Actions (one per step), from ``frame_start``.
+    ``fit_range``: set the scene's frame range to the first Action (the playhead stays where it is).
+    ``num_frames``: resample each result to exactly this many frames (a Blend keeps its source's length)."""
 
     def apply(context, result):
         prefs = require_prefs(context)
@@ -89,8 +91,8 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
         actions = []
         for i, path in enumerate(files):
             motion = read_npz(path)
-            if abs(motion.fps - fps) > 1e-6:
-                motion = motion.resample(fps)
+            if abs(motion.fps - fps) > 1e-6 or (num_frames and motion.num_frames != num_frames):
+                motion = motion.resample(fps, num_frames=num_frames)
             name = base_name + (f" v{i + 1}" if len(files) > 1 else "")
             action = rig.apply_motion(obj, motion, name, frame_start,
                                       {"mrgen": dict(meta, kind=kind, variation=i, frames=motion.num_frames)})
@@ -105,9 +107,10 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
         keyframes.assign_action(obj, actions[0])
         scene = context.scene
         lo, hi = keyframes.frame_range(obj, actions[0])
-        scene.frame_start, scene.frame_end = lo, hi
-        scene.frame_set(lo)
-        return f"{len(actions)} action(s) on {obj.name}"
+        if fit_range:
+            scene.frame_start, scene.frame_end = lo, hi
+        scene.frame_set(scene.frame_current)  # show the new pose without moving the playhead
+        return f"{len(actions)} action(s) on {obj.name}, frames {lo}-{hi}"
 
     return apply
 
@@ -138,8 +141,8 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         params = {"model": model, "device": prefs.device, "seconds": seconds, "seed": int(s.seed),
                   "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
                   "audio": audio, "wavlm": wavlm}
-        apply = make_apply("generate", smpl_target(context), fps, context.scene.frame_start, base, meta,
-                           lambda ctx: ctx.window_manager.mrgen_new)
+        apply = make_apply("generate", smpl_target(context), fps, props.start_frame(s, context.scene), base, meta,
+                           lambda ctx: ctx.window_manager.mrgen_new, fit_range=s.fit_scene_range)
         return jobs.Job("generate", "generate", params, apply, label="Generate")
 
 

@@ -16,7 +16,8 @@ class MRGEN_PT_main(SidebarPanel, bpy.types.Panel):
         layout = self.layout
         st = context.window_manager.mrgen_job
         prefs = preferences.get_prefs(context)
-        problems = [what for ok, what, _ in preferences.checklist(prefs) if not ok]
+        problems = [what for ok, what, _ in preferences.checklist(prefs)
+                    if not ok and what != preferences.NOT_CHECKED]  # the first job checks the worker
         if problems:
             box = layout.box()
             box.label(text="Setup incomplete:", icon="ERROR")
