@@ -171,9 +171,10 @@ def main() -> int:
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
     finally:
         blender_addon.unregister()
+    HOW = " ".join(__doc__.split("\n\n")[2].split())  # noqa: N806 - the docstring's method paragraph
     body = (f"## Retarget onto real rigs (issue 20, `.venv-bpy/bin/python benchmarks/bench_retarget.py`)\n\n"
             f"Blender {bpy.app.version_string} (bpy module). Date: "
-            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. {__doc__.split(chr(10) + chr(10))[2]}\n\n"
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. {HOW}\n\n"
             f"{table(rows)}\n")
     print(body)
     if args.write:
