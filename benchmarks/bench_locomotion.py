@@ -29,6 +29,10 @@ from mrgen_core.motion_files import load_motion  # noqa: E402
 TOES = (10, 11)
 
 
+#: What the shipped model's figures say (written with the table; keep it true when the model changes).
+NOTE = 'Not met (issue 20): the walk label shuffles (0.06-0.08 m/s at 36-72 steps/min against its clips\' 0.18-1.28 m/s at 72-133) and its toes sink to -9 cm (45 % of frames below -2 cm); dance and salsa barely travel either; run keeps its speed, but no strikes are found in its samples (feet that never settle: low and slow at once). The clips\' own toes dip to -6 cm in places (the SMPL toe joint after retargeting the BVH), so "not below -1 cm" is stricter than the training data. Retraining the shipped model was out of scope for this change.'
+
+
 def locomotion(motion) -> dict:
     """Root speed (m/s), cadence (steps/min), lowest toe (cm), share of frames with a toe below -2 cm."""
     j = motion.joints()
@@ -95,7 +99,7 @@ def main() -> int:
             f"LABEL`, feet cleanup on), against the model's training clips of the label at {model.fps:g} fps. "
             f"torch {torch.__version__}, Python {platform.python_version()}. Date: "
             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. {HOW}\n\n"
-            + "\n".join(lines) + "\n")
+            + "\n".join(lines) + "\n\n" + NOTE + "\n")
     print(body)
     if args.write:
         sys.path.insert(0, str(REPO / "benchmarks"))

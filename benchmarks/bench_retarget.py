@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -186,9 +187,9 @@ def main() -> int:
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
     finally:
         blender_addon.unregister()
-    HOW = " ".join(__doc__.split("\n\n")[2].split())  # noqa: N806 - the docstring's method paragraph
+    HOW = " ".join(" ".join(__doc__.split("\n\n")[3:5]).split())  # noqa: N806 - the docstring's method paragraphs
     body = (f"## Retarget onto real rigs (issue 20, `.venv-bpy/bin/python benchmarks/bench_retarget.py`)\n\n"
-            f"Blender {bpy.app.version_string} (bpy module). Date: "
+            f"Blender {bpy.app.version_string} (bpy module), {os.cpu_count()} cores ({platform.machine()}, shared). Date: "
             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. {HOW}\n\n"
             f"{table(rows)}\n\n{NOTES}")
     print(body)
