@@ -23,8 +23,10 @@ def draw_progress(layout, state) -> None:
 
 
 def wrap(text: str, width: int = WIDTH_CHARS, max_lines: int = 6) -> list[str]:
-    """``text`` broken at spaces into lines of at most ``width`` characters (a longer word stays whole)."""
-    words, lines, cur = text.split(), [], ""
+    """``text`` broken at spaces into lines of at most ``width`` characters (a longer word, e.g. a path, is cut)."""
+    words, lines, cur = [], [], ""
+    for w in text.split():
+        words.extend(w[i:i + width] for i in range(0, len(w), width))
     for w in words:
         if cur and len(cur) + 1 + len(w) > width:
             lines.append(cur)

@@ -69,3 +69,52 @@ def test_missing_worker_suggests_the_setup_command(prefs):
     fixes = [fix for ok, _, fix in pref.checklist(prefs) if not ok]
     assert any("build.py --worker-venv" in f for f in fixes)
     assert not any("pip install torch" in f for f in fixes)
+
+
+class _Recorder:
+    """A stand-in layout that records label texts (any other layout call returns another recorder)."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def label(self, text="", **kw):
+        self.labels.append(text)
+
+    def __getattr__(self, name):
+        return lambda *a, **kw: _Recorder(self.labels)
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+
+
+def test_panel_text_fits_the_default_sidebar(prefs):
+    """Every label the panels draw (long model info, errors and hints included) fits the ~230 px sidebar: at most
+    WIDTH_CHARS characters a line; the bone map shows short joint names so left and right stay apart."""
+    import types
+
+    bpy.context.scene.render.fps = 30
+    assert bpy.ops.mrgen.import_motion(filepath=str(DATA / "cmu_mocap/cgspeed_motionbuilder/02_01.bvh")) == {
+        "FINISHED"}
+    s = bpy.context.active_object.data.mrgen
+    s.model_info = "10 levels, 30 fps, labels: walk, run, hop, jump, punch, dance, salsa, follows speech"
+    s.use_schedule = True
+    for name in ("walk", "run", "hop"):
+        s.labels_available.add().name = name
+    st = bpy.context.window_manager.mrgen_job
+    st.error = ("Generate failed: the worker Python /home/someone/.mrgen/worker-venv/bin/python3.11 cannot run the "
+                "mrgen worker")
+    st.status = "Generate: 4 action(s) on SMPL, frames 20-199"
+    common = addon_module("ui.common")
+    labels = []
+    for panel in ("status", "generate", "blend", "retarget", "train", "io"):
+        mod = addon_module(f"ui.{panel}")
+        for cls in mod.CLASSES:
+            if issubclass(cls, bpy.types.Panel):
+                cls.draw(types.SimpleNamespace(layout=_Recorder(labels)), bpy.context)
+    text = " ".join(labels)
+    assert "salsa, follows speech" in text and "cannot run the mrgen worker" in text
+    too_long = [t for t in labels if len(t) > common.WIDTH_CHARS]
+    assert not too_long, too_long
+    label = addon_module("ui.retarget").joint_label
+    assert (label("left_shoulder"), label("right_hip"), label("spine1")) == ("L shoulder", "R hip", "spine1")
+    st.error = st.status = ""
