@@ -19,7 +19,7 @@ class MRGEN_PT_train(SidebarPanel, bpy.types.Panel):
                  and o.animation_data.action]
         layout.label(text=f"Clips: {len(clips)} selected", icon="ACTION")
         s = props.settings_for(context)
-        stacked(layout, s, "train_labels", "Labels (one, or one a clip):")
+        stacked(layout, s, "train_labels", "Labels (one, or per clip):")
         layout.prop(s, "train_preset")
         stacked(layout, s, "train_output", "Save as:")
         row = layout.row()
