@@ -95,6 +95,17 @@ def find_blender_ext(explicit: str | None = None) -> Path | None:
     return None
 
 
+def _venv_python(tool: Path | None) -> str | None:
+    """The Python of the venv that holds ``tool`` (the bpy test venv runs Blender's CLI with the Python it needs)."""
+    if tool is None:
+        return None
+    for parent in tool.parents:
+        py = parent / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+        if (parent / "pyvenv.cfg").is_file() and py.is_file():
+            return str(py)
+    return None
+
+
 def build_extension(root: Path, out: Path, blender_ext: Path | None, python: str) -> tuple[Path, str]:
     target = out / f"{PACKAGE}-{version()}-extension.zip"
     out.mkdir(parents=True, exist_ok=True)  # blender_ext.py does not create it
@@ -110,7 +121,9 @@ def build_extension(root: Path, out: Path, blender_ext: Path | None, python: str
             raise SystemExit(f"build.py: error: {target}: extension does not validate:\n{cp.stdout}{cp.stderr}")
         return target, f"blender_ext.py ({blender_ext})"
     _zip_dir(root, target, "")
-    return target, "plain zip (blender_ext.py not found)"
+    return target, ("NOT validated: Blender's blender_ext.py was not found (it ships in the bpy wheel: python3 -m venv "
+                    ".venv-bpy && .venv-bpy/bin/pip install 'bpy==4.5.*', then build again; or pass --blender-ext); "
+                    "a plain zip of the same layout")
 
 
 def build(out: Path, blender_ext: str | None = None, python: str | None = None, legacy: bool = True,
@@ -127,7 +140,7 @@ def build(out: Path, blender_ext: str | None = None, python: str | None = None, 
             made.append(target)
         if extension:
             tool = find_blender_ext(blender_ext)
-            target, how = build_extension(root, out, tool, python or sys.executable)
+            target, how = build_extension(root, out, tool, python or _venv_python(tool) or sys.executable)
             print(f"extension (Blender 4.2+): {target}  [{how}]")
             made.append(target)
     models = sorted((REPO / "mrgen_core" / "models").glob("*.pt")) if (REPO / "mrgen_core" / "models").is_dir() else []

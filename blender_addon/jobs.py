@@ -112,6 +112,8 @@ class Job:
             st.status = f"{self.label}: cancelled"
             st.error = ""
         else:
+            if kind == "missing":  # the worker Python cannot run the worker: show it in the setup checklist
+                preferences.note_worker(preferences.get_prefs(context), False, message)
             self.phase = "failed"
             self.error = f"{self.label} failed: {message}"
             st.status = f"{self.label}: failed"
@@ -172,6 +174,11 @@ class Job:
 
     def _finish(self, context, summary: str) -> None:
         st = _state(context)
+        prefs = preferences.get_prefs(context)
+        if prefs is not None and not prefs.check_ok and self.client is not None:  # the worker works: checked
+            ready = self.client.ready or {}
+            preferences.note_worker(prefs, True, f"mrgen {ready.get('mrgen', '?')}, Python "
+                                                 f"{ready.get('python', '?')}: ran {self.label}")
         self.phase = "done"
         self.summary = summary
         st.running = False

@@ -50,15 +50,31 @@ def assign_action(obj, action) -> None:
         ad.action_slot = action.slots[0]
 
 
-def write_keys(obj, action, frames: np.ndarray, rotations: dict[str, np.ndarray],
-               locations: dict[str, np.ndarray] | None = None) -> int:
-    """Key ``rotation_quaternion`` (T, 4) and ``location`` (T, 3) of pose bones by name at ``frames`` (T,) into
-    ``action`` (its F-curves for those channels are replaced). Returns the number of F-curves written.
+STASH_TRACK = "[Action Stash]"  # Blender's own name for the muted NLA tracks that keep unused actions
 
-    Bones are switched to quaternion rotation. The action is assigned to ``obj`` afterwards.
-    """
-    frames = np.asarray(frames, dtype=np.float32)
-    n = len(frames)
+
+def stash_action(obj, action) -> bool:
+    """Keep ``action`` on ``obj`` in a muted NLA track (as Blender's "Stash" does) unless an NLA strip of ``obj``
+    already holds it; the action then has a real user and survives saving. Returns True when a strip was added."""
+    ad = obj.animation_data
+    if action is None or ad is None:
+        return False
+    if any(strip.action == action for track in ad.nla_tracks for strip in track.strips):
+        return False
+    track = ad.nla_tracks.new()
+    track.name = STASH_TRACK
+    start = int(round(action.frame_range[0]))
+    strip = track.strips.new(action.name, start, action)
+    if hasattr(strip, "action_slot") and strip.action_slot is None and len(getattr(action, "slots", ())):
+        strip.action_slot = action.slots[0]
+    track.mute = True
+    track.lock = True
+    return True
+
+
+def _fcurve_maker(obj, action):
+    """``new_fc(path, index, group)``: a fresh F-curve in ``action`` for ``obj`` (an old one on that channel is
+    removed)."""
     if _legacy(action):
         fcs = action.fcurves
 
@@ -68,14 +84,39 @@ def write_keys(obj, action, frames: np.ndarray, rotations: dict[str, np.ndarray]
                 fcs.remove(old)
             return fcs.new(path, index=i, action_group=group)
     else:
-        fcs = _channelbag(obj, action, create=True)
+        cb = _channelbag(obj, action, create=True)
 
         def new_fc(path, i, group):
-            old = fcs.fcurves.find(path, index=i)
+            old = cb.fcurves.find(path, index=i)
             if old is not None:
-                fcs.fcurves.remove(old)
-            return fcs.fcurves.new(path, index=i, group_name=group)
+                cb.fcurves.remove(old)
+            return cb.fcurves.new(path, index=i, group_name=group)
+    return new_fc
 
+
+def key_constants(obj, action, values: dict[tuple[str, str], float], frame: float) -> None:
+    """Key custom properties ``{(pose bone, property): value}`` once at ``frame`` (held for the whole action)."""
+    new_fc = _fcurve_maker(obj, action)
+    for (bone, prop), value in values.items():
+        fc = new_fc(f'pose.bones["{bpy.utils.escape_identifier(bone)}"]["{bpy.utils.escape_identifier(prop)}"]', 0,
+                    bone)
+        fc.keyframe_points.insert(frame, float(value))
+        fc.update()
+    obj.update_tag()
+
+
+def write_keys(obj, action, frames: np.ndarray, rotations: dict[str, np.ndarray],
+               locations: dict[str, np.ndarray] | None = None) -> int:
+    """Key rotations (T, 4) quaternions and ``location`` (T, 3) of pose bones by name at ``frames`` (T,) into
+    ``action`` (its F-curves for those channels are replaced). Returns the number of F-curves written.
+
+    Each bone is keyed in its own rotation mode (quaternion, Euler of any order, axis-angle; Euler angles are kept
+    continuous), so its mode and any other Action of the rig stay valid. The action is assigned to ``obj``
+    afterwards.
+    """
+    frames = np.asarray(frames, dtype=np.float32)
+    n = len(frames)
+    new_fc = _fcurve_maker(obj, action)
     co = np.empty(2 * n, dtype=np.float32)
     co[0::2] = frames
     interp = np.full(n, LINEAR, dtype=np.int32)
@@ -95,11 +136,10 @@ def write_keys(obj, action, frames: np.ndarray, rotations: dict[str, np.ndarray]
         pb = obj.pose.bones.get(name)
         if pb is None:
             raise KeyError(f"{obj.name} has no bone {name!r}")
-        pb.rotation_mode = "QUATERNION"
-        q = np.asarray(q, dtype=np.float64)
-        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].rotation_quaternion'
-        for c in range(4):
-            put(path, c, name, q[:, c])
+        channel, values = rotation_channel(pb.rotation_mode, np.asarray(q, dtype=np.float64))
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].{channel}'
+        for c in range(values.shape[1]):
+            put(path, c, name, values[:, c])
     for name, loc in (locations or {}).items():
         loc = np.asarray(loc, dtype=np.float64)
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].location'
@@ -107,6 +147,26 @@ def write_keys(obj, action, frames: np.ndarray, rotations: dict[str, np.ndarray]
             put(path, c, name, loc[:, c])
     assign_action(obj, action)
     return count
+
+
+def rotation_channel(mode: str, quats: np.ndarray) -> tuple[str, np.ndarray]:
+    """The F-curve property and values (T, 3 or 4) that give rotations ``quats`` (T, 4) in rotation ``mode``."""
+    if mode == "QUATERNION":
+        return "rotation_quaternion", quats
+    from mathutils import Euler, Quaternion
+
+    if mode == "AXIS_ANGLE":
+        out = np.empty((len(quats), 4))
+        for t, q in enumerate(quats):
+            axis, angle = Quaternion(q).to_axis_angle()
+            out[t] = (angle, *axis)
+        return "rotation_axis_angle", out
+    out = np.empty((len(quats), 3))
+    prev = Euler((0.0, 0.0, 0.0), mode)
+    for t, q in enumerate(quats):
+        prev = Quaternion(q).to_euler(mode, prev)  # compatible with the previous frame: no 360-degree jumps
+        out[t] = prev
+    return "rotation_euler", out
 
 
 def frame_range(obj, action) -> tuple[int, int]:

@@ -84,6 +84,18 @@ def worker_pythonpath() -> list[str]:
     return [CORE_PATH] if CORE_PATH else []
 
 
+#: The checklist line of a worker nobody has run yet (not a problem: the first job checks it).
+NOT_CHECKED = "worker not checked yet"
+#: The one command that makes a worker Python (a venv with torch and mrgen), for a missing or broken worker.
+WORKER_FIX = "run `python build.py --worker-venv` (a venv with torch), or set 'Worker Python' to a Python with torch"
+
+
+def note_worker(prefs, ok: bool, report: str) -> None:
+    """Remember what running the worker showed (the Check button, or the first job of a session)."""
+    if prefs is not None:
+        prefs.check_ok, prefs.check_report = ok, report
+
+
 def checklist(prefs) -> list[tuple[bool, str, str]]:
     """What the setup needs: (ok, what, how to fix) per item."""
     from .core import CORE_PATH
@@ -101,12 +113,11 @@ def checklist(prefs) -> list[tuple[bool, str, str]]:
     py, src = worker_python(prefs)
     exists = bool(py) and (os.path.isfile(py) or shutil.which(py) is not None)
     items.append((exists, f"worker Python: {py or 'none'} ({src})",
-                  "set 'Worker Python' to a Python with torch, or run `python build.py --worker-venv`"))
+                  WORKER_FIX))
     if prefs is not None and prefs.check_report:
-        items.append((prefs.check_ok, prefs.check_report,
-                      "" if prefs.check_ok else "install torch in that Python: pip install torch==2.13.0"))
+        items.append((prefs.check_ok, prefs.check_report, "" if prefs.check_ok else WORKER_FIX))
     else:
-        items.append((False, "worker not checked yet", "press Check to run the worker Python once"))
+        items.append((False, NOT_CHECKED, "checked by the first Generate, or press Check"))
     folder = model_folder(prefs)
     models = list_models(folder)
     items.append((bool(models), f"{len(models)} model(s) in {folder or '(no folder)'}",

@@ -111,11 +111,22 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
         ("tiny", "Tiny (try-out)", "Seconds: checks the pipeline end to end, poor motion")])
     train_output: StringProperty(name="Save as", subtype="FILE_PATH", default="//mrgen_model.pt",
                                  description="Where the trained model is written")
+    place_at: EnumProperty(name="Place at", default="CURRENT", items=[
+        ("CURRENT", "Current frame", "The new Action starts at the current frame"),
+        ("START", "Scene start", "The new Action starts at the scene's start frame")])
+    fit_scene_range: BoolProperty(name="Fit scene range", default=False,
+                                  description="Set the scene's frame range to the new Action (otherwise the range "
+                                              "and the playhead are left alone)")
     # --- retarget ---
     retarget_target: PointerProperty(name="Target", type=bpy.types.Object, poll=_is_armature,
                                      description="The rigged character that receives the motion")
     scale_hips: BoolProperty(name="Scale hips motion", default=True,
                              description="Scale the hips displacement by the ratio of leg lengths")
+    ground_feet: BoolProperty(name="Feet on floor", default=True,
+                              description="Move the hips up or down so the target's feet touch the floor (its "
+                                          "lowest contact in the clip, measured from the target's own rest pose)")
+    floor_offset: FloatProperty(name="Floor", default=0.0, subtype="DISTANCE", unit="LENGTH",
+                                description="Height of the floor the feet stand on (world Z)")
     bone_map: CollectionProperty(type=MRGEN_BoneMapItem)
     bone_map_index: IntProperty(default=0)
     bone_map_preset: StringProperty(name="Preset", default="")
@@ -147,6 +158,11 @@ def model_path(settings, prefs) -> str:
     return os.path.join(preferences.model_folder(prefs), settings.model)
 
 
+def start_frame(settings, scene) -> int:
+    """The frame a new Generate/Blend result starts at (``place_at``: the current frame or the scene start)."""
+    return int(scene.frame_start if settings.place_at == "START" else scene.frame_current)
+
+
 def label_request(settings) -> str:
     """The ``labels`` argument for the worker: a single label or a schedule ``walk:0-4,jump:4-6``."""
     if settings.use_schedule:
@@ -159,7 +175,7 @@ def copy_settings(src, dst) -> None:
     for key in ("model", "model_file", "label", "use_schedule", "seconds", "use_scene_fps", "fps", "seed", "num",
                 "keep_levels", "coarse_labels", "fine_labels", "switch_level", "blend_seed", "model_info",
                 "num_levels", "audio_file", "model_audio", "loop", "cycles", "root_mode", "use_nla", "keep_keyed",
-                "keep_range"):
+                "keep_range", "place_at", "fit_scene_range"):
         try:
             setattr(dst, key, getattr(src, key))
         except (TypeError, ValueError):

@@ -185,7 +185,8 @@ def target_rig(obj) -> TargetRig:
     parents = [index[b.parent.name] if b.parent is not None else -1 for b in order]
     rest = np.array([np.array(b.matrix_local) for b in order])
     inherit = [b.use_inherit_rotation for b in order]
-    return TargetRig([b.name for b in order], parents, rest, np.array(obj.matrix_world), inherit)
+    return TargetRig([b.name for b in order], parents, rest, np.array(obj.matrix_world), inherit,
+                     [b.length for b in order])
 
 
 def build_smpl_mesh(context, arm_obj, vertices: np.ndarray, faces: np.ndarray, weights: np.ndarray,

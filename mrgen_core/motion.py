@@ -117,20 +117,23 @@ class Motion:
                          labels=None if self.labels is None else self.labels[sl].copy())
 
     # --- resampling --------------------------------------------------------------------------------------------
-    def resample(self, fps: float) -> "Motion":
+    def resample(self, fps: float, num_frames: int | None = None) -> "Motion":
         """Resample to ``fps`` by time: slerp for rotations, linear for translation, nearest for labels.
 
         Output frame k sits at time ``k / fps``; frames run while that time lies within the source's first and
-        last frame times, so the motion keeps its speed and its length in seconds.
+        last frame times, so the motion keeps its speed and its length in seconds. ``num_frames``: exactly this
+        many frames instead (the last source frame is held past the end).
         """
         fps = float(fps)
         if not (np.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
             raise MotionFormatError(f"fps must be a number from {MIN_FPS:g} to {MAX_FPS:g}, got {fps:g}",
                                     self.source or None)
-        if abs(fps - self.fps) < 1e-9:
-            return self.copy()
         t = self.num_frames
-        n = int(np.floor((t - 1) * fps / self.fps + 1e-6)) + 1
+        if abs(fps - self.fps) < 1e-9 and num_frames in (None, t):
+            return self.copy()
+        n = int(np.floor((t - 1) * fps / self.fps + 1e-6)) + 1 if num_frames is None else int(num_frames)
+        if n < 1:
+            raise MotionFormatError(f"num_frames must be at least 1, got {n}", self.source or None)
         if n > MAX_FRAMES:  # checked before anything is allocated
             raise MotionFormatError(f"resampling to {fps:g} fps gives {n} frames; the limit is {MAX_FRAMES}",
                                     self.source or None)

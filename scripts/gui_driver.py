@@ -3,13 +3,17 @@
     blender --factory-startup start.blend --python scripts/gui_driver.py
 
 Environment: MRGEN_GUI_ZIP (legacy add-on zip), MRGEN_GUI_MODEL (a model file), MRGEN_WORKER_PYTHON, MRGEN_GUI_OUT
-(folder for result.json and screenshots), MRGEN_GUI_SHOT (where the panel screenshot goes).
+(folder for result.json and screenshots), MRGEN_GUI_SHOT (where the panel screenshot goes; the sidebar alone, at
+its default width of about 230 px, goes next to it as *_sidebar.png).
 
 Everything happens in bpy.app.timers callbacks (a windowed Blender runs --python scripts before its event loop).
 The real user path is exercised with xdotool: a click on the sidebar tab, then the Generate button is found by
 hovering candidate rows and pressing Ctrl+C (over an operator button Blender copies its Python command), and clicked
 for real, which invokes the modal operator; its TIMER events poll the worker while this script samples
-the progress bar. Result: result.json (ok, progress values seen, poll step times, keys written) and screenshots.
+the progress bar. Placement is checked too: the playhead sits at frame 20 of a 1-250 scene, and the result must start
+there with the scene range and the playhead left alone. For the sidebar picture the Blend and Retarget panels are
+opened (a Rigify metarig as the retarget target, its detected bone map listed) and a label schedule is shown.
+Result: result.json (ok, progress values seen, poll step times, keys written, placement) and screenshots.
 """
 from __future__ import annotations
 
@@ -28,6 +32,10 @@ ZIP = os.environ["MRGEN_GUI_ZIP"]
 MODEL = os.environ["MRGEN_GUI_MODEL"]
 WORKER = os.environ["MRGEN_WORKER_PYTHON"]
 GENERATE_CMD = "bpy.ops.mrgen.generate()"
+#: Where the playhead waits when Generate is clicked (results go in there; the 1-250 scene range stays).
+PLAYHEAD = 20
+#: The default sidebar width at UI scale 1 (px), what the panels are laid out for.
+DEFAULT_SIDEBAR = (200, 260)
 STATE: dict = {"log": [], "progress": [], "status": [], "t0": time.monotonic()}
 
 
@@ -100,6 +108,8 @@ def setup():
     s.loop, s.use_nla = True, True  # a loop, placed as NLA strips (issue 15)
     scene = bpy.context.scene
     scene.render.fps = 30
+    scene.frame_start, scene.frame_end = 1, 250
+    scene.frame_current = PLAYHEAD
     for obj in list(bpy.data.objects):  # an empty stage: the new SMPL armature is what the viewport shows
         bpy.data.objects.remove(obj)
     win, area, ui = view3d()
@@ -108,6 +118,7 @@ def setup():
     if hasattr(ui, "active_panel_category"):  # 4.x: choose the tab by API
         ui.active_panel_category = "MRGen"
     log(f"window {win.width}x{win.height}, 3D view {area.width}x{area.height}, sidebar x={ui.x} w={ui.width}")
+    STATE["sidebar_width"] = ui.width
     bpy.app.timers.register(click_tab, first_interval=1.0)
     return None
 
@@ -229,7 +240,12 @@ def check_result():
     STATE["strips"] = sum(len(t.strips) for t in obj.animation_data.nla_tracks)
     STATE["cyclic"] = sum(any(m.type == "CYCLES" for m in fc.modifiers) for fc in act.fcurves)
     scene = bpy.context.scene
-    scene.frame_set((scene.frame_start + scene.frame_end) // 2)  # a mid-motion pose for the picture
+    STATE["placement"] = {"action_range": [round(v) for v in act.frame_range],
+                          "scene_range": [scene.frame_start, scene.frame_end], "playhead": scene.frame_current}
+    log(f"placement {STATE['placement']}")
+    dress_sidebar(obj)
+    lo, hi = act.frame_range
+    scene.frame_set(int((lo + hi) // 2))  # a mid-motion pose for the picture
     win, area, ui = view3d()
     with bpy.context.temp_override(window=win, area=area, region=next(r for r in area.regions
                                                                         if r.type == "WINDOW")):
@@ -237,6 +253,43 @@ def check_result():
     area.tag_redraw()
     bpy.app.timers.register(final_shot, first_interval=1.0)
     return None
+
+
+def dress_sidebar(obj) -> None:
+    """What the sidebar picture shows besides Generate: a label schedule, the Blend panel, the Retarget panel with a
+    Rigify metarig as the target and its bone map (the panels open: test-only re-registration without
+    DEFAULT_CLOSED, as 3.4 has no API to open a panel)."""
+    s = obj.data.mrgen
+    s.use_schedule = True
+    s.segments.clear()
+    for label, a, b in (("walk", 0.0, 4.0), ("run", 4.0, 6.0)):
+        seg = s.segments.add()
+        seg.label, seg.start, seg.end = label, a, b
+    s.coarse_labels, s.fine_labels = "walk", "run"
+    import addon_utils
+
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    meta = bpy.context.view_layer.objects.active
+    meta.location.x = 1.5
+    bpy.context.view_layer.objects.active = obj
+    obj.select_set(True)
+    s.retarget_target = meta
+    assert bpy.ops.mrgen.bone_map_detect() == {"FINISHED"}
+    STATE["bone_map"] = meta.data.mrgen.bone_map_preset
+    for name in ("MRGEN_PT_blend", "MRGEN_PT_retarget"):  # the same panels under a new id: drawn open
+        cls = getattr(bpy.types, name)
+        bpy.utils.unregister_class(cls)
+        shot = type(name + "_shot", (cls,), {"bl_idname": name + "_shot", "bl_options": set()})
+        bpy.utils.register_class(shot)
+        STATE.setdefault("swapped", []).append((cls, shot))
+
+
+def undress_sidebar() -> None:
+    """Put the add-on's own panel classes back (so disabling it at quit unregisters what it registered)."""
+    for cls, shot in STATE.pop("swapped", ()):
+        bpy.utils.unregister_class(shot)
+        bpy.utils.register_class(cls)
 
 
 @guarded
@@ -250,13 +303,26 @@ def final_shot():
     subprocess.run(["convert", full, "-crop", f"{area.width}x{area.height}+{area.x}+{top}", "+repage", SHOT],
                    check=True, timeout=30)
     STATE["screenshot"] = SHOT
+    # the sidebar alone, at the width Blender gives it by default (region x from the left, y from the top)
+    side = os.path.splitext(SHOT)[0] + "_sidebar.png"
+    utop = win.height - (ui.y + ui.height)
+    subprocess.run(["convert", full, "-crop", f"{ui.width}x{ui.height}+{ui.x}+{utop}", "+repage", side],
+                   check=True, timeout=30)
+    STATE["sidebar_screenshot"] = side
+    undress_sidebar()
     progress = STATE["progress"]
     moved = len({p for p in progress if 0.0 < p < 1.0}) >= 2 and progress[-1] == 1.0
+    place = STATE["placement"]
+    placed = (place["action_range"][0] == PLAYHEAD and place["scene_range"] == [1, 250]
+              and place["playhead"] == PLAYHEAD)
+    narrow = DEFAULT_SIDEBAR[0] <= STATE["sidebar_width"] <= DEFAULT_SIDEBAR[1]
     ok = moved and STATE["fcurves"] == 99 and STATE["keys"] > 0 and not STATE.get("error") and \
-        len(STATE["actions"]) == 4 and STATE["strips"] == 4 and STATE["cyclic"] == STATE["fcurves"]
+        len(STATE["actions"]) == 4 and STATE["strips"] == 4 and STATE["cyclic"] == STATE["fcurves"] and \
+        placed and narrow and STATE.get("bone_map") == "rigify_metarig"
     finish(ok, "" if ok else f"progress {progress}, fcurves {STATE['fcurves']}, actions {STATE['actions']}, "
                              f"NLA strips {STATE['strips']}, cyclic F-curves {STATE['cyclic']}, "
-                             f"error {STATE.get('error')!r}")
+                             f"placement {place}, sidebar {STATE['sidebar_width']} px, bone map "
+                             f"{STATE.get('bone_map')!r}, error {STATE.get('error')!r}")
     return None
 
 

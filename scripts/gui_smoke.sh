@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GUI smoke test of the add-on in a real Blender window: Debian's Blender 3.4 under Xvfb, the legacy zip, a real
 # xdotool click on Generate (modal operator + timer + worker process), progress checked, keys checked, and a
-# screenshot of the panel saved to $MRGEN_GUI_SHOT (default out/gui_smoke/screenshot_panel.png, git-ignored; the
+# screenshot of the panel saved to $MRGEN_GUI_SHOT (default out/gui_smoke/screenshot_panel.png, git-ignored, and the
+# sidebar alone at its default ~230 px width next to it, *_sidebar.png; placement at the playhead is checked; the
 # README's picture docs/screenshot_panel.png is refreshed only by scripts/update_screenshot.sh).
 #
 # Needs: apt-get install -y --no-install-recommends blender xvfb xauth xdotool imagemagick x11-apps python3-numpy
@@ -40,7 +41,7 @@ mkdir -p "$MRGEN_GUI_OUT"
 # a start file on the command line keeps the splash screen away
 blender -b --factory-startup --python-expr "import bpy; bpy.ops.wm.save_as_mainfile(filepath='$WORK/start.blend')" >/dev/null
 set +e
-timeout 300 xvfb-run -a -s "-screen 0 1600x1000x24" \
+timeout 300 xvfb-run -a -s "-screen 0 1600x1500x24" \
     blender --factory-startup "$WORK/start.blend" --python scripts/gui_driver.py > "$WORK/blender.log" 2>&1
 rc=$?
 grep '^\[gui' "$WORK/blender.log"
@@ -55,14 +56,17 @@ print(f"gui_smoke: action {r.get('action')!r}: {r.get('fcurves')} F-curves, {r.g
       f"{len(r.get('actions', []))} actions; modal poll steps: {r.get('step_times_ms')}")
 if not r.get("ok"):
     sys.exit(f"gui_smoke: FAILED: {r.get('why')}")
-print(f"gui_smoke: OK in {r['elapsed']:.1f} s; screenshot {r['screenshot']}")
+print(f"gui_smoke: placement {r.get('placement')}; sidebar {r.get('sidebar_width')} px wide")
+print(f"gui_smoke: OK in {r['elapsed']:.1f} s; screenshots {r['screenshot']}, {r.get('sidebar_screenshot')}")
 EOF
 status=$?
 [ $status -eq 0 ] && [ $rc -ne 0 ] && { echo "gui_smoke: FAILED: Blender exited with $rc" >&2; status=1; }
 if [ $status -ne 0 ]; then
     tail -n 40 "$WORK/blender.log" >&2
     echo "gui_smoke: logs and screenshots kept in $WORK" >&2
-else
+elif [ -z "${MRGEN_GUI_KEEP:-}" ]; then   # MRGEN_GUI_KEEP=1 keeps the logs and screenshots of a passing run
     rm -rf "$WORK"
+else
+    echo "gui_smoke: logs and screenshots kept in $WORK"
 fi
 exit $status

@@ -11,7 +11,8 @@ from conftest import data_path
 from mrgen_core.errors import RetargetError
 from mrgen_core.motion import Motion
 from mrgen_core.motion_files import load_motion
-from mrgen_core.retarget.target import (BONE_MAP_PRESETS, CHAIN_CHILD, F, TargetRig, detect_bone_map, load_bone_map,
+from mrgen_core.retarget.target import (BONE_MAP_PRESETS, CHAIN_CHILD, F, TargetRig, contact_level, detect_bone_map,
+                                        foot_clearance, helper_bones, load_bone_map, rest_reference,
                                         motion_to_smpl_rig, pose_rig, retarget_to_rig, save_bone_map,
                                         smpl_rest_world, smpl_rig_rest, smpl_rig_to_motion, validate_bone_map)
 from mrgen_core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -311,3 +312,41 @@ def test_bad_rig_is_refused():
         TargetRig(["a", "b"], [1, -1], np.tile(np.eye(4), (2, 1, 1)))
     with pytest.raises(RetargetError, match="inconsistent"):
         TargetRig(["a", "b"], [-1, 0], np.tile(np.eye(4), (3, 1, 1)))
+
+
+# --- feet on the floor ---------------------------------------------------------------------------------------------
+def test_contact_level_follows_drift_and_keeps_short_jumps():
+    t = np.arange(300)
+    steps = 0.03 * np.abs(np.sin(t * np.pi / 15))  # a foot touches down every 15 frames
+    drift = 0.05 * t / 300
+    jump = np.where((t > 100) & (t < 110), 0.3, 0.0)  # 1/3 s in the air
+    level = contact_level(steps + drift + jump, 30)
+    assert np.abs(level - drift).max() < 0.012  # the drift is followed ...
+    assert level[100:110].max() < 0.05  # ... a short jump is not flattened
+
+
+@pytest.mark.parametrize("floor", [0.0, 0.15, -0.4])
+def test_feet_land_on_the_floor(walk, floor):
+    """On an FBX-style armature (scale 0.01), the lowest foot contact of each step touches ``floor``; without
+    ``floor`` the hips keep the rest height plus the scaled source motion."""
+    rig, bmap, _ = synthetic_rig(world=fbx_world())  # no bone lengths: the heads are the foot points
+    res = retarget_to_rig(walk, rig, bmap, floor=floor)
+    assert res.feet_height.min() == pytest.approx(0.0, abs=1e-6)
+    clear = foot_clearance(rig, bmap, res)
+    np.testing.assert_allclose(clear - floor, res.feet_height, atol=1e-9)
+    heads, _ = pose_rig(rig, {b: res.quats[:, i] for i, b in enumerate(res.bones)}, res.root_bone,
+                        res.root_location)
+    feet = [rig.index[bmap[j]] for j in ("left_ankle", "left_foot", "right_ankle", "right_foot")]
+    low = heads[:, feet, 2].min(axis=1) - floor
+    assert -0.005 < low.min() < 0.03 and np.median(low) < 0.05
+    plain = retarget_to_rig(walk, rig, bmap)
+    assert plain.feet_height is None and plain.floor_shift == 0.0
+
+
+def test_rigify_controls_use_the_org_bones_rest():
+    names = ["root", "torso", "ORG-spine", "spine_fk", "spine_fk.001"]
+    rig = TargetRig(names, [-1, 0, 1, 1, 1], np.tile(np.eye(4), (5, 1, 1)))
+    bmap = {"pelvis": "torso", "spine1": "spine_fk.001"}
+    assert rest_reference(rig, bmap) == {"pelvis": 2, "spine1": 4}
+    assert helper_bones(rig, bmap) == {"pelvis": (3,)}
+    assert helper_bones(rig, {"pelvis": "root"}) == {}

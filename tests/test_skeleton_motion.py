@@ -137,3 +137,17 @@ def test_copy_and_slice_are_independent():
     c.poses[:] = 0
     assert len(c) == 10 and np.abs(m.poses[10:20]).sum() > 0
     assert m.label_names()[0] == "walk"
+
+
+def test_resample_to_a_given_frame_count():
+    """24 -> 30 -> 24 fps loses a frame by time alone; ``num_frames`` keeps the source's length (Blend)."""
+    rng = np.random.default_rng(0)
+    m = Motion(rng.normal(0, 0.2, (240, 24, 3)), rng.normal(0, 0.1, (240, 3)), 24.0)
+    back = m.resample(30).resample(24)
+    assert back.num_frames == 239
+    m30 = m.resample(30)
+    exact = m30.resample(24, num_frames=240)
+    assert exact.num_frames == 240 and exact.fps == 24.0
+    np.testing.assert_allclose(exact.trans[:239], back.trans, atol=1e-9)
+    np.testing.assert_allclose(exact.trans[-1], m30.trans[-1], atol=1e-9)  # past the end: the last frame held
+    assert m.resample(24, num_frames=10).num_frames == 10

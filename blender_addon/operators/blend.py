@@ -5,7 +5,7 @@ import os
 
 import bpy
 
-from .. import direct, jobs, keyframes, rig
+from .. import direct, jobs, keyframes, props, rig
 from ..core import write_npz
 from .common import JobOperator, UserError, blocking_prop, require_prefs, scene_fps, temp_dir
 from .generate import _short, chosen_model, make_apply
@@ -68,10 +68,14 @@ class MRGEN_OT_blend(JobOperator, bpy.types.Operator):
                 "coarse_labels": s.coarse_labels, "fine_labels": s.fine_labels, "switch_level": int(s.switch_level),
                 "seed": int(s.blend_seed), "num": int(s.num), "fps": float(fps), "keep_frames": keep or "",
                 "root": s.root_mode}
+        # the result keeps the source's length in seconds and in frames (at the scene's fps); kept frames stay
+        # where they are in the source Action
+        frames = int(round((source.num_frames - 1) * fps / source.fps)) + 1
         lo = keyframes.frame_range(obj, action)[0]
-        apply = make_apply("blend", obj.name, fps, lo if keep else context.scene.frame_start, base, meta,
+        apply = make_apply("blend", obj.name, fps, lo if keep else props.start_frame(s, context.scene), base, meta,
                            lambda ctx: ctx.window_manager.mrgen_new,
-                           nla_frame=context.scene.frame_current if s.use_nla else None)
+                           nla_frame=context.scene.frame_current if s.use_nla else None,
+                           fit_range=s.fit_scene_range, num_frames=frames)
         return jobs.Job("blend", "blend", params, apply, label="Blend")
 
 

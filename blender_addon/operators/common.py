@@ -111,6 +111,7 @@ class JobOperator:
         job = jobs.ACTIVE
         if job is None or job.step(context):
             self._stop_timer(context)
+            jobs._redraw()  # the buttons greyed while it ran come back at once
             return self._end(job) if job is not None else {"CANCELLED"}
         return {"PASS_THROUGH"}
 

@@ -93,9 +93,12 @@ def smpl_target(context):
 
 
 def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int, base_name: str, meta: dict,
-               settings_src_ptr, loop: bool = False, nla_frame: int | None = None):
-    """The generator that keys the worker's result files as Actions (one per step); ``loop``: each a cyclic Action
-    (:func:`..direct.make_cyclic`); ``nla_frame``: also NLA strips on a new track from that frame."""
+               settings_src_ptr, loop: bool = False, nla_frame: int | None = None, fit_range: bool = False,
+               num_frames: int | None = None):
+    """The generator that keys the worker's result files as Actions (one per step), from ``frame_start``.
+    ``loop``: each a cyclic Action (:func:`..direct.make_cyclic`); ``nla_frame``: also NLA strips on a new track
+    from that frame. ``fit_range``: set the scene's frame range to the first Action (the playhead stays where it
+    is). ``num_frames``: resample each result to exactly this many frames (a Blend keeps its source's length)."""
 
     def apply(context, result):
         prefs = require_prefs(context)
@@ -111,8 +114,8 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
             motion = read_npz(path)
             if loop:
                 motion = direct.loop_for_scene(motion, fps)  # one more key: the next cycle's first
-            elif abs(motion.fps - fps) > 1e-6:
-                motion = motion.resample(fps)
+            elif abs(motion.fps - fps) > 1e-6 or (num_frames and motion.num_frames != num_frames):
+                motion = motion.resample(fps, num_frames=num_frames)
             name = base_name + (f" v{i + 1}" if len(files) > 1 else "")
             action = rig.apply_motion(obj, motion, name, frame_start,
                                       {"mrgen": dict(meta, kind=kind, variation=i,
@@ -132,9 +135,10 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
         keyframes.assign_action(obj, actions[0])
         scene = context.scene
         lo, hi = keyframes.frame_range(obj, actions[0])
-        scene.frame_start, scene.frame_end = lo, hi
-        scene.frame_set(lo)
-        return f"{len(actions)} action(s) on {obj.name}"
+        if fit_range:
+            scene.frame_start, scene.frame_end = lo, hi
+        scene.frame_set(scene.frame_current)  # show the new pose without moving the playhead
+        return f"{len(actions)} action(s) on {obj.name}, frames {lo}-{hi}"
 
     return apply
 
@@ -170,9 +174,10 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         params = {"model": model, "device": prefs.device, "seconds": seconds, "seed": int(s.seed),
                   "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
                   "audio": audio, "wavlm": wavlm, **direction_params(s)}
-        apply = make_apply("generate", smpl_target(context), fps, context.scene.frame_start, base, meta,
+        apply = make_apply("generate", smpl_target(context), fps, props.start_frame(s, context.scene), base, meta,
                            lambda ctx: ctx.window_manager.mrgen_new, loop=bool(s.loop),
-                           nla_frame=context.scene.frame_current if s.use_nla else None)
+                           nla_frame=context.scene.frame_current if s.use_nla else None,
+                           fit_range=s.fit_scene_range)
         return jobs.Job("generate", "generate", params, apply, label="Generate")
 
 

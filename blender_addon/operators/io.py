@@ -43,6 +43,18 @@ class MRGEN_OT_import_motion(bpy.types.Operator, ImportHelper):
         return {"FINISHED"}
 
 
+def export_path(path: str, file_format: str | None) -> str:
+    """The file Export writes: the chosen ``file_format`` ('NPZ'/'BVH') wins and fixes the extension ("a.npz"
+    chosen as BVH -> "a.bvh"); without a choice the extension decides (default .npz)."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() not in (".npz", ".bvh"):
+        stem, ext = path, ""
+    if file_format is None:
+        return stem + (ext or ".npz")
+    want = ".bvh" if file_format == "BVH" else ".npz"
+    return stem + (ext if ext.lower() == want else want)
+
+
 class MRGEN_OT_export_motion(bpy.types.Operator, ExportHelper):
     """Export the active SMPL armature's Action as .npz (AMASS-style) or .bvh (SMPL skeleton)"""
 
@@ -65,10 +77,8 @@ class MRGEN_OT_export_motion(bpy.types.Operator, ExportHelper):
 
     def execute(self, context):
         obj = context.active_object
-        path = self.filepath
-        ext = os.path.splitext(path)[1].lower()
-        if ext not in (".npz", ".bvh"):
-            path += ".bvh" if self.file_format == "BVH" else ".npz"
+        path = export_path(self.filepath, self.file_format if self.properties.is_property_set("file_format")
+                           else None)
         try:
             motion = rig.motion_from_action(obj)
             motion.credit = str(obj.animation_data.action.get("mrgen_credit", ""))

@@ -6,7 +6,7 @@ import numpy as np
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from .. import keyframes, rig
+from .. import constraint_fit, keyframes, rig, rigify
 from ..core import JOINT_NAMES, MrgenError
 from ..core import target as _target
 
@@ -68,8 +68,9 @@ class MRGEN_OT_retarget(bpy.types.Operator):
                 raise MrgenError(f"{src.name} has no Action to retarget")
             mapping = validate_bone_map(ensure_map(tgt), [b.name for b in tgt.data.bones])
             motion = rig.motion_from_action(src, action)
+            s = src.data.mrgen
             res = retarget_to_rig(motion, rig.target_rig(tgt), mapping, source_world=src.matrix_world,
-                                  scale_hips=src.data.mrgen.scale_hips)
+                                  scale_hips=s.scale_hips, floor=s.floor_offset if s.ground_feet else None)
         except (MrgenError, ValueError) as e:
             self.report({"ERROR"}, getattr(e, "message", None) or str(e))
             return {"CANCELLED"}
@@ -77,12 +78,29 @@ class MRGEN_OT_retarget(bpy.types.Operator):
         new = bpy.data.actions.new(f"{action.name} -> {tgt.name}")
         new.use_fake_user = True
         frames = lo + np.arange(motion.num_frames)
+        old = tgt.animation_data.action if tgt.animation_data else None
+        stashed = keyframes.stash_action(tgt, old)
         keyframes.write_keys(tgt, new, frames, {b: res.quats[:, i] for i, b in enumerate(res.bones)},
                              {res.root_bone: res.root_location})
+        switched = rigify.key_fk_switches(tgt, new, frames)
+        fit = {}
+        if constraint_fit.needs_fit(tgt, res.bones):
+            scene = context.scene
+            here = scene.frame_current
+            fit = constraint_fit.fit_through_constraints(tgt, new, frames, res, mapping,
+                                                         s.floor_offset if s.ground_feet else None)
+            scene.frame_set(here)
         new["mrgen"] = {"kind": "retarget", "source_action": action.name, "source": src.name,
-                        "hips_scale": res.hips_scale, "bones": len(res.bones)}
-        self.report({"INFO"}, f"retargeted {action.name} onto {tgt.name}: {len(res.bones)} bones, hips x"
-                              f"{res.hips_scale:.2f}")
+                        "hips_scale": res.hips_scale, "bones": len(res.bones),
+                        "floor_shift": res.floor_shift + fit.get("floor_shift", 0.0),
+                        "previous_action": old.name if old is not None else "", "fk_switches": len(switched),
+                        "constraint_passes": fit.get("passes", 0)}
+        msg = f"retargeted {action.name} onto {tgt.name}: {len(res.bones)} bones, hips x{res.hips_scale:.2f}"
+        if stashed:
+            msg += f"; its previous action {old.name!r} is kept in the NLA ({keyframes.STASH_TRACK})"
+        if switched:
+            msg += f"; {len(switched)} Rigify IK/FK switches keyed to FK"
+        self.report({"INFO"}, msg)
         return {"FINISHED"}
 
 

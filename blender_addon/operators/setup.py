@@ -19,7 +19,7 @@ class MRGEN_OT_check_worker(bpy.types.Operator):
         try:
             info = check_python(python, preferences.worker_pythonpath())
         except WorkerError as e:
-            prefs.check_ok, prefs.check_report = False, e.message
+            preferences.note_worker(prefs, False, e.message)
             self.report({"ERROR"}, e.message)
             return {"CANCELLED"}
         ok = bool(info.get("torch"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import bpy
 
 from .. import jobs, rig
-from .common import SidebarPanel
+from .common import SidebarPanel, stacked, wrapped_label
 from .direct import draw_blend_options
 
 
@@ -18,17 +18,18 @@ class MRGEN_PT_blend(SidebarPanel, bpy.types.Panel):
         layout = self.layout
         obj = context.active_object
         if not rig.is_smpl_armature(obj):
-            layout.label(text="Select an SMPL armature (Generate or Import)", icon="INFO")
+            wrapped_label(layout, "Select an SMPL armature (Generate or Import)", icon="INFO")
             return
         action = obj.animation_data.action if obj.animation_data else None
-        layout.label(text=f"Source: {action.name if action else 'no Action'}", icon="ACTION")
+        wrapped_label(layout, f"Source: {action.name if action else 'no Action'}", icon="ACTION")
         s = obj.data.mrgen
         col = layout.column(align=True)
         col.prop(s, "keep_levels", slider=s.num_levels > 0)
         if s.num_levels:
             col.label(text=f"model has {s.num_levels} levels")
-        col.prop(s, "coarse_labels")
-        col.prop(s, "fine_labels")
+        stacked(layout, s, "coarse_labels", "Coarse labels (kept levels):")
+        stacked(layout, s, "fine_labels", "Fine labels (new levels):")
+        col = layout.column(align=True)
         col.prop(s, "switch_level")
         col.prop(s, "blend_seed")
         col.prop(s, "num")

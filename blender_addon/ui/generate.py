@@ -5,17 +5,15 @@ from __future__ import annotations
 import bpy
 
 from .. import jobs, preferences, props, rig
-from .common import SidebarPanel
+from .common import SidebarPanel, stacked, wrapped_label
 from .direct import draw_generate_options
 
 
 class MRGEN_UL_segments(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
-        row = layout.row(align=True)
-        if len(data.labels_available):
-            row.prop_search(item, "label", data, "labels_available", text="")
-        else:
-            row.prop(item, "label", text="")
+        split = layout.split(factor=0.5, align=True)  # the label keeps half the row (a plain field: no search icons)
+        split.prop(item, "label", text="")
+        row = split.row(align=True)
         row.prop(item, "start", text="")
         row.prop(item, "end", text="")
 
@@ -29,7 +27,7 @@ class MRGEN_PT_generate(SidebarPanel, bpy.types.Panel):
         layout = self.layout
         s = props.settings_for(context)
         obj = context.active_object
-        layout.label(text=f"On: {obj.name}" if rig.is_smpl_armature(obj) else "On: a new SMPL armature",
+        layout.label(text=f"On: {obj.name}" if rig.is_smpl_armature(obj) else "On: new SMPL armature",
                      icon="ARMATURE_DATA")
         row = layout.row(align=True)
         row.prop(s, "model", text="")
@@ -37,22 +35,25 @@ class MRGEN_PT_generate(SidebarPanel, bpy.types.Panel):
         if s.model == props.CUSTOM_MODEL:
             layout.prop(s, "model_file", text="")
         if s.model_info:
-            layout.label(text=s.model_info)
+            wrapped_label(layout, s.model_info)
         layout.prop(s, "use_schedule")
         if s.use_schedule:
-            row = layout.row()
-            row.template_list("MRGEN_UL_segments", "", s, "segments", s, "segment_index", rows=3)
-            col = row.column(align=True)
-            col.operator("mrgen.segment_add", text="", icon="ADD")
-            col.operator("mrgen.segment_remove", text="", icon="REMOVE")
+            col = layout.column(align=True)
+            col.label(text="Label, start s, end s:")
+            col.template_list("MRGEN_UL_segments", "", s, "segments", s, "segment_index", rows=3)
+            row = col.row(align=True)  # below the list, so the list keeps the sidebar's whole width
+            row.operator("mrgen.segment_add", text="Add", icon="ADD")
+            row.operator("mrgen.segment_remove", text="Remove", icon="REMOVE")
+            if len(s.labels_available):
+                wrapped_label(layout, "Labels: " + ", ".join(x.name for x in s.labels_available))
         elif len(s.labels_available):
             layout.prop_search(s, "label", s, "labels_available")
         else:
             layout.prop(s, "label")
         if s.model_audio or s.audio_file:
-            layout.prop(s, "audio_file")
+            stacked(layout, s, "audio_file", "Speech (WAV):")
         if s.model_audio == "wavlm" and not preferences.wavlm_checkpoint(preferences.get_prefs(context)):
-            layout.label(text="Set the WavLM checkpoint in the add-on preferences", icon="INFO")
+            wrapped_label(layout, "Set the WavLM checkpoint in the add-on preferences", icon="INFO")
         col = layout.column(align=True)
         sub = col.row()
         sub.enabled = not s.audio_file and not (s.loop and s.cycles)  # speech (or a loop's cycles) sets the length
@@ -65,6 +66,9 @@ class MRGEN_PT_generate(SidebarPanel, bpy.types.Panel):
         col.prop(s, "seed")
         col.prop(s, "num")
         draw_generate_options(layout, s)
+        col = layout.column(align=True)
+        col.prop(s, "place_at", text="At")
+        col.prop(s, "fit_scene_range")
         row = layout.row()
         row.scale_y = 1.4
         row.enabled = not jobs.busy()

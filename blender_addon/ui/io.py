@@ -17,7 +17,7 @@ class MRGEN_PT_io(SidebarPanel, bpy.types.Panel):
         col.operator("mrgen.import_motion", icon="IMPORT")
         col.operator("mrgen.export_motion", icon="EXPORT")
         col.operator("mrgen.smpl_mesh", icon="OUTLINER_OB_MESH")
-        col.label(text="FBX: File > Export > FBX on the armature")
+        col.label(text="FBX: File > Export > FBX")
 
 
 CLASSES = (MRGEN_PT_io,)

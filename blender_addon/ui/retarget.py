@@ -4,17 +4,24 @@ from __future__ import annotations
 import bpy
 
 from .. import rig
-from .common import SidebarPanel
+from .common import SidebarPanel, stacked, wrapped_label
+
+
+def joint_label(joint: str) -> str:
+    """A short name for an SMPL joint in a narrow list: ``left_shoulder`` -> ``L shoulder``."""
+    for side, short in (("left_", "L "), ("right_", "R ")):
+        if joint.startswith(side):
+            return short + joint[len(side):]
+    return joint
 
 
 class MRGEN_UL_bone_map(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
-        row = layout.row(align=True)
-        split = row.split(factor=0.42)
-        split.label(text=item.name)
+        split = layout.split(factor=0.3, align=True)  # "L knee" | the bone name gets most of the row
+        split.label(text=joint_label(item.name))
         tgt = getattr(data, "id_data", None)
         if tgt is not None and hasattr(tgt, "bones"):
-            split.prop_search(item, "bone", tgt, "bones", text="")
+            split.prop_search(item, "bone", tgt, "bones", text="", icon="NONE")
         else:
             split.prop(item, "bone", text="")
 
@@ -29,11 +36,16 @@ class MRGEN_PT_retarget(SidebarPanel, bpy.types.Panel):
         layout = self.layout
         src = context.active_object
         if not rig.is_smpl_armature(src):
-            layout.label(text="Select the SMPL armature (the source)", icon="INFO")
+            wrapped_label(layout, "Select the SMPL armature (the source)", icon="INFO")
             return
         s = src.data.mrgen
-        layout.prop(s, "retarget_target")
-        layout.prop(s, "scale_hips")
+        stacked(layout, s, "retarget_target", "Target armature:")
+        col = layout.column(align=True)
+        col.prop(s, "scale_hips", text="Scale hips motion")
+        col.prop(s, "ground_feet")
+        sub = col.row(align=True)
+        sub.enabled = s.ground_feet
+        sub.prop(s, "floor_offset")
         tgt = s.retarget_target
         if tgt is not None and tgt.type == "ARMATURE":
             ts = tgt.data.mrgen
@@ -42,7 +54,7 @@ class MRGEN_PT_retarget(SidebarPanel, bpy.types.Panel):
             row.operator("mrgen.bone_map_load", text="", icon="FILEBROWSER")
             row.operator("mrgen.bone_map_save", text="", icon="FILE_TICK")
             if ts.bone_map_preset:
-                layout.label(text=f"Preset: {ts.bone_map_preset}")
+                layout.label(text=f"Bone map: {ts.bone_map_preset}")
             if len(ts.bone_map):
                 layout.template_list("MRGEN_UL_bone_map", "", ts, "bone_map", ts, "bone_map_index", rows=5)
         row = layout.row()

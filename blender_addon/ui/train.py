@@ -4,7 +4,7 @@ from __future__ import annotations
 import bpy
 
 from .. import jobs, props, rig
-from .common import SidebarPanel
+from .common import SidebarPanel, stacked
 
 
 class MRGEN_PT_train(SidebarPanel, bpy.types.Panel):
@@ -17,12 +17,11 @@ class MRGEN_PT_train(SidebarPanel, bpy.types.Panel):
         layout = self.layout
         clips = [o.name for o in context.selected_objects if rig.is_smpl_armature(o) and o.animation_data
                  and o.animation_data.action]
-        layout.label(text=f"Clips: {len(clips)} selected SMPL armature(s)", icon="ACTION")
+        layout.label(text=f"Clips: {len(clips)} selected", icon="ACTION")
         s = props.settings_for(context)
-        col = layout.column(align=True)
-        col.prop(s, "train_labels")
-        col.prop(s, "train_preset")
-        col.prop(s, "train_output")
+        stacked(layout, s, "train_labels", "Labels (one, or per clip):")
+        layout.prop(s, "train_preset")
+        stacked(layout, s, "train_output", "Save as:")
         row = layout.row()
         row.enabled = not jobs.busy() and bool(clips)
         row.operator("mrgen.train", icon="EXPERIMENTAL")

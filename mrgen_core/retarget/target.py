@@ -172,7 +172,8 @@ class TargetRig:
 
     ``names`` bone names, ``parents`` parent index per bone (-1 for roots; parents come before children),
     ``rest`` (B, 4, 4) rest matrices in armature space (Blender's ``bone.matrix_local``), ``world`` (4, 4) the
-    armature object's world matrix, ``inherit_rotation`` (B,) bools (Blender's ``bone.use_inherit_rotation``).
+    armature object's world matrix, ``inherit_rotation`` (B,) bools (Blender's ``bone.use_inherit_rotation``),
+    ``lengths`` (B,) bone lengths in armature units (the tails; without them only heads count as foot points).
     """
 
     names: tuple[str, ...]
@@ -180,6 +181,7 @@ class TargetRig:
     rest: np.ndarray
     world: np.ndarray = field(default_factory=lambda: np.eye(4))
     inherit_rotation: np.ndarray | None = None
+    lengths: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.names = tuple(self.names)
@@ -194,6 +196,7 @@ class TargetRig:
             raise RetargetError("target rig bones must be listed parents first")
         self.inherit_rotation = (np.ones(b, bool) if self.inherit_rotation is None
                                  else np.asarray(self.inherit_rotation, bool).reshape(b))
+        self.lengths = np.zeros(b) if self.lengths is None else np.asarray(self.lengths, float).reshape(b)
         self.index = {n: i for i, n in enumerate(self.names)}
 
     def rest_heads_world(self) -> np.ndarray:
@@ -205,7 +208,9 @@ class TargetRig:
 class Retargeted:
     """The keys to write on the target: ``bones`` (names), ``quats`` (T, len(bones), 4) pose-space local rotations
     (Blender's ``rotation_quaternion``; sign-continuous), ``root_bone`` and ``root_location`` (T, 3) its pose
-    location, ``fps``, and ``hips_scale`` (the leg-length ratio applied to the hips motion)."""
+    location, ``fps``, ``hips_scale`` (the leg-length ratio applied to the hips motion), and with grounding
+    ``floor_shift`` (world units the hips were moved up to put the feet on the floor) and ``feet_height`` (T,) the
+    height of the lowest foot contact above the floor per frame (0 where a foot is planted)."""
 
     bones: tuple[str, ...]
     quats: np.ndarray
@@ -213,6 +218,9 @@ class Retargeted:
     root_location: np.ndarray
     fps: float
     hips_scale: float
+    floor_shift: float = 0.0
+    feet_height: np.ndarray | None = None
+    rotations: np.ndarray | None = None  #: (T, len(bones), 3, 3) wanted armature-space rotations of ``bones``
 
 
 def _frame(up: np.ndarray, lateral: np.ndarray) -> np.ndarray:
@@ -244,6 +252,31 @@ def smpl_rest_world(skeleton: Skeleton) -> np.ndarray:
     return p
 
 
+def rest_reference(rig: TargetRig, bone_map: Mapping[str, str]) -> dict[str, int]:
+    """{SMPL joint: index of the bone whose rest pose stands for it}: the mapped bone itself, except on a generated
+    Rigify rig, whose FK controls (``torso``, ``spine_fk.001``, ...) do not sit on the joints: there the ``ORG-``
+    bones (the metarig's anatomy) give the rest positions and directions."""
+    controls, meta = BONE_MAP_PRESETS["rigify"], BONE_MAP_PRESETS["rigify_metarig"]
+    out = {}
+    for j, b in bone_map.items():
+        org = "ORG-" + meta.get(j, "")
+        out[j] = rig.index[org] if controls.get(j) == b and org in rig.index else rig.index[b]
+    return out
+
+
+#: Unmapped bones of a generated Rigify rig that must turn with an SMPL joint: the FK spine's lowest bone
+#: (``spine_fk``, pointing down from the waist) carries the pelvis segment and hangs under ``spine_fk.001``.
+RIGIFY_HELPERS: dict[str, tuple[str, ...]] = {"pelvis": ("spine_fk",)}
+
+
+def helper_bones(rig: TargetRig, bone_map: Mapping[str, str]) -> dict[str, tuple[int, ...]]:
+    """{SMPL joint: indices of extra bones that take that joint's world rotation} (Rigify's ``spine_fk`` when
+    the pelvis is mapped to ``torso``; nothing on other rigs)."""
+    controls, used = BONE_MAP_PRESETS["rigify"], set(bone_map.values())
+    return {j: tuple(rig.index[b] for b in bones if b in rig.index and b not in used)
+            for j, bones in RIGIFY_HELPERS.items() if bone_map.get(j) == controls[j]}
+
+
 def _leg_length(pos: Mapping[str, np.ndarray]) -> float | None:
     legs = []
     for s in ("left", "right"):
@@ -254,11 +287,17 @@ def _leg_length(pos: Mapping[str, np.ndarray]) -> float | None:
 
 
 def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str], *,
-                    source_world: np.ndarray | None = None, scale_hips: bool = True) -> Retargeted:
+                    source_world: np.ndarray | None = None, scale_hips: bool = True,
+                    floor: float | None = None, contact_window: float = 1.0) -> Retargeted:
     """Retarget an SMPL ``motion`` onto ``rig`` with ``bone_map`` ({SMPL joint: target bone}).
 
     ``source_world``: the SMPL armature's object matrix (4, 4) when it is not at the origin (its rotation and scale
     apply to the motion). ``scale_hips``: scale the hips displacement by target / source leg length.
+    ``floor``: world height (Z) of the floor to stand on; the hips are moved up or down so that the feet's lowest
+    contact (see :func:`foot_clearance`) within every ``contact_window`` seconds touches it, smoothly over time:
+    the target's rest pose sets where its soles are, a source that drifts up or sinks is brought back to the floor,
+    and jumps shorter than the window keep their height. None keeps the hips at the target's rest height plus the
+    scaled source motion.
     """
     bmap = validate_bone_map(bone_map, rig.names)
     skel = motion.skeleton
@@ -279,7 +318,9 @@ def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str],
     # target rest, turned to face like the source
     heads = rig.rest_heads_world()
     w_rest = rt @ rig.rest[:, :3, :3]  # (B, 3, 3) world rest orientations
-    tpos = {j: heads[rig.index[b]] for j, b in bmap.items()}
+    ref = rest_reference(rig, bmap)
+    helpers = helper_bones(rig, bmap)
+    tpos = {j: heads[ref[j]] for j in bmap}
     spos = {j: rest_src[JOINT_INDEX[j]] for j in bmap}
     f_t, f_s = _body_frame(tpos), _body_frame(spos)
     turn = np.eye(3) if f_t is None or f_s is None else f_s @ f_t.T
@@ -292,15 +333,16 @@ def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str],
         parent = JOINT_NAMES[PARENTS[JOINT_INDEX[joint]]] if joint != "pelvis" else None
         align = aligns.get(parent, np.eye(3))
         child = CHAIN_CHILD.get(joint)
-        if joint in bmap and child is not None and child in bmap:
-            u = turn @ (heads[rig.index[bmap[child]]] - heads[rig.index[bmap[joint]]])
+        if joint in bmap and child is not None:
+            # the rest direction: to the mapped child, else (a hand) along the bone itself
+            u = turn @ (tpos[child] - tpos[joint] if child in bmap else w_rest[ref[joint]][:, 1])
             s = rest_src[JOINT_INDEX[child]] - rest_src[JOINT_INDEX[joint]]
             if np.linalg.norm(u) > 1e-9 and np.linalg.norm(s) > 1e-9:
                 align = rotation_between(unit(u), unit(s))
         aligns[joint] = align
         if joint in bmap:
-            b = rig.index[bmap[joint]]
-            desired[b] = delta[:, JOINT_INDEX[joint]] @ (align @ turn @ w_rest[b])
+            for b in (rig.index[bmap[joint]], *helpers.get(joint, ())):
+                desired[b] = delta[:, JOINT_INDEX[joint]] @ (align @ turn @ w_rest[b])
 
     # top-down: local (pose basis) rotations in armature space
     nb = len(rig.names)
@@ -329,13 +371,71 @@ def retarget_to_rig(motion: Motion, rig: TargetRig, bone_map: Mapping[str, str],
         if lt and ls:
             k = lt / ls
     target_head = heads[root] + k * (pos[:, 0] - rest_src[0])
-    head_arm = (target_head - rig.world[:3, 3]) @ np.linalg.inv(rig.world[:3, :3]).T
-    loc = _root_location(rig, root, arm_rot, head_arm)
+    winv = np.linalg.inv(rig.world[:3, :3])
+    loc = _root_location(rig, root, arm_rot, (target_head - rig.world[:3, 3]) @ winv.T)
 
     bones = tuple(rig.names[b] for b in sorted(desired))
     quats = np.stack([matrix_to_quat(basis[b]) for b in sorted(desired)], axis=1)
     quats = quat_continuous(quats, axis=0)
-    return Retargeted(bones, quats, rig.names[root], loc, motion.fps, float(k))
+    res = Retargeted(bones, quats, rig.names[root], loc, motion.fps, float(k))
+    res.rotations = np.stack([arm_rot[:, b] for b in sorted(desired)], axis=1)
+    if floor is not None:
+        clear = foot_clearance(rig, bmap, res)
+        if clear is not None:
+            shift = floor - contact_level(clear, max(1, int(round(contact_window * motion.fps))))
+            target_head[:, 2] += shift
+            res.root_location = _root_location(rig, root, arm_rot, (target_head - rig.world[:3, 3]) @ winv.T)
+            res.floor_shift, res.feet_height = float(shift.mean()), clear + shift - floor
+    return res
+
+
+def contact_level(clearance: np.ndarray, window: int) -> np.ndarray:
+    """The floor the feet stand on over time (T,): the lowest ``clearance`` within ``window`` frames around each
+    frame, then averaged over the same window (a smooth lower envelope; numpy only)."""
+    c = np.asarray(clearance, float)
+    h = window // 2
+    pad = np.pad(c, h, mode="edge")
+    low = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1).min(axis=1)
+    pad = np.pad(low, h, mode="edge")
+    return np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1).mean(axis=1)
+
+
+#: SMPL joints whose mapped bones make the feet (their heads and tails are the contact points).
+FOOT_JOINTS = ("left_ankle", "left_foot", "right_ankle", "right_foot")
+
+
+def foot_points(rig: TargetRig, bone_map: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The points that touch the floor: bone indices (P,), local points (P, 4) (a head ``(0, 0, 0, 1)`` or a tail
+    ``(0, L, 0, 1)`` of the bones mapped to the ankles and toes) and each point's lift (P,): its rest height above
+    its own foot's sole (the lowest point of that foot in the rest pose, world Z). A rest pose that is not standing
+    (bones laid out flat, as some BVH files have) gives no lift. None when no ankle is mapped."""
+    if not any(j in bone_map for j in ("left_ankle", "right_ankle")):
+        return None
+    idx, pts, side = [], [], []
+    for j in FOOT_JOINTS:
+        if j in bone_map:
+            b = rig.index[bone_map[j]]
+            for y in ((0.0, float(rig.lengths[b])) if rig.lengths[b] > 0 else (0.0,)):
+                idx.append(b)
+                pts.append((0.0, y, 0.0, 1.0))
+                side.append(j.startswith("left"))
+    idx, pts, side = np.array(idx), np.array(pts), np.array(side)
+    rest_z = np.einsum("pij,pj->pi", rig.rest[idx], pts) @ rig.world[2, :]
+    lift = rest_z - np.array([rest_z[side == s].min() for s in side])
+    return idx, pts, lift
+
+
+def foot_clearance(rig: TargetRig, bone_map: Mapping[str, str], res: Retargeted) -> np.ndarray | None:
+    """Per frame (T,), the world height of the feet's lowest contact: every foot point (:func:`foot_points`) is
+    lowered by its rest lift and the lowest counts, so a flat foot, a heel or a tiptoe on the floor all give the
+    floor's height. None when no ankle is mapped."""
+    found = foot_points(rig, bone_map)
+    if found is None:
+        return None
+    idx, pts, lift = found
+    mats = _pose_mats(rig, {b: res.quats[:, i] for i, b in enumerate(res.bones)}, res.root_bone, res.root_location)
+    z = np.einsum("tpij,pj->tpi", mats[:, idx], pts) @ rig.world[2, :]
+    return (z - lift).min(axis=1)
 
 
 def _root_location(rig: TargetRig, b: int, arm_rot: np.ndarray, head_arm: np.ndarray) -> np.ndarray:
@@ -378,6 +478,15 @@ def pose_rig(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: s
              root_location: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate the target rig like Blender does: world bone heads (T, B, 3) and world rotations (T, B, 3, 3) from
     pose-basis quaternions per bone name ((T, 4) each; unlisted bones at rest) and an optional root location."""
+    mats = _pose_mats(rig, basis_quats, root_bone, root_location)
+    world = rig.world @ mats
+    rot = nearest_rotation(rig.world[:3, :3])
+    return world[:, :, :3, 3], rot @ mats[:, :, :3, :3]
+
+
+def _pose_mats(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: str | None = None,
+               root_location: np.ndarray | None = None) -> np.ndarray:
+    """Armature-space pose matrices (T, B, 4, 4) (see :func:`pose_rig`)."""
     t = len(next(iter(basis_quats.values())))
     nb = len(rig.names)
     mats = np.empty((t, nb, 4, 4))
@@ -396,9 +505,7 @@ def pose_rig(rig: TargetRig, basis_quats: Mapping[str, np.ndarray], root_bone: s
             if not rig.inherit_rotation[b]:
                 m[:, :3, :3] = (rig.rest[b, :3, :3] @ basis[:, :3, :3])
             mats[:, b] = m
-    world = rig.world @ mats
-    rot = nearest_rotation(rig.world[:3, :3])
-    return world[:, :, :3, 3], rot @ mats[:, :, :3, :3]
+    return mats
 
 
 # --- mrgen's SMPL armature in Blender -----------------------------------------------------------------------------
@@ -434,5 +541,5 @@ def smpl_rig_to_motion(quats: np.ndarray, root_location: np.ndarray, fps: float,
 
 
 __all__ = ["BONE_MAP_PRESETS", "CHAIN_CHILD", "TargetRig", "Retargeted", "detect_bone_map", "validate_bone_map",
-           "save_bone_map", "load_bone_map", "retarget_to_rig", "pose_rig", "smpl_rest_world", "smpl_rig_rest",
+           "save_bone_map", "load_bone_map", "retarget_to_rig", "pose_rig", "foot_points", "foot_clearance", "contact_level", "smpl_rest_world", "smpl_rig_rest",
            "motion_to_smpl_rig", "smpl_rig_to_motion", "NUM_JOINTS", "PARENTS"]
