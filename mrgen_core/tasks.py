@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -45,6 +45,7 @@ class MotionFiles:
     fps: float | None
     frames: list[int]
     model_info: dict
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -160,7 +161,8 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
              audio: PathLike | None = None, wavlm: PathLike | None = None, wavlm_if_needed: bool = False,
              cleanup: bool = True, loop: bool = False, cycles: int | None = None, keys: PathLike | None = None,
              key_frames: str | Sequence[int] | None = None, key_root: bool = False, mapping: PathLike | None = None,
-             root: str = "keep", device: str = "cpu", models: ModelCache | None = None,
+             root: str = "keep", path: PathLike | dict | list | None = None, speed: float | None = None,
+             facing: str | None = None, device: str = "cpu", models: ModelCache | None = None,
              progress: Progress | None = None, should_stop: ShouldStop | None = None) -> MotionFiles:
     """New motion from ``model``, one variation per path of ``outputs`` (.npz or .bvh; variation ``k`` uses seed
     ``seed + k``).
@@ -175,9 +177,22 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     ``keys`` (.npz / .bvh; a BVH rig without a preset needs ``mapping``) with ``key_frames``: hit the poses of that
     motion at those frames (``key_root``: its root positions and headings too). ``root``: ``keep`` or
     ``in-place`` (no horizontal root travel).
+
+    ``path`` (a .json / .csv / .npz / .bvh file, or the parsed JSON of one): follow these floor waypoints
+    (:mod:`mrgen_core.path_follow`, the model-agnostic warp; an untimed path takes ``seconds`` or ``speed`` m/s, else
+    the gait's own speed), facing ``facing`` (``path``, degrees or a look-at ``X,Y``:
+    :func:`mrgen_core.paths.parse_facing`). Warnings (speeds or turns outside the training clips') come back in the
+    result.
     """
     outputs = _outputs(outputs)
     _check_seconds(seconds)
+    if path not in (None, ""):
+        return _follow_path(model, outputs, path, seconds=seconds, frames=frames, speed=speed, facing=facing,
+                            seed=seed, labels=labels, noise=noise, audio=audio, cleanup=cleanup, loop=loop,
+                            keys=keys, mapping=mapping, root=root, device=device, models=models,
+                            progress=progress, should_stop=should_stop)
+    if speed is not None or facing not in (None, "", "path"):
+        raise MrgenError(f"{'--speed' if speed is not None else '--facing'} goes with --path")
     key_poses = _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root)
     from . import sampling
 
@@ -200,6 +215,30 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
                                 keys=key_poses)
     report(1.0, "writing results")
     return _write(_root_mode(motions, root), outputs, m, model)
+
+
+def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, seed, labels, noise, audio, cleanup, loop,
+                 keys, mapping, root, device, models, progress, should_stop) -> MotionFiles:
+    """generate with ``path``: checked before any work, then :func:`mrgen_core.path_follow.follow`."""
+    from .paths import parse_facing, read_path
+
+    for flag, given in (("--loop", loop), ("--keys", keys), ("--audio", audio), ("--frames", frames is not None),
+                        ("--root in-place", root not in (None, "", "keep"))):
+        if given:
+            raise MrgenError(f"--path cannot be combined with {flag}")
+    face = parse_facing(facing)
+    floor = read_path(path, mapping=mapping or None)
+    from .path_follow import follow
+
+    report = checked(progress, should_stop)
+    report(0.0, "loading model")
+    m = load_model(model, device, models)
+    motions, warnings = follow(m, floor, seconds=seconds, speed=speed, facing=face, labels=labels or None, seed=seed,
+                               num=len(outputs), noise=noise, cleanup=cleanup, progress=report)
+    report(1.0, "writing results")
+    result = _write(motions, outputs, m, model)
+    result.warnings = warnings
+    return result
 
 
 def _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root):
