@@ -419,7 +419,7 @@ def place(gait: Gait, plan_: PathPlan, facing: Facing = Facing(), cleanup: bool 
     out = gait.motion.copy(poses=poses, trans=trans, labels=labels)
     if cleanup:
         out = cleanup_feet(out, contacts=gait.contacts[near].astype(np.float64))
-    return out, {**follow_figures(out, path, plan_.distance, face), "along": along}
+    return out, {**follow_figures(out, path, plan_.distance, face), "along": along, "path_dir": path_dir}
 
 
 def follow_figures(motion: Motion, path: FloorPath, distance: np.ndarray, face: np.ndarray | None = None) -> dict:
@@ -459,12 +459,12 @@ def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float
         if gait.length < plan_.distance[-1] - 0.05:  # after three tries
             mine.append(f"the gait covered {gait.length:.1f} m of the path's {plan_.distance[-1]:.1f} m: it stops "
                         "short of the end")
-        heading = np.unwrap(feat.heading(axis_angle_to_matrix(motion.poses[:, 0])))
-        rate = np.abs(uniform_filter1d(np.gradient(heading) * motion.fps, max(1, int(round(0.25 * motion.fps)))))
+        path_dir = figures.pop("path_dir")
+        rate = np.abs(uniform_filter1d(np.gradient(path_dir) * motion.fps, max(1, int(round(0.25 * motion.fps)))))
         if float(rate.max()) > 1.25 * max(stats.turn, 0.3):
             mine.append(f"the path turns at up to {math.degrees(rate.max()):.0f} deg/s, "
                         f"{rate.max() / max(stats.turn, 0.3):.1f}x the fastest turn of the training clips: the "
-                        "body turns on planted feet there")
+                        "body turns through the corner on planted feet (a pivot, not a step)")
         if facing.mode != "path":
             travel = path.direction_at(plan_.distance, CORNER_REACH)
             face = feat.heading(axis_angle_to_matrix(motion.poses[:, 0])) - np.pi / 2

@@ -192,7 +192,8 @@ def read_path(source, mapping=None) -> FloorPath:
     """A checked :class:`FloorPath` from a file (.json, .csv, .npz, .bvh; see the module docstring) or a parsed
     JSON object / list (the worker's inline path)."""
     if isinstance(source, (dict, list)):
-        return from_json(source, "path")
+        inline = from_json(source, "path")
+        return FloorPath(inline.xy, inline.times, "")
     path = Path(source).expanduser()
     ext = path.suffix.lower()
     if ext not in PATH_SUFFIXES:
