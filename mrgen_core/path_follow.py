@@ -44,7 +44,7 @@ SLOW_SHARE = 0.6
 ABSURD_RATIO = 5.0
 ABSURD_SPEED = 12.0  # m/s
 #: A label whose training clips travel slower than this (m/s) cannot follow a path.
-MIN_TRAVEL_SPEED = 0.2
+MIN_TRAVEL_SPEED = 0.15
 #: Corners are rounded over this many metres either side (the body turns through them, not on the spot).
 CORNER_REACH = 0.25
 #: Facing more than this (degrees) away from the travel direction on average gets a warning (no side-steps).
@@ -161,119 +161,6 @@ def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = 
 
 # --- the gait -------------------------------------------------------------------------------------------------------
 @dataclass
-class GaitStats:
-    """What the model's training clips of the requested labels do: speeds (m/s), turning (rad/s), gait period."""
-
-    natural: float
-    slowest: float
-    fastest: float
-    turn: float
-    period: float
-
-    @classmethod
-    def of(cls, model, labels: str | None) -> "GaitStats":
-        from .control import parse_schedule
-
-        names = [s[2] for s in parse_schedule(labels)] if labels else []
-        idx = None
-        if model.labels:
-            for n in names:
-                if n not in model.labels:
-                    raise MrgenError(f"unknown label {n!r}; the model knows: {', '.join(model.labels)}")
-            idx = [model.labels.index(n) for n in names] if names else [0]
-        period = _period(model, names[0] if len(set(names)) == 1 else None)
-        win = max(1, int(round(period * model.fps)))
-        speeds, turns = [], []
-        for clip, x in zip(model.clips, model.clip_features):
-            raw = model.denormalize(x.detach().float()).T.cpu().double().numpy()
-            v = uniform_filter1d(np.hypot(raw[:, feat.VEL_X], raw[:, feat.VEL_Y]), win, mode="nearest")
-            w = np.abs(uniform_filter1d(raw[:, feat.YAW_RATE], max(1, win // 2), mode="nearest"))
-            lab = clip.get("labels")
-            if idx is not None and lab is not None:
-                keep = np.isin(np.asarray(lab), idx)
-                v, w = v[keep], w[keep]
-            speeds.append(v)
-            turns.append(w)
-        v = np.concatenate(speeds) if speeds else np.zeros(0)
-        if v.size == 0:
-            raise MrgenError("the model has no training frames of the requested labels to measure speeds on")
-        w = np.concatenate(turns)
-        return cls(natural=float(np.median(v)), slowest=float(np.percentile(v, 5)),
-                   fastest=float(np.percentile(v, 99)), turn=float(np.percentile(w, 99)), period=period)
-
-
-def _period(model, label: str | None) -> float:
-    from .directing import label_period
-
-    try:
-        return float(np.clip(label_period(model, label), 0.4, 2.0))
-    except MrgenError:
-        return 1.0
-
-
-@dataclass
-class PathPlan:
-    """A path timed at the model's frame rate: ``distance`` (n,) metres covered at every output frame."""
-
-    path: FloorPath
-    fps: float
-    distance: np.ndarray
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def frames(self) -> int:
-        return len(self.distance)
-
-
-def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = None,
-         speed: float | None = None, natural: float | None = None) -> PathPlan:
-    """Time ``path`` (an untimed one by ``seconds``, ``speed`` or ``natural``, the gait's own speed, default the
-    training clips') and check its speeds against the training clips': a warning naming the ratio where it is
-    faster, MrgenError where absurd."""
-    where = path.source or "--path"
-    natural = stats.natural if natural is None else natural
-    if path.times is not None and (seconds is not None or speed is not None):
-        raise MrgenError("the path has its own times: leave out --seconds and --speed", where)
-    if seconds is not None and speed is not None:
-        raise MrgenError("give the path's timing as --seconds or as --speed, not both")
-    if speed is not None and not (0 < speed < math.inf):
-        raise MrgenError(f"--speed must be positive, got {speed}")
-    if seconds is not None and not (0 < seconds < math.inf):
-        raise MrgenError(f"--seconds must be positive, got {seconds}")
-    notes = []
-    if path.times is None:
-        if speed is None and seconds is None:
-            speed = natural
-            notes.append(f"untimed path walked at the gait's own speed, {speed:.2f} m/s")
-        if seconds is None:
-            seconds = path.length / speed
-        path = path.timed(seconds)
-    n = int(round(path.duration * fps)) + 1
-    distance = path.distance_at(np.arange(n) / fps)
-    v = uniform_filter1d(np.gradient(distance) * fps, max(1, int(round(0.5 * fps))), mode="nearest")
-    vmax = float(v.max())
-    ratio = vmax / max(stats.fastest, 1e-6)
-    if vmax > ABSURD_SPEED or ratio > ABSURD_RATIO:
-        raise MrgenError(f"the path asks for {vmax:.1f} m/s, {ratio:.1f}x the fastest speed of the training clips "
-                         f"({stats.fastest:.2f} m/s); refusing above {ABSURD_RATIO:g}x or {ABSURD_SPEED:g} m/s",
-                         where)
-    warnings = []
-    if ratio > 1.05:
-        warnings.append(f"the path asks for up to {vmax:.2f} m/s, {ratio:.1f}x the fastest speed of the training "
-                        f"clips ({stats.fastest:.2f} m/s): outside what the model has seen")
-    moving = v > 0.1 * natural
-    if moving.any() and float(np.median(v[moving])) < SLOW_SHARE * stats.slowest:
-        warnings.append(f"the path moves at {float(np.median(v[moving])):.2f} m/s, slower than the training clips "
-                        f"({stats.slowest:.2f}-{stats.fastest:.2f} m/s): the gait plays in slow motion")
-    return PathPlan(path, fps, distance, warnings + notes)
-
-
-# --- the gait -------------------------------------------------------------------------------------------------------
-def _unwrap_angles(d: np.ndarray) -> np.ndarray:
-    return np.unwrap(np.arctan2(d[..., 1], d[..., 0]))
-
-
-@dataclass
 class Gait:
     """A generated motion, straightened (:func:`straighten`), seen from its mean facing ``facing`` (radians CCW from
     +X): ``travelled`` (T,) metres covered forwards (a moving average over one period; steps back or sideways add
@@ -359,9 +246,23 @@ def _generate_gait(model, path: FloorPath, stats: GaitStats, *, seconds, speed, 
                              "clips)")
         plan_ = plan(path, stats, model.fps, seconds, speed, own)
         if gait.length >= plan_.distance[-1] + 0.5 * own * stats.period:
+            if path.times is None and speed is None:
+                plan_ = own_pace(gait, path, plan_, seconds)
             break
         natural = own * gait.length / max(gait.length + own * stats.period, 1e-6)  # shorter estimate: more frames
     return gait, plan_
+
+
+def own_pace(gait: Gait, path: FloorPath, plan_: PathPlan, seconds: float | None) -> PathPlan:
+    """An untimed path walked with the gait's own speed profile (its speeding up and slowing down; with
+    ``seconds``, all of it played uniformly faster or slower to fit), instead of a constant speed."""
+    covered = gait.travelled[gait.lead:] - gait.travelled[gait.lead]
+    end = float(np.interp(path.length, covered, np.arange(len(covered), dtype=np.float64)))  # gait frames to cover it
+    n = int(round(end)) + 1 if seconds is None else plan_.frames
+    frames = np.linspace(0.0, end, n)
+    distance = np.minimum(np.interp(frames, np.arange(len(covered)), covered), path.length)
+    notes = [w for w in plan_.warnings if not w.startswith("untimed")]
+    return PathPlan(path, plan_.fps, distance, notes + ["untimed path walked at the gait's own pace"])
 
 
 # --- warp and place -------------------------------------------------------------------------------------------------
