@@ -47,6 +47,8 @@ ABSURD_SPEED = 12.0  # m/s
 MIN_TRAVEL_SPEED = 0.15
 #: Corners are rounded over this many metres either side (the body turns through them, not on the spot).
 CORNER_REACH = 0.25
+#: Gait frames skipped at the start (at most a quarter of the gait).
+LEAD_FRAMES = 30
 #: Facing more than this (degrees) away from the travel direction on average gets a warning (no side-steps).
 SIDEWAYS_DEGREES = 30.0
 
@@ -185,8 +187,8 @@ class Gait:
 
     @property
     def lead(self) -> int:
-        """Frames skipped at the start: half a period (30 frames at most) of the moving average's edge."""
-        return min(len(self.travelled) // 4, 30)
+        """Frames skipped at the start, where the moving average is one-sided."""
+        return min(len(self.travelled) // 4, LEAD_FRAMES)
 
     @property
     def length(self) -> float:
@@ -210,18 +212,18 @@ def straighten(motion: Motion, period: float) -> Motion:
 
 
 def _gait_labels(labels: str | None, plan_: PathPlan, speed: float) -> str | None:
-    """A label schedule in output seconds moved to the gait's time (where the gait has walked as far)."""
+    """A label schedule in output seconds moved to the gait's time: where a gait of ``speed`` m/s has walked as far
+    (after its lead), so that the labels land where the path wants them once warped."""
     if not labels or (":" not in labels and "," not in labels):
         return labels
     from .control import parse_schedule
 
-    out = []
-    for a, b, name in parse_schedule(labels):
-        def gait_time(t):
-            return float(np.interp(t * plan_.fps, np.arange(plan_.frames), plan_.distance)) / speed
-        end = "" if b is None else f"{gait_time(b):.3f}"
-        out.append(f"{name}:{gait_time(a):.3f}-{end}" if end else f"{name}:{gait_time(a):.3f}-{1e6:g}")
-    return ",".join(out)
+    def gait_time(t: float) -> float:
+        walked = float(np.interp(t * plan_.fps, np.arange(plan_.frames), plan_.distance))
+        return walked / speed + LEAD_FRAMES / plan_.fps
+
+    return ",".join(f"{name}:{0.0 if a <= 0 else gait_time(a):.3f}-{gait_time(b):.3f}"
+                    for a, b, name in parse_schedule(labels))
 
 
 def _generate_gait(model, path: FloorPath, stats: GaitStats, *, seconds, speed, labels, seed, noise,
