@@ -7,6 +7,8 @@
   placed one after another from the current frame.
 - Blend's "Keep keyed frames": the frames of the source Action that hold keys (or a frame range) become the frames
   the result keeps exactly.
+- Generate's "Follow curve": a curve object's evaluated points on the floor, in metres, in the armature's space: the
+  ``path`` of a generate request (``mrgen_core.paths``).
 """
 from __future__ import annotations
 
@@ -109,3 +111,31 @@ def parse_frames(text: str) -> list[int]:
 
 def track_name(kind: str, base: str) -> str:
     return f"MRGen {kind}: {base}"[:63]
+
+
+def curve_points(context, name: str, target=None) -> list[list[float]]:
+    """The floor points ``[[x, y], ...]`` in metres of the curve object ``name``: its evaluated shape (modifiers,
+    resolution) in world space, then in ``target``'s object space when given (the armature the result is keyed
+    on), Blender units scaled to metres by the scene's unit scale; a cyclic first spline is closed. ValueError
+    naming the curve when it is missing, not a curve, or has fewer than two points."""
+    obj = bpy.data.objects.get(name) if name else None
+    if obj is None:
+        raise ValueError(f"Follow curve: no curve object {name!r}" if name else "Follow curve: pick a curve object")
+    if obj.type != "CURVE":
+        raise ValueError(f"Follow curve: {name} is a {obj.type.lower()}, not a curve")
+    ev = obj.evaluated_get(context.evaluated_depsgraph_get())
+    mesh = ev.to_mesh()
+    try:
+        pts = [ev.matrix_world @ v.co for v in mesh.vertices] if mesh is not None else []
+    finally:
+        ev.to_mesh_clear()
+    splines = obj.data.splines
+    if pts and len(splines) and splines[0].use_cyclic_u:
+        pts.append(pts[0].copy())
+    if target is not None:
+        inv = target.matrix_world.inverted()
+        pts = [inv @ p for p in pts]
+    if len(pts) < 2:
+        raise ValueError(f"Follow curve: {name} has {'no points' if not pts else 'only one point'}")
+    scale = float(context.scene.unit_settings.scale_length or 1.0)
+    return [[float(p.x) * scale, float(p.y) * scale] for p in pts]

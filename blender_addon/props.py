@@ -85,6 +85,16 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
     use_nla: BoolProperty(name="NLA strip", default=True,
                           description="Also put every result in an NLA strip at the current frame (one track per "
                                       "request); the Actions stay available")
+    # --- follow a path (generate) ---
+    follow_curve: BoolProperty(name="Follow curve", default=False,
+                               description="Walk along a curve object (its evaluated points on the floor, Blender "
+                                           "units to metres); the model's gait is time-warped and re-placed onto "
+                                           "the path (the model-agnostic warp), feet cleaned up")
+    path_curve: StringProperty(name="Curve", default="", description="The curve object to follow")
+    path_timing: EnumProperty(name="Timing", default="scene", items=[
+        ("scene", "Scene frames", "Walk the curve from the scene's first to its last frame"),
+        ("seconds", "Seconds", "Walk the curve in Seconds"),
+        ("gait", "Own speed", "Walk the curve at the gait's own speed (the length follows)")])
     # --- blend ---
     keep_levels: IntProperty(name="Keep levels", default=2, min=0, max=16,
                              description="Coarse levels taken from the source motion; finer levels are generated "
@@ -175,7 +185,7 @@ def copy_settings(src, dst) -> None:
     for key in ("model", "model_file", "label", "use_schedule", "seconds", "use_scene_fps", "fps", "seed", "num",
                 "keep_levels", "coarse_labels", "fine_labels", "switch_level", "blend_seed", "model_info",
                 "num_levels", "audio_file", "model_audio", "loop", "cycles", "root_mode", "use_nla", "keep_keyed",
-                "keep_range", "place_at", "fit_scene_range"):
+                "keep_range", "place_at", "fit_scene_range", "follow_curve", "path_curve", "path_timing"):
         try:
             setattr(dst, key, getattr(src, key))
         except (TypeError, ValueError):

@@ -21,7 +21,8 @@ class Motion:
 
     Optional: ``betas`` (shape coefficients, kept and written, not used by the joint skeleton), ``gender``,
     per-frame ``labels`` (T,) int indices into ``vocab`` (-1 = none), and provenance: ``name``, ``source``
-    (the file it came from) and ``credit`` (licence / acknowledgement string to keep with derived data).
+    (the file it came from) and ``credit`` (licence / acknowledgement string to keep with derived data); ``meta``:
+    plain JSON values on how it was made (e.g. ``path_method`` of a path-following motion), kept in .npz files.
     """
 
     poses: np.ndarray
@@ -34,6 +35,7 @@ class Motion:
     name: str = ""
     source: str = ""
     credit: str = ""
+    meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.poses = np.asarray(self.poses, dtype=np.float64)
@@ -107,7 +109,7 @@ class Motion:
     def copy(self, **changes) -> "Motion":
         """A deep copy, with fields replaced by ``changes``."""
         base = replace(self, poses=self.poses.copy(), trans=self.trans.copy(), betas=self.betas.copy(),
-                       labels=None if self.labels is None else self.labels.copy())
+                       labels=None if self.labels is None else self.labels.copy(), meta=dict(self.meta))
         return replace(base, **changes) if changes else base
 
     def slice(self, start: int, stop: int | None = None) -> "Motion":

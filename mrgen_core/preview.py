@@ -23,6 +23,7 @@ LEFT_COLOR = "#1f5fbf"
 RIGHT_COLOR = "#d0342c"
 CENTER_COLOR = "#333333"
 FLOOR_COLOR = "#c8c8c8"
+PATH_COLOR = "#2a9d4a"
 #: Animation formats :func:`render_animation` writes.
 ANIMATION_FORMATS = (".gif", ".mp4")
 _BODY_HEIGHT = 1.7  # metres, for framing decisions
@@ -50,10 +51,14 @@ class _Camera:
         return np.stack([p @ self.right, p @ self.up], axis=-1)
 
 
-def _floor_segments(joints: np.ndarray, cam: _Camera) -> np.ndarray:
-    """Grid lines on z = 0 around everywhere the body goes, projected: ``(L, 2, 2)``."""
-    lo = joints[..., :2].reshape(-1, 2).min(axis=0) - 1.0
-    hi = joints[..., :2].reshape(-1, 2).max(axis=0) + 1.0
+def _floor_segments(joints: np.ndarray, cam: _Camera, extra: np.ndarray | None = None) -> np.ndarray:
+    """Grid lines on z = 0 around everywhere the body goes (and the floor points ``extra`` (N, 2)), projected:
+    ``(L, 2, 2)``."""
+    pts = joints[..., :2].reshape(-1, 2)
+    if extra is not None:
+        pts = np.concatenate([pts, extra])
+    lo = pts.min(axis=0) - 1.0
+    hi = pts.max(axis=0) + 1.0
     step = max(0.5, float(np.ceil((hi - lo).max() / 40.0 / 0.5)) * 0.5)  # at most ~40 lines per direction
     lo, hi = np.floor(lo / step) * step, np.ceil(hi / step) * step
     segs = [[[x, lo[1], 0.0], [x, hi[1], 0.0]] for x in np.arange(lo[0], hi[0] + step / 2, step)]
@@ -71,13 +76,15 @@ def _fit(lo: np.ndarray, hi: np.ndarray, aspect: float) -> tuple[tuple[float, fl
 class _Scene:
     """Projected joints and the view limits of every frame, for one motion and camera."""
 
-    def __init__(self, motion: Motion, azimuth: float, elevation: float, follow: bool, aspect: float):
+    def __init__(self, motion: Motion, azimuth: float, elevation: float, follow: bool, aspect: float,
+                 path: np.ndarray | None = None):
         self.motion = motion
         self.labels = motion.label_names()
         joints = motion.joints()
         cam = _Camera.make(azimuth, elevation)
         self.pts = cam.project(joints)  # (T, 24, 2)
-        self.floor = _floor_segments(joints, cam)
+        self.floor = _floor_segments(joints, cam, path)
+        self.path = None if path is None else cam.project(np.c_[path, np.zeros(len(path))])  # (N, 2) on the floor
         ground = joints[:, 0].copy()
         ground[:, 2] = 0.0
         g = cam.project(ground)  # (T, 2): the floor under the pelvis
@@ -119,6 +126,8 @@ def _panel(fig, rect, scene: _Scene, k: int):
     ax = fig.add_axes(rect)
     ax.set_axis_off()
     ax.add_collection(LineCollection(scene.floor, colors=FLOOR_COLOR, linewidths=0.6, zorder=1))
+    if scene.path is not None:
+        ax.plot(*scene.path.T, color=PATH_COLOR, linewidth=1.6, zorder=2)
     bones = LineCollection(scene.bones(k), colors=_BONE_COLORS, linewidths=2.2, capstyle="round", zorder=3)
     ax.add_collection(bones)
     dots = ax.scatter(*scene.pts[k].T, s=6, c=CENTER_COLOR, zorder=4)
@@ -136,11 +145,13 @@ def _write_error(path, e: OSError) -> MrgenError:
 
 
 def render_filmstrip(motion: Motion, path: str | os.PathLike, frames: int = 8, *, panel_height: float = 2.4,
-                     dpi: float = 100, azimuth: float = 35.0, elevation: float = 12.0, follow: bool = True) -> Path:
+                     dpi: float = 100, azimuth: float = 35.0, elevation: float = 12.0, follow: bool = True,
+                     floor_path: np.ndarray | None = None) -> Path:
     """Write a PNG of ``frames`` evenly spaced frames side by side (first and last included); atomic.
 
     ``follow``: each panel's camera slides along with the pelvis (same angle and zoom in every panel, the floor grid
-    shows the travel); otherwise one fixed view frames the whole motion.
+    shows the travel); otherwise one fixed view frames the whole motion. ``floor_path``: floor points (N, 2) drawn
+    as a green line on the floor (``generate --path`` waypoints).
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -150,7 +161,7 @@ def render_filmstrip(motion: Motion, path: str | os.PathLike, frames: int = 8, *
         raise MrgenError(f"frames must be at least 1, got {frames}", path)
     n = min(n, motion.num_frames)
     aspect = 0.7
-    scene = _Scene(motion, azimuth, elevation, follow, aspect)
+    scene = _Scene(motion, azimuth, elevation, follow, aspect, floor_path)
     idx = np.unique(np.rint(np.linspace(0, motion.num_frames - 1, n)).astype(int))
     fig = _figure(panel_height * aspect * len(idx), panel_height, dpi)
     w = 1.0 / len(idx)
@@ -217,13 +228,13 @@ def _writer(path: Path, fps: float):
 
 def render_animation(motion: Motion, path: str | os.PathLike, fps: float = 15.0, *, size: float = 4.0,
                      dpi: float = 80, azimuth: float = 35.0, elevation: float = 12.0, follow: bool | None = None,
-                     progress: bool = True) -> Path:
+                     progress: bool = True, floor_path: np.ndarray | None = None) -> Path:
     """Write a GIF (Pillow) or MP4 (ffmpeg) stick-figure animation at ``fps`` (resampled by time); atomic.
 
     ``size``: frame height and width in inches (``size * dpi`` pixels). ``follow``: the camera slides along with
     the pelvis instead of framing the whole motion; ``None`` (default) follows only when a fixed view of the whole
     path would make the body small (under a third of the frame height). Shows a tqdm progress bar unless
-    ``progress`` is false.
+    ``progress`` is false. ``floor_path``: floor points (N, 2) drawn on the floor.
     """
     from tqdm import tqdm
 
@@ -233,10 +244,10 @@ def render_animation(motion: Motion, path: str | os.PathLike, fps: float = 15.0,
         raise MrgenError(f"fps must be a positive number, got {fps:g}", path)
     writer = _writer(path, fps)
     clip = motion.resample(fps) if abs(fps - motion.fps) > 1e-9 else motion
-    scene = _Scene(clip, azimuth, elevation, bool(follow), 1.0)
+    scene = _Scene(clip, azimuth, elevation, bool(follow), 1.0, floor_path)
     if follow is None and scene.limits[0][1][1] - scene.limits[0][1][0] > 3 * _BODY_HEIGHT:
         follow = True
-        scene = _Scene(clip, azimuth, elevation, True, 1.0)
+        scene = _Scene(clip, azimuth, elevation, True, 1.0, floor_path)
     fig = _figure(size, size, dpi)
     ax, bones, dots, head, text = _panel(fig, (0.0, 0.0, 1.0, 1.0), scene, 0)
     try:

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -46,6 +46,7 @@ class MotionFiles:
     fps: float | None
     frames: list[int]
     model_info: dict
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -205,7 +206,8 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
              audio: PathLike | None = None, wavlm: PathLike | None = None, wavlm_if_needed: bool = False,
              cleanup: bool = True, loop: bool = False, cycles: int | None = None, keys: PathLike | None = None,
              key_frames: str | Sequence[int] | None = None, key_root: bool = False, mapping: PathLike | None = None,
-             root: str = "keep", device: str = "cpu", models: ModelCache | None = None,
+             root: str = "keep", path: PathLike | dict | list | None = None, speed: float | None = None,
+             facing: str | None = None, device: str = "cpu", models: ModelCache | None = None,
              progress: Progress | None = None, should_stop: ShouldStop | None = None) -> MotionFiles:
     """New motion from ``model``, one variation per path of ``outputs`` (.npz or .bvh; variation ``k`` uses seed
     ``seed + k``).
@@ -220,10 +222,23 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     ``keys`` (.npz / .bvh; a BVH rig without a preset needs ``mapping``) with ``key_frames``: hit the poses of that
     motion at those frames (``key_root``: its root positions and headings too). ``root``: ``keep`` or
     ``in-place`` (no horizontal root travel).
+
+    ``path`` (a .json / .csv / .npz / .bvh file, or the parsed JSON of one): follow these floor waypoints
+    (:mod:`mrgen_core.path_follow`, the model-agnostic warp; an untimed path takes ``seconds`` or ``speed`` m/s, else
+    the gait's own speed), facing ``facing`` (``path``, degrees or a look-at ``X,Y``:
+    :func:`mrgen_core.paths.parse_facing`). Warnings (speeds or turns outside the training clips') come back in the
+    result.
     """
-    outputs = _outputs(outputs, [model, audio])
+    outputs = _outputs(outputs, [model, audio, path if isinstance(path, (str, os.PathLike)) else None])
     _check_seconds(seconds)
     _check_frames(frames)
+    if path not in (None, ""):
+        return _follow_path(model, outputs, path, seconds=seconds, frames=frames, speed=speed, facing=facing,
+                            seed=seed, labels=labels, noise=noise, audio=audio, cleanup=cleanup, loop=loop,
+                            keys=keys, mapping=mapping, root=root, device=device, models=models,
+                            progress=progress, should_stop=should_stop)
+    if speed is not None or facing not in (None, "", "path"):
+        raise MrgenError(f"{'--speed' if speed is not None else '--facing'} goes with --path")
     key_poses = _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root)
     from . import sampling
 
@@ -251,6 +266,36 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
         return _root_mode(motions, root)
 
     result = _in_batches(make, outputs, report, m, model)
+    report(1.0, "written")
+    return result
+
+
+def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, seed, labels, noise, audio, cleanup, loop,
+                 keys, mapping, root, device, models, progress, should_stop) -> MotionFiles:
+    """generate with ``path``: checked before any work, then :func:`mrgen_core.path_follow.follow`."""
+    from .paths import parse_facing, read_path
+
+    for flag, given in (("--loop", loop), ("--keys", keys), ("--audio", audio), ("--frames", frames is not None),
+                        ("--root in-place", root not in (None, "", "keep"))):
+        if given:
+            raise MrgenError(f"--path cannot be combined with {flag}")
+    face = parse_facing(facing)
+    floor = read_path(path, mapping=mapping or None)
+    from .path_follow import follow
+
+    report = checked(progress, should_stop)
+    report(0.0, "loading model")
+    m = load_model(model, device, models)
+    warnings: list[str] = []
+
+    def make(first: int, count: int, part: Progress):
+        motions, said = follow(m, floor, seconds=seconds, speed=speed, facing=face, labels=labels or None,
+                               seed=seed + first, num=count, noise=noise, cleanup=cleanup, progress=part)
+        warnings.extend(w for w in said if w not in warnings)
+        return motions
+
+    result = _in_batches(make, outputs, report, m, model)
+    result.warnings = warnings
     report(1.0, "written")
     return result
 

@@ -238,6 +238,11 @@ def cases() -> list[Case]:
         add(cls, "train", ["clip.npz", "--labels", f, "-o", "out.pt"], f)
         add(cls, "import", ["clip.bvh", "--mapping", f, "-o", "out.npz"], f)
     add("non-finite", "train", ["clip.npz", "--labels", "nanlabels.json", "-o", "out.pt"], "nanlabels.json")
+    for cls, f in JSON_BAD + MOTION_BAD:  # a path to follow: a JSON file, or the root path of a motion
+        add(cls, "generate", ["--path", f, "-o", "out.npz"], f)
+    add("output over input", "generate", ["--path", "clip.npz", "-o", "clip.npz"], "clip.npz")
+    for speed in ("nan", "1e9", "-1"):
+        add("absurd size", "generate", ["--path", "clip.npz", "--speed", speed, "-o", "out.npz"], "--speed")
     # arguments: absurd sizes, non-finite and out-of-range values, overlapping schedules
     for argv, expect in (
             (["--seconds", "1e9"], "--seconds"), (["--seconds", "-1"], "--seconds"), (["--seconds", "nan"], "--seconds"),

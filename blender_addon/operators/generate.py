@@ -73,6 +73,23 @@ def direction_params(s) -> dict:
     return params
 
 
+def path_params(context, s, fps: float, target_name: str | None) -> dict:
+    """The ``path`` and ``seconds`` of a Follow-curve request (empty without it): the curve's points in metres,
+    timed by the scene's frame range, the Seconds field or the gait's own speed."""
+    if not s.follow_curve:
+        return {}
+    if s.loop:
+        raise UserError("Follow curve cannot be combined with Loop")
+    target = bpy.data.objects.get(target_name) if target_name else None
+    points = direct.curve_points(context, s.path_curve.strip(), target)
+    scene = context.scene
+    seconds = {"scene": (scene.frame_end - scene.frame_start) / fps, "seconds": float(s.seconds)}.get(s.path_timing)
+    if seconds is not None and seconds <= 0:
+        raise UserError("Follow curve: the scene's frame range is a single frame (set its end, or time the curve "
+                        "by Seconds)")
+    return {"path": {"points": points}, "seconds": seconds, "root": "keep"}
+
+
 def direction_meta(s) -> dict:
     return {"loop": bool(s.loop), "cycles": int(s.cycles) if s.loop else 0, "root": s.root_mode}
 
@@ -130,6 +147,7 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
             yield f"keyed {action.name}"
         if not actions:
             return "the worker returned no motion"
+        warnings = result.get("warnings") or ()
         if nla_frame is not None:
             direct.add_strips(obj, actions, direct.track_name(kind, base_name), nla_frame)
         keyframes.assign_action(obj, actions[0])
@@ -138,7 +156,8 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
         if fit_range:
             scene.frame_start, scene.frame_end = lo, hi
         scene.frame_set(scene.frame_current)  # show the new pose without moving the playhead
-        return f"{len(actions)} action(s) on {obj.name}, frames {lo}-{hi}"
+        done = f"{len(actions)} action(s) on {obj.name}, frames {lo}-{hi}"
+        return done + "".join(f"; warning: {w}" for w in warnings)
 
     return apply
 
@@ -174,6 +193,11 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         params = {"model": model, "device": prefs.device, "seconds": seconds, "seed": int(s.seed),
                   "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
                   "audio": audio, "wavlm": wavlm, **direction_params(s)}
+        path = path_params(context, s, fps, smpl_target(context))
+        if path:
+            params.update(path)
+            base = f"{_short(stem)} {_short(labels, 24) or 'mix'} path {_short(s.path_curve, 16)} s{s.seed}"
+            meta.update(path_curve=s.path_curve, path_timing=s.path_timing, path_method="warp")
         apply = make_apply("generate", smpl_target(context), fps, props.start_frame(s, context.scene), base, meta,
                            lambda ctx: ctx.window_manager.mrgen_new, loop=bool(s.loop),
                            nla_frame=context.scene.frame_current if s.use_nla else None,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 def draw_generate_options(layout, s) -> None:
-    """Loop [Cycles], Root: Keep | In place, NLA strip."""
+    """Follow curve [Curve, Timing], Loop [Cycles], Root: Keep | In place, NLA strip."""
+    import bpy
+
+    col = layout.column(align=True)
+    col.prop(s, "follow_curve")
+    if s.follow_curve:
+        col.prop_search(s, "path_curve", bpy.data, "objects", text="Curve", icon="CURVE_DATA")
+        col.prop(s, "path_timing", text="Timing")
     col = layout.column(align=True)
     row = col.row(align=True)
     row.prop(s, "loop")

@@ -14,6 +14,8 @@ examples:
   mrgen generate --model dance.pt --seconds 10 --num 5 -o takes.npz      # takes_000.npz ... takes_004.npz
   mrgen generate --labels walk --loop --cycles 4 --root in-place -o walk_cycle.bvh   # a seamless in-place loop
   mrgen generate --labels walk --seconds 10 --keys poses.bvh --key-frames 0,150,299 -o keyed.npz
+  mrgen generate --labels run --path circle.json -o circle.npz         # follow timed waypoints (x, y, t)
+  mrgen generate --labels run --path points.csv --speed 2.2 -o along.bvh   # untimed points at 2.2 m/s
 """
 
 
@@ -46,6 +48,7 @@ def add_parser(subparsers) -> None:
                    help="levels that get random noise: coarsest (default) or all (more variation in detail)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     add_direction_args(p)
+    add_path_args(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file: .npz or .bvh")
     p.set_defaults(func=run)
 
@@ -65,6 +68,20 @@ def add_direction_args(p) -> None:
                    help="also hit the keys' root positions and headings (default: poses only, the path is free)")
     g.add_argument("--mapping", metavar="MAP.json", help="joint mapping JSON for a --keys BVH rig (as import)")
     add_root_arg(g)
+
+
+def add_path_args(p) -> None:
+    """Path following (generate)."""
+    g = p.add_argument_group("follow a path (model-agnostic warp: a generated gait time-warped and re-placed onto "
+                             "the path, feet cleaned up)")
+    g.add_argument("--path", metavar="PATH.json|.csv|.npz|.bvh",
+                   help="floor waypoints in metres: x,y[,t] rows (JSON list, CSV, or .npz 'points'/'times') or a "
+                        "motion whose root path to follow; untimed points take --seconds or --speed (default: "
+                        "the gait's own speed)")
+    g.add_argument("--speed", type=float, metavar="M/S", help="with an untimed --path: walk it at this speed")
+    g.add_argument("--facing", metavar="path|DEG|X,Y",
+                   help="with --path: face along the path (default), a fixed direction (degrees counter-clockwise "
+                        "from +X) or a floor point X,Y")
 
 
 def add_root_arg(p) -> None:
@@ -91,12 +108,16 @@ def run(args: argparse.Namespace) -> int:
                       labels=args.labels, noise=args.noise, audio=args.audio, wavlm=args.wavlm,
                       cleanup=not args.no_cleanup, loop=args.loop, cycles=args.cycles, keys=args.keys,
                       key_frames=args.key_frames, key_root=args.key_root, mapping=args.mapping, root=args.root,
-                      device=args.device)
+                      path=args.path, speed=args.speed, facing=args.facing, device=args.device)
     print_written(result)
     return 0
 
 
 def print_written(result) -> None:
-    """One line per file written: frames, frame rate and duration."""
+    """One line per file written: frames, frame rate and duration (and any warnings, on stderr)."""
+    import sys
+
+    for w in getattr(result, "warnings", ()) or ():
+        print(f"warning: {w}", file=sys.stderr)
     for path, frames in zip(result.files, result.frames):
         print(f"wrote {path}: {frames} frames at {result.fps:g} fps ({frames / result.fps:.2f} s)")

@@ -14,8 +14,9 @@ examples:
   mrgen preview 01_01.bvh -o walk.gif --fps 15       # animation (GIF via Pillow)
   mrgen preview walk.npz -o walk.mp4                 # needs ffmpeg on the PATH
   mrgen preview loop.npz -o loop.gif --repeat 3      # a loop three times end to end (see the seam)
+  mrgen preview circle.npz -o circle.png --path circle.json --whole --elevation 35   # path on the floor
 
-Left limbs are drawn blue, right limbs red; the grid is the floor (z = 0), 0.5 m squares.
+Left limbs are drawn blue, right limbs red; the grid is the floor (z = 0), 0.5 m squares; a --path green.
 """
 
 
@@ -44,6 +45,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--repeat", type=positive_int, default=1, metavar="N",
                    help="play a loop N times end to end, each copy carried on from where the one before ends "
                         "(default 1)")
+    p.add_argument("--path", metavar="PATH.json|.csv|.npz|.bvh",
+                   help="draw this floor path (as generate --path reads it) on the floor")
+    p.add_argument("--whole", action="store_true",
+                   help="PNG: one fixed view of the whole motion in every panel (default: the camera follows)")
+    p.add_argument("--elevation", type=float, default=12.0, metavar="DEG",
+                   help="camera elevation above the floor in degrees (default 12; higher shows more of a path)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -59,14 +66,21 @@ def run(args: argparse.Namespace) -> int:
     ext = out.suffix.lower()
     if ext == ".png" or ext in ANIMATION_FORMATS:
         output_file(out)
-        not_over_inputs([out], [args.input, args.mapping])
+        not_over_inputs([out], [args.input, args.mapping, args.path])
+    floor = None
+    if args.path:
+        from ..paths import read_path
+
+        floor = read_path(args.path).xy
     if ext == ".png":
         motion = repeat(load_motion(args.input, mapping=args.mapping), args.repeat)
-        render_filmstrip(motion, out, frames=args.frames)
+        render_filmstrip(motion, out, frames=args.frames, follow=not args.whole, floor_path=floor,
+                         elevation=args.elevation)
     elif ext in ANIMATION_FORMATS:
         check_animation_path(out, args.fps)  # refuse (e.g. no ffmpeg) before reading anything
         motion = repeat(load_motion(args.input, mapping=args.mapping), args.repeat)
-        render_animation(motion, out, fps=args.fps, progress=not args.quiet)
+        render_animation(motion, out, fps=args.fps, progress=not args.quiet, floor_path=floor,
+                         elevation=args.elevation)
     else:
         raise MrgenError(f"unsupported preview type {ext or '(no extension)'}; supported: .png, "
                          f"{', '.join(ANIMATION_FORMATS)}", out)

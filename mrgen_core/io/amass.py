@@ -2,7 +2,7 @@
 
 Our files hold the AMASS keys ``poses`` (T, 72) axis-angle, ``trans`` (T, 3), ``betas``, ``gender`` and
 ``mocap_framerate``, plus mrgen's own: ``mrgen_format`` (the format version), ``labels`` (T,) int and ``vocab``
-(label names), ``name``, ``source`` and ``credit``. World convention as AMASS (Z up, metres, up-axis rotation folded
+(label names), ``name``, ``source``, ``credit`` and ``meta`` (JSON text, how the motion was made). World convention as AMASS (Z up, metres, up-axis rotation folded
 into the root orientation), so no conversion happens in either direction.
 
 Reading accepts AMASS SMPL-H (``poses`` 156 = 52 joints) and SMPL-X (165 = 55 joints) files: the 22 body joints are
@@ -11,6 +11,7 @@ someone else never runs code; strings are stored as unicode arrays.
 """
 from __future__ import annotations
 
+import json
 import os
 import struct
 import zipfile
@@ -186,6 +187,13 @@ def _motion_from(data, path: Path) -> Motion:
                 value = _string(_array(data, key, path), key, path)
                 if value:
                     fields[key] = value
+        if "meta" in data.files:
+            try:
+                meta = json.loads(_string(_array(data, "meta", path), "meta", path))
+            except ValueError:
+                raise MotionFormatError("'meta' is not valid JSON", path) from None
+            if isinstance(meta, dict):
+                fields["meta"] = meta
     try:
         return Motion(**fields)
     except MotionFormatError as e:
@@ -208,6 +216,8 @@ def write_npz(motion: Motion, path: str | os.PathLike) -> None:
         "credit": np.array(motion.credit),
         "vocab": np.array(list(motion.vocab), dtype=str) if motion.vocab else np.zeros(0, dtype="<U1"),
     }
+    if motion.meta:
+        arrays["meta"] = np.array(json.dumps(motion.meta, allow_nan=False))
     if motion.labels is not None:
         arrays["labels"] = motion.labels.astype(np.int64)
     with writing(path) as tmp, open(tmp, "wb") as f:  # a file handle: np.savez would append ".npz"

@@ -137,3 +137,36 @@ def test_panels_draw_the_new_rows(prefs):
     rows.clear()
     addon_module("ui.direct").draw_blend_options(_Layout(rows), s)
     assert [r for r, _ in rows] == ["keep_keyed", "keep_range", "root_mode", "use_nla"]
+
+
+@pytest.mark.timeout(180)
+def test_follow_curve_walks_the_circle_in_the_scene_frames(model_prefs):
+    """A Bezier circle of radius 2 m walked from the scene's first to its last frame: the pelvis stays near the
+    curve and the Action spans the frame range; a curve without points is refused before any job starts."""
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start, scene.frame_end = 30, 1, 301  # 10 s
+    bpy.ops.curve.primitive_bezier_circle_add(radius=2.0, location=(0, 0, 0))
+    curve = bpy.context.active_object
+    curve.data.resolution_u = 8
+    bpy.ops.object.select_all(action="DESELECT")
+    bpy.context.view_layer.objects.active = None
+    s = bpy.context.window_manager.mrgen_new
+    s.seed, s.num, s.label, s.follow_curve, s.path_curve, s.path_timing = 0, 1, "walk", True, curve.name, "scene"
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    obj = bpy.context.active_object
+    action = obj.animation_data.action
+    assert action["mrgen"]["path_method"] == "warp" and "path" in action.name
+    assert tuple(action.frame_range) == (1.0, 301.0)
+    pelvis = blender_joints(obj, range(1, 302, 10))[:, 0]
+    radius = np.linalg.norm(pelvis[:, :2], axis=1)
+    assert np.abs(radius - 2.0).mean() < 0.15 and np.abs(radius - 2.0).max() < 0.4
+    angle = np.unwrap(np.arctan2(pelvis[:, 1], pelvis[:, 0]))
+    assert abs(angle[-1] - angle[0]) > 1.8 * np.pi  # once round
+
+    empty = bpy.data.objects.new("NoPoints", bpy.data.curves.new("NoPoints", "CURVE"))
+    bpy.context.scene.collection.objects.link(empty)
+    s.path_curve = empty.name
+    bpy.ops.object.select_all(action="DESELECT")
+    bpy.context.view_layer.objects.active = None
+    with pytest.raises(RuntimeError, match="NoPoints has no points"):
+        bpy.ops.mrgen.generate(blocking=True)

@@ -1,0 +1,210 @@
+"""Following a path (issue 16), the model-agnostic warp (``generate --path``): how closely, how naturally.
+
+For a model and a label, four timed paths at the gait's own speed (the pace the warp finds in the model's gait of
+that label, forwards, on an untimed 10 m line: a speed the model makes), each ``--seconds`` long (default 15): a straight line, a
+circle of radius 2 m (walked round as often as the speed allows), an S-curve (half circles of radius 2 m turning
+alternately left and right, as many as the time allows), and a line with a 3 s stop in the middle; plus
+a line at twice the fastest training speed (outside the range: what happens), and the S-curve untimed (walked at
+the gait's own pace). ``--num`` seeds each. Per path:
+
+- path error: horizontal distance of the pelvis from the path point of the same time, mean and max (cm);
+- heading error: body facing against the path direction where the path moves, mean (degrees);
+- foot skating (cm/s, :func:`mrgen_core.metrics.realism.foot_skating`) against the label's training clips';
+- fastest joint (m/s) against the training clips' and unconstrained samples'; cadence (foot contact onsets per second) and root speed
+  against an unconstrained sample of the same seed and length;
+- coverage (the project's metric, against the label's training clips) of the path samples and of unconstrained
+  samples of the same seeds and length.
+
+Usage::
+
+    python benchmarks/bench_path.py MODEL.pt --label walk --json results.jsonl [--name NAME] [--num 3]
+    python benchmarks/bench_path.py --report results.jsonl       # the `path` section of BENCHMARKS.md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+STOP_SECONDS = 3.0
+RADIUS = 2.0
+
+
+def _arc(radius: float, start: float, sweep: float, centre, n: int = 60) -> np.ndarray:
+    a = start + np.linspace(0, sweep, n)
+    return np.stack([centre[0] + radius * np.cos(a), centre[1] + radius * np.sin(a)], axis=1)
+
+
+def make_paths(speed: float, seconds: float) -> dict:
+    """The benchmark paths as (xy, times) at ``speed`` m/s for ``seconds``."""
+    from mrgen_core.paths import check_path
+
+    length = speed * seconds
+    out = {"line": check_path([[0, 0], [length, 0]], [0, seconds])}
+    turns = length / (2 * np.pi * RADIUS)
+    circle = _arc(RADIUS, -np.pi / 2, 2 * np.pi * turns, (0, RADIUS), n=max(60, int(60 * turns)))
+    out["circle r=2m"] = check_path(circle, np.linspace(0, seconds, len(circle)))
+    s, k, reach = [np.array([[0.0, 0.0]])], 0, 0.0  # half circles turning alternately left and right
+    while reach < length:
+        centre = (RADIUS * (2 * k + 1), 0.0)
+        s.append(_arc(RADIUS, np.pi, -np.pi if k % 2 == 0 else np.pi, centre)[1:])
+        reach += np.pi * RADIUS
+        k += 1
+    s = np.concatenate(s)
+    cum = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(s, axis=0), axis=1))])
+    s = s[cum <= length + 1e-9]
+    cum = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(s, axis=0), axis=1))])
+    out["S-curve"] = check_path(s, cum / speed)
+    walk = (seconds - STOP_SECONDS) / 2
+    half = speed * walk
+    out["line with a stop"] = check_path([[0, 0], [half, 0], [half, 0], [2 * half, 0]],
+                                         [0, walk, walk + STOP_SECONDS, seconds])
+    return out
+
+
+def label_clips(model, label):
+    motions = model.training_motions()
+    if not label or not model.labels:
+        return motions
+    k = model.labels.index(label)
+    return [m for m in motions if m.labels is not None and (m.labels == k).mean() > 0.5] or motions
+
+
+def cadence(motion) -> float:
+    """Foot contact onsets (either ankle) per second."""
+    from mrgen_core.contacts import foot_contacts
+
+    c = foot_contacts(motion.joints(), motion.fps) > 0.5
+    onsets = sum(int((np.diff(c[:, j].astype(int)) == 1).sum()) for j in (0, 2))
+    return onsets / motion.duration
+
+
+def root_speed(motion) -> float:
+    p = motion.trans[:, :2]
+    return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum() / motion.duration)
+
+
+def fastest_joint(motion) -> float:
+    return float((np.linalg.norm(np.gradient(motion.joints(), axis=0), axis=-1) * motion.fps).max())
+
+
+def bench(model_path: str, name: str, label: str | None, seconds: float, num: int) -> list[dict]:
+    from mrgen_core import sampling
+    from mrgen_core.metrics.coverage import coverage
+    from mrgen_core.metrics.features import motion_features
+    from mrgen_core.metrics.realism import foot_skating
+    from mrgen_core.path_follow import follow
+    from mrgen_core.paths import check_path
+
+    model = sampling.load_model(model_path)
+    refs = label_clips(model, label)
+    ref_feats = [motion_features(r) for r in refs]
+    ref_skate = float(np.mean([foot_skating(r) or 0.0 for r in refs]))
+    ref_fast = max(fastest_joint(r) for r in refs)
+    free = [sampling.generate(model, seconds=seconds, labels=label, seed=k)[0] for k in range(num)]
+    try:  # the pace the warp finds in the gait (forwards only): an untimed 10 m line at the gait's own pace
+        probe = [follow(model, check_path([[0, 0], [10, 0]]), labels=label, seed=k)[0][0] for k in range(num)]
+        speed = float(np.mean([10.0 / m.meta["path_seconds"] for m in probe]))
+    except Exception:  # noqa: BLE001 - a gait that hardly travels: every path is refused below
+        speed = float(np.mean([root_speed(m) for m in free]))
+    fastest_clip = max(root_speed(r) for r in refs)
+    free_cov = float(np.mean([coverage(motion_features(m), ref_feats) for m in free]))
+    base = dict(model=name, label=label, seconds=seconds, num=num, gait_speed=round(speed, 3),
+                train_skate=round(ref_skate, 2), train_fastest_joint=round(ref_fast, 2),
+                free_coverage=round(free_cov, 4), free_cadence=round(float(np.mean([cadence(m) for m in free])), 3),
+                free_skate=round(float(np.mean([foot_skating(m) or 0.0 for m in free])), 2),
+                free_fastest_joint=round(max(fastest_joint(m) for m in free), 2))
+    paths = make_paths(speed, seconds)
+    paths["S-curve untimed (own pace)"] = check_path(paths["S-curve"].xy)
+    fast = 2.0 * fastest_clip
+    paths["line at 2x the fastest clip"] = check_path([[0, 0], [fast * seconds, 0]], [0, seconds])
+    rows = []
+    for pname, path in paths.items():
+        errs, maxs, heads, skates, fastj, cads, speeds, covs, warns = [], [], [], [], [], [], [], [], []
+        for k in range(num):
+            try:
+                motions, warnings = follow(model, path, labels=label, seed=k)
+            except Exception as e:  # noqa: BLE001 - report a refusal as the result
+                warns.append(f"refused: {e}")
+                break
+            m = motions[0]
+            errs.append(m.meta["path_error_cm"]["mean"])
+            maxs.append(m.meta["path_error_cm"]["max"])
+            heads.append(m.meta["heading_error_deg"])
+            skates.append(foot_skating(m) or 0.0)
+            fastj.append(fastest_joint(m))
+            cads.append(cadence(m))
+            speeds.append(root_speed(m))
+            covs.append(coverage(motion_features(m), ref_feats))
+            warns.extend(w for w in warnings if w not in warns)
+        row = dict(base, path=pname, path_seconds=round(m.meta["path_seconds"] if errs else path.duration or 0, 2),
+                   path_length=round(path.length, 2), warnings=warns)
+        if errs:
+            row.update(error_mean=round(float(np.mean(errs)), 2), error_max=round(float(np.max(maxs)), 2),
+                       heading=round(float(np.mean(heads)), 2), skate=round(float(np.mean(skates)), 2),
+                       fastest_joint=round(float(np.max(fastj)), 2), cadence=round(float(np.mean(cads)), 3),
+                       speed=round(float(np.mean(speeds)), 3), coverage=round(float(np.mean(covs)), 4))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def report(rows: list[dict]) -> str:
+    def f(x, d=1):
+        return "-" if x is None else f"{x:.{d}f}"
+
+    out = ["| model (label), gait speed | path | path error mean / max (cm) | heading error (deg) | foot skating "
+           "(cm/s; clips') | fastest joint (m/s; clips', free) | cadence (/s; free) | coverage % (free) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error_mean" not in r:
+            out.append(f"| {r['model']} ({r['label']}), {r['gait_speed']:.2f} m/s | {r['path']} | "
+                       f"{'; '.join(r['warnings'])} | | | | | |")
+            continue
+        out.append(f"| {r['model']} ({r['label']}), {r['gait_speed']:.2f} m/s | {r['path']} ({r['path_seconds']:g} s,"
+                   f" {r['path_length']:g} m) | {f(r['error_mean'])} / {f(r['error_max'])} | {f(r['heading'])} | "
+                   f"{f(r['skate'])} ({f(r['train_skate'])}) | {f(r['fastest_joint'])} ({f(r['train_fastest_joint'])}, "
+                   f"{f(r.get('free_fastest_joint'))})"
+                   f" | {f(r['cadence'], 2)} ({f(r['free_cadence'], 2)}) | {f(100 * r['coverage'])} "
+                   f"({f(100 * r['free_coverage'])}) |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="path following (the warp fallback)")
+    ap.add_argument("model", nargs="?")
+    ap.add_argument("--name")
+    ap.add_argument("--label")
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--num", type=int, default=3)
+    ap.add_argument("--json", help="append results (one JSON object per line)")
+    ap.add_argument("--report", metavar="RESULTS.jsonl")
+    args = ap.parse_args(argv)
+    if args.report:
+        rows = [json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()]
+        print(report(rows))
+        return 0
+    if not args.model:
+        ap.error("give a MODEL.pt (or --report RESULTS.jsonl)")
+    import torch
+
+    torch.set_num_threads(1)
+    rows = bench(args.model, args.name or Path(args.model).stem, args.label, args.seconds, args.num)
+    if args.json:
+        with open(args.json, "a") as fh:
+            for r in rows:
+                fh.write(json.dumps(r) + "\n")
+    print(report(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,386 @@
+"""Follow a floor path with any model: the model-agnostic *warp* fallback (``path_method: "warp"``).
+
+The model generates a gait of its own (labels and schedules as usual) long enough to cover the path; then
+
+1. the gait is *straightened* (its own turning taken out) and its pelvis track split into the distance it covers
+   forwards (a moving average over one gait period; steps back or sideways add nothing) and the sway about it;
+2. it is *time-warped* so that the distance it has covered follows the distance the path has covered at the same
+   time (a faster path plays the gait faster: higher cadence, same stride length), the warp rate capped at
+   :data:`MAX_RATE` times the gait's own speed: beyond it the body falls behind the path (with a warning) instead
+   of skating;
+3. every frame is *re-headed and re-placed*: the averaged pelvis goes onto the path point, the gait's facing onto
+   the path's direction (rounded over :data:`CORNER_REACH` metres either side), the sway turned with it; the body
+   faces along the path, a fixed direction or a look-at point (:class:`mrgen_core.paths.Facing`);
+4. the foot cleanup (:func:`mrgen_core.cleanup.cleanup_feet`) pins the feet on the gait's own contacts, so turning
+   does not slide the planted feet.
+
+Where the path stops, the warp holds the gait's pose (a freeze, not a natural stop). The body only ever walks
+forwards: facing away from the travel direction turns a forward gait sideways (the cleanup keeps the feet planted,
+but it is not a side-step). A model trained with path control would do better; this route works with every model.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from . import features as feat
+from .cleanup import cleanup_feet
+from .contacts import foot_contacts
+from .errors import MrgenError
+from .geometry import rz
+from .motion import Motion
+from .paths import Facing, FloorPath
+from .rotations import axis_angle_to_matrix, axis_angle_to_quat, matrix_to_axis_angle, quat_to_axis_angle, slerp
+
+METHOD = "warp"
+#: The gait plays at most this many times its own speed (beyond: the body falls behind the path).
+MAX_RATE = 1.6
+#: Moving parts of a path slower than this share of the slowest training speed play the gait in slow motion (warned).
+SLOW_SHARE = 0.6
+#: Refused: paths asking for more than this multiple of the fastest training speed, or faster than ABSURD_SPEED.
+ABSURD_RATIO = 5.0
+ABSURD_SPEED = 12.0  # m/s
+#: A label whose training clips travel slower than this (m/s) cannot follow a path.
+MIN_TRAVEL_SPEED = 0.15
+#: Corners are rounded over this many metres either side (the body turns through them, not on the spot).
+CORNER_REACH = 0.25
+#: Gait frames skipped at the start (at most a quarter of the gait).
+LEAD_FRAMES = 30
+#: Facing more than this (degrees) away from the travel direction on average gets a warning (no side-steps).
+SIDEWAYS_DEGREES = 30.0
+
+
+@dataclass
+class GaitStats:
+    """What the model's training clips of the requested labels do: speeds (m/s), turning (rad/s), gait period."""
+
+    natural: float
+    slowest: float
+    fastest: float
+    turn: float
+    period: float
+
+    @classmethod
+    def of(cls, model, labels: str | None) -> "GaitStats":
+        from .control import parse_schedule
+
+        names = [s[2] for s in parse_schedule(labels)] if labels else []
+        idx = None
+        if model.labels:
+            for n in names:
+                if n not in model.labels:
+                    raise MrgenError(f"unknown label {n!r}; the model knows: {', '.join(model.labels)}")
+            idx = [model.labels.index(n) for n in names] if names else [0]
+        period = _period(model, names[0] if len(set(names)) == 1 else None)
+        win = max(1, int(round(period * model.fps)))
+        speeds, turns = [], []
+        for clip, x in zip(model.clips, model.clip_features):
+            raw = model.denormalize(x.detach().float()).T.cpu().double().numpy()
+            v = uniform_filter1d(np.hypot(raw[:, feat.VEL_X], raw[:, feat.VEL_Y]), win, mode="nearest")
+            w = np.abs(uniform_filter1d(raw[:, feat.YAW_RATE], max(1, win // 2), mode="nearest"))
+            lab = clip.get("labels")
+            if idx is not None and lab is not None:
+                keep = np.isin(np.asarray(lab), idx)
+                v, w = v[keep], w[keep]
+            speeds.append(v)
+            turns.append(w)
+        v = np.concatenate(speeds) if speeds else np.zeros(0)
+        if v.size == 0:
+            raise MrgenError("the model has no training frames of the requested labels to measure speeds on")
+        w = np.concatenate(turns)
+        return cls(natural=float(np.median(v)), slowest=float(np.percentile(v, 5)),
+                   fastest=float(np.percentile(v, 99)), turn=float(np.percentile(w, 99)), period=period)
+
+
+def _period(model, label: str | None) -> float:
+    from .directing import label_period
+
+    try:
+        return float(np.clip(label_period(model, label), 0.4, 2.0))
+    except MrgenError:
+        return 1.0
+
+
+@dataclass
+class PathPlan:
+    """A path timed at the model's frame rate: ``distance`` (n,) metres covered at every output frame."""
+
+    path: FloorPath
+    fps: float
+    distance: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        return len(self.distance)
+
+
+def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = None,
+         speed: float | None = None, natural: float | None = None) -> PathPlan:
+    """Time ``path`` (an untimed one by ``seconds``, ``speed`` or ``natural``, the gait's own speed, default the
+    training clips') and check its speeds against the training clips': a warning naming the ratio where it is
+    faster, MrgenError where absurd."""
+    where = path.source or "--path"
+    natural = stats.natural if natural is None else natural
+    if path.times is not None and (seconds is not None or speed is not None):
+        raise MrgenError("the path has its own times: leave out --seconds and --speed", where)
+    if seconds is not None and speed is not None:
+        raise MrgenError("give the path's timing as --seconds or as --speed, not both")
+    if speed is not None and not (0 < speed < math.inf):
+        raise MrgenError(f"--speed must be positive, got {speed}")
+    if seconds is not None and not (0 < seconds < math.inf):
+        raise MrgenError(f"--seconds must be positive, got {seconds}")
+    notes = []
+    if path.times is None:
+        if speed is None and seconds is None:
+            speed = natural
+            notes.append(f"untimed path walked at the gait's own speed, {speed:.2f} m/s")
+        if seconds is None:
+            seconds = path.length / speed
+        path = path.timed(seconds)
+    n = int(round(path.duration * fps)) + 1
+    distance = path.distance_at(np.arange(n) / fps)
+    v = uniform_filter1d(np.gradient(distance) * fps, max(1, int(round(0.5 * fps))), mode="nearest")
+    vmax = float(v.max())
+    ratio = vmax / max(stats.fastest, 1e-6)
+    if vmax > ABSURD_SPEED or ratio > ABSURD_RATIO:
+        raise MrgenError(f"the path asks for {vmax:.1f} m/s, {ratio:.1f}x the fastest speed of the training clips "
+                         f"({stats.fastest:.2f} m/s); refusing above {ABSURD_RATIO:g}x or {ABSURD_SPEED:g} m/s",
+                         where)
+    warnings = []
+    if ratio > 1.05:
+        warnings.append(f"the path asks for up to {vmax:.2f} m/s, {ratio:.1f}x the fastest speed of the training "
+                        f"clips ({stats.fastest:.2f} m/s): outside what the model has seen")
+    moving = v > 0.1 * natural
+    if moving.any() and float(np.median(v[moving])) < SLOW_SHARE * stats.slowest:
+        warnings.append(f"the path moves at {float(np.median(v[moving])):.2f} m/s, slower than the training clips "
+                        f"({stats.slowest:.2f}-{stats.fastest:.2f} m/s): the gait plays in slow motion")
+    return PathPlan(path, fps, distance, warnings + notes)
+
+
+# --- the gait -------------------------------------------------------------------------------------------------------
+@dataclass
+class Gait:
+    """A generated motion, straightened (:func:`straighten`), seen from its mean facing ``facing`` (radians CCW from
+    +X): ``travelled`` (T,) metres covered forwards (a moving average over one period; steps back or sideways add
+    nothing), ``sway`` (T, 2) the pelvis about that average (forwards, leftwards), and its foot ``contacts``."""
+
+    motion: Motion
+    facing: float
+    travelled: np.ndarray
+    sway: np.ndarray
+    contacts: np.ndarray
+
+    @classmethod
+    def of(cls, motion: Motion, period: float) -> "Gait":
+        motion = straighten(motion, period)
+        face = feat.heading(axis_angle_to_matrix(motion.poses[:, 0])) - np.pi / 2
+        facing = float(np.arctan2(np.sin(face).mean(), np.cos(face).mean()))
+        local = _rot2(np.full(motion.num_frames, -facing), motion.trans[:, :2])
+        mean = uniform_filter1d(local, max(1, int(round(period * motion.fps))), axis=0, mode="nearest")
+        steps = np.maximum(np.diff(mean[:, 0]), 0.0)
+        travelled = np.concatenate([[0.0], np.cumsum(steps)]) + np.arange(motion.num_frames) * 1e-7  # increasing
+        return cls(motion, facing, travelled, local - mean, foot_contacts(motion.joints(), motion.fps) > 0.5)
+
+    @property
+    def lead(self) -> int:
+        """Frames skipped at the start, where the moving average is one-sided."""
+        return min(len(self.travelled) // 4, LEAD_FRAMES)
+
+    @property
+    def length(self) -> float:
+        """Metres the gait covers after its lead."""
+        return float(self.travelled[-1] - self.travelled[self.lead])
+
+
+def straighten(motion: Motion, period: float) -> Motion:
+    """``motion`` with its turning taken out: every frame turned back by the body's heading averaged over one
+    ``period`` (seconds), the pelvis track re-integrated in that frame, so a gait that wanders walks straight on."""
+    win = max(1, int(round(period * motion.fps)))
+    rot = axis_angle_to_matrix(motion.poses[:, 0])
+    mean = uniform_filter1d(np.unwrap(feat.heading(rot)), win, mode="nearest")
+    poses = motion.poses.copy()
+    poses[:, 0] = matrix_to_axis_angle(rz(-mean) @ rot)
+    pelvis = motion.trans[:, :2]
+    steps = _rot2(-mean[:-1], np.diff(pelvis, axis=0))
+    trans = motion.trans.copy()
+    trans[:, :2] = pelvis[0] + np.concatenate([np.zeros((1, 2)), np.cumsum(steps, axis=0)])
+    return motion.copy(poses=poses, trans=trans)
+
+
+def _gait_labels(labels: str | None, plan_: PathPlan, speed: float) -> str | None:
+    """A label schedule in output seconds moved to the gait's time: where a gait of ``speed`` m/s has walked as far
+    (after its lead), so that the labels land where the path wants them once warped."""
+    if not labels or (":" not in labels and "," not in labels):
+        return labels
+    from .control import parse_schedule
+
+    def gait_time(t: float) -> float:
+        walked = float(np.interp(t * plan_.fps, np.arange(plan_.frames), plan_.distance))
+        return walked / speed + LEAD_FRAMES / plan_.fps
+
+    return ",".join(f"{name}:{0.0 if a <= 0 else gait_time(a):.3f}-{gait_time(b):.3f}"
+                    for a, b, name in parse_schedule(labels))
+
+
+def _generate_gait(model, path: FloorPath, stats: GaitStats, *, seconds, speed, labels, seed, noise,
+                   progress) -> tuple[Gait, PathPlan]:
+    """A cleaned gait that covers the path, and the path timed (an untimed path at the gait's own
+    speed); a longer try when the first falls short. MrgenError when the gait hardly travels."""
+    from . import sampling
+
+    natural = stats.natural
+    for attempt in range(3):
+        plan_ = plan(path, stats, model.fps, seconds, speed, natural)
+        need = float(plan_.distance[-1])
+        frames = int(math.ceil((need / natural * 1.15 + 2 * stats.period) * model.fps))
+        motion = sampling.generate(model, frames=frames, seed=seed, labels=_gait_labels(labels, plan_, natural),
+                                   num=1, noise=noise, cleanup=True, progress=progress)[0]
+        gait = Gait.of(motion, stats.period)
+        own = gait.length / motion.duration
+        if own < MIN_TRAVEL_SPEED:
+            raise MrgenError(f"this model's {labels or 'motion'!r} hardly travels ({own:.2f} m/s in its own "
+                             f"samples; its training clips: {stats.slowest:.2f}-{stats.fastest:.2f} m/s): the warp "
+                             "fallback needs a gait that moves (another label, or a model trained on travelling "
+                             "clips)")
+        plan_ = plan(path, stats, model.fps, seconds, speed, own)
+        if gait.length >= plan_.distance[-1] + 0.5 * own * stats.period:
+            if path.times is None and speed is None:
+                plan_ = own_pace(gait, path, plan_, seconds)
+            break
+        natural = own * gait.length / max(gait.length + own * stats.period, 1e-6)  # shorter estimate: more frames
+    return gait, plan_
+
+
+def own_pace(gait: Gait, path: FloorPath, plan_: PathPlan, seconds: float | None) -> PathPlan:
+    """An untimed path walked with the gait's own speed profile (its speeding up and slowing down; with
+    ``seconds``, all of it played uniformly faster or slower to fit), instead of a constant speed."""
+    covered = gait.travelled[gait.lead:] - gait.travelled[gait.lead]
+    end = float(np.interp(path.length, covered, np.arange(len(covered), dtype=np.float64)))  # gait frames to cover it
+    n = int(round(end)) + 1 if seconds is None else plan_.frames
+    frames = np.linspace(0.0, end, n)
+    distance = np.minimum(np.interp(frames, np.arange(len(covered)), covered), path.length)
+    notes = [w for w in plan_.warnings if not w.startswith("untimed")]
+    return PathPlan(path, plan_.fps, distance, notes + ["untimed path walked at the gait's own pace"])
+
+
+# --- warp and place -------------------------------------------------------------------------------------------------
+def _warp(gait: Gait, distance: np.ndarray) -> np.ndarray:
+    """Gait frame (fractional) to show at each output frame: as far along as the path (after the gait's first
+    :attr:`Gait.lead` frames, where its moving average is one-sided), at most MAX_RATE frames per frame (then behind
+    the path, catching up where the path slows)."""
+    tau = np.interp(distance + gait.travelled[gait.lead], gait.travelled, np.arange(len(gait.travelled), dtype=np.float64))
+    out = tau.copy()
+    for k in range(1, len(out)):
+        out[k] = min(tau[k], out[k - 1] + MAX_RATE)
+    return out
+
+
+def _sample(motion: Motion, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Poses and trans of ``motion`` at fractional frames ``tau`` (slerp / linear)."""
+    i0 = np.clip(np.floor(tau).astype(int), 0, motion.num_frames - 1)
+    i1 = np.clip(i0 + 1, 0, motion.num_frames - 1)
+    w = (tau - i0)[:, None]
+    q = axis_angle_to_quat(motion.poses)
+    poses = quat_to_axis_angle(slerp(q[i0], q[i1], np.broadcast_to(w, (len(tau), q.shape[1]))))
+    trans = motion.trans[i0] * (1 - w) + motion.trans[i1] * w
+    return poses, trans
+
+
+def _rot2(angle: np.ndarray, v: np.ndarray) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1]], axis=1)
+
+
+def place(gait: Gait, plan_: PathPlan, facing: Facing = Facing(), cleanup: bool = True) -> tuple[Motion, dict]:
+    """The gait warped onto the path (see the module docstring), and figures on how well it follows."""
+    path, fps = plan_.path, plan_.fps
+    tau = _warp(gait, plan_.distance)
+    frames = np.arange(len(gait.travelled), dtype=np.float64)
+    along = np.interp(tau, frames, gait.travelled) - gait.travelled[gait.lead]  # where the body is along the path (behind it where capped)
+    poses, trans = _sample(gait.motion, tau)
+    sway = np.stack([np.interp(tau, frames, gait.sway[:, i]) for i in range(2)], axis=1)
+    path_dir = np.unwrap(path.direction_at(along, CORNER_REACH))
+    turn = path_dir - gait.facing
+    xy = path.at_length(along) + _rot2(path_dir, sway)
+    if facing.mode == "fixed":
+        face = np.full(len(tau), facing.angle)
+    elif facing.mode == "look-at":
+        d = np.asarray(facing.point)[None] - xy
+        face = np.unwrap(np.arctan2(d[:, 1], d[:, 0]))
+    else:
+        face = path_dir
+    face_turn = turn if facing.mode == "path" else face - gait.facing
+    root = rz(face_turn) @ axis_angle_to_matrix(poses[:, 0])
+    poses[:, 0] = matrix_to_axis_angle(root)
+    trans[:, :2] = xy - gait.motion.skeleton.offsets[0][:2]
+    near = np.clip(np.rint(tau).astype(int), 0, gait.motion.num_frames - 1)
+    labels = None if gait.motion.labels is None else gait.motion.labels[near]
+    out = gait.motion.copy(poses=poses, trans=trans, labels=labels)
+    if cleanup:
+        out = cleanup_feet(out, contacts=gait.contacts[near].astype(np.float64))
+    return out, {**follow_figures(out, path, plan_.distance, face), "along": along, "path_dir": path_dir}
+
+
+def follow_figures(motion: Motion, path: FloorPath, distance: np.ndarray, face: np.ndarray | None = None) -> dict:
+    """How closely ``motion``'s pelvis follows ``path`` at the same time (cm) and how its heading agrees with the
+    travel direction (``face``: the wanted facing, radians CCW from +X; default along the path) where it moves."""
+    pelvis = motion.trans[:, :2] + motion.skeleton.offsets[0][:2]
+    err = np.linalg.norm(pelvis - path.at_length(distance), axis=1) * 100.0
+    heading = feat.heading(axis_angle_to_matrix(motion.poses[:, 0]))
+    body = heading - np.pi / 2  # heading 0 faces -Y: the facing direction is heading - 90 degrees from +X
+    want = path.direction_at(distance, CORNER_REACH) if face is None else face
+    diff = np.degrees(np.abs((body - want + np.pi) % (2 * np.pi) - np.pi))
+    moving = np.gradient(distance) * motion.fps > 0.1
+    return {"path_error_cm": {"mean": round(float(err.mean()), 2), "max": round(float(err.max()), 2)},
+            "heading_error_deg": round(float(diff[moving].mean()), 2) if moving.any() else None}
+
+
+def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float | None = None,
+           facing: Facing = Facing(), labels: str | None = None, seed: int = 0, num: int = 1,
+           noise: str = "coarsest", cleanup: bool = True, progress=None) -> tuple[list[Motion], list[str]]:
+    """``num`` motions of ``model`` following ``path`` (variation ``k``: seed ``seed + k``), each carrying its
+    ``meta`` (``path_method: "warp"``, the figures of :func:`follow_figures`, warnings); and the warnings."""
+    stats = GaitStats.of(model, labels)
+    plan(path, stats, model.fps, seconds, speed)  # bad timing refused before any work
+    out, warnings = [], []
+    for k in range(num):
+        def report(f, msg="", k=k):
+            if progress is not None:
+                progress((k + f) / num, msg)
+        gait, plan_ = _generate_gait(model, path, stats, seconds=seconds, speed=speed, labels=labels, seed=seed + k,
+                                     noise=noise, progress=report)
+        motion, figures = place(gait, plan_, facing, cleanup)
+        mine = [w for w in plan_.warnings if not w.startswith("untimed")]
+        lag = float((plan_.distance - figures.pop("along")).max())
+        if lag > 0.3:
+            mine.append(f"the body falls up to {lag:.1f} m behind the path: the gait plays at most {MAX_RATE:g}x its "
+                        f"own speed ({gait.length / gait.motion.duration:.2f} m/s)")
+        if gait.length < plan_.distance[-1] - 0.05:  # after three tries
+            mine.append(f"the gait covered {gait.length:.1f} m of the path's {plan_.distance[-1]:.1f} m: it stops "
+                        "short of the end")
+        path_dir = figures.pop("path_dir")
+        rate = np.abs(uniform_filter1d(np.gradient(path_dir) * motion.fps, max(1, int(round(0.25 * motion.fps)))))
+        if float(rate.max()) > 1.25 * max(stats.turn, 0.3):
+            mine.append(f"the path turns at up to {math.degrees(rate.max()):.0f} deg/s, "
+                        f"{rate.max() / max(stats.turn, 0.3):.1f}x the fastest turn of the training clips: the "
+                        "body turns through the corner on planted feet (a pivot, not a step)")
+        if facing.mode != "path":
+            travel = path.direction_at(plan_.distance, CORNER_REACH)
+            face = feat.heading(axis_angle_to_matrix(motion.poses[:, 0])) - np.pi / 2
+            off = float(np.degrees(np.abs((face - travel + np.pi) % (2 * np.pi) - np.pi)).mean())
+            if off > SIDEWAYS_DEGREES:
+                mine.append(f"facing {facing.describe()} is {off:.0f} deg from the travel direction on average: "
+                            "the warp fallback walks forwards only, so the body crabs sideways")
+        meta = {"path_method": METHOD, "path": path.source or "inline", "facing": facing.describe(),
+                "path_seconds": round(plan_.frames / model.fps, 3), "path_length_m": round(path.length, 3),
+                **figures, "training_speed_mps": [round(stats.slowest, 3), round(stats.fastest, 3)],
+                "warnings": mine}
+        out.append(motion.copy(name=f"path_{seed + k}", meta=meta))
+        for w in mine:
+            if w not in warnings:
+                warnings.append(w)
+    return out, warnings
