@@ -113,6 +113,37 @@ def track_name(kind: str, base: str) -> str:
     return f"MRGen {kind}: {base}"[:63]
 
 
+def _to_floor(context, pts, target) -> list[list[float]]:
+    """World points in ``target``'s object space (when given), Blender units scaled to metres, as ``[[x, y], ...]``."""
+    if target is not None:
+        inv = target.matrix_world.inverted()
+        pts = [inv @ p for p in pts]
+    scale = float(context.scene.unit_settings.scale_length or 1.0)
+    return [[float(p.x) * scale, float(p.y) * scale] for p in pts]
+
+
+def keyed_waypoints(context, obj, fps: float, target=None) -> tuple[list[list[float]], list[float], int]:
+    """Timed floor waypoints from an object keyed along a path (e.g. an empty): its world position at each frame
+    where its location is keyed, in metres (as :func:`curve_points`), the times in seconds from the first key, and
+    that first frame. ValueError naming the object when it has fewer than two location keys."""
+    action = obj.animation_data.action if obj.animation_data else None
+    frames = sorted({int(round(k.co[0])) for fc in (keyframes.fcurves_of(obj, action) or () if action else ())
+                     if fc.data_path == "location" for k in fc.keyframe_points})
+    if len(frames) < 2:
+        raise ValueError(f"Follow: {obj.name} is {'an' if obj.type == 'EMPTY' else 'a'} {obj.type.lower()} with "
+                         f"{'no' if not frames else 'one'} location key; pick a curve, or key its location at two "
+                         "or more frames (the waypoints)")
+    scene = context.scene
+    here, pts = scene.frame_current, []
+    try:
+        for f in frames:
+            scene.frame_set(f)
+            pts.append(obj.matrix_world.translation.copy())
+    finally:
+        scene.frame_set(here)
+    return _to_floor(context, pts, target), [(f - frames[0]) / fps for f in frames], frames[0]
+
+
 def curve_points(context, name: str, target=None) -> list[list[float]]:
     """The floor points ``[[x, y], ...]`` in metres of the curve object ``name``: its evaluated shape (modifiers,
     resolution) in world space, then in ``target``'s object space when given (the armature the result is keyed
@@ -132,10 +163,6 @@ def curve_points(context, name: str, target=None) -> list[list[float]]:
     splines = obj.data.splines
     if pts and len(splines) and splines[0].use_cyclic_u:
         pts.append(pts[0].copy())
-    if target is not None:
-        inv = target.matrix_world.inverted()
-        pts = [inv @ p for p in pts]
     if len(pts) < 2:
         raise ValueError(f"Follow curve: {name} has {'no points' if not pts else 'only one point'}")
-    scale = float(context.scene.unit_settings.scale_length or 1.0)
-    return [[float(p.x) * scale, float(p.y) * scale] for p in pts]
+    return _to_floor(context, pts, target)

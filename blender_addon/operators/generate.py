@@ -73,21 +73,29 @@ def direction_params(s) -> dict:
     return params
 
 
-def path_params(context, s, fps: float, target_name: str | None) -> dict:
-    """The ``path`` and ``seconds`` of a Follow-curve request (empty without it): the curve's points in metres,
-    timed by the scene's frame range, the Seconds field or the gait's own speed."""
+def path_params(context, s, fps: float, target_name: str | None) -> tuple[dict, int | None]:
+    """The ``path`` and ``seconds`` of a Follow request (empty without it) and the frame the result starts at (None:
+    where Generate puts it). A curve object: its points in metres, timed by the scene's frame range (from its
+    first frame), the Seconds field or the gait's own speed. Any other object keyed along a path (e.g. an empty):
+    its keyed positions are timed waypoints, the result starting at its first key."""
     if not s.follow_curve:
-        return {}
+        return {}, None
     if s.loop:
         raise UserError("Follow curve cannot be combined with Loop")
     target = bpy.data.objects.get(target_name) if target_name else None
-    points = direct.curve_points(context, s.path_curve.strip(), target)
+    name = s.path_curve.strip()
+    obj = bpy.data.objects.get(name) if name else None
+    if obj is not None and obj.type != "CURVE":
+        points, times, first = direct.keyed_waypoints(context, obj, fps, target)
+        return {"path": {"points": points, "times": times}, "seconds": None, "root": "keep"}, first
+    points = direct.curve_points(context, name, target)
     scene = context.scene
     seconds = {"scene": (scene.frame_end - scene.frame_start) / fps, "seconds": float(s.seconds)}.get(s.path_timing)
     if seconds is not None and seconds <= 0:
         raise UserError("Follow curve: the scene's frame range is a single frame (set its end, or time the curve "
                         "by Seconds)")
-    return {"path": {"points": points}, "seconds": seconds, "root": "keep"}
+    start = scene.frame_start if s.path_timing == "scene" else None
+    return {"path": {"points": points}, "seconds": seconds, "root": "keep"}, start
 
 
 def direction_meta(s) -> dict:
@@ -193,12 +201,14 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         params = {"model": model, "device": prefs.device, "seconds": seconds, "seed": int(s.seed),
                   "labels": labels or None, "num": int(s.num), "name": f"{stem}_seed{s.seed}", "out_dir": temp_dir(),
                   "audio": audio, "wavlm": wavlm, **direction_params(s)}
-        path = path_params(context, s, fps, smpl_target(context))
+        path, path_start = path_params(context, s, fps, smpl_target(context))
         if path:
             params.update(path)
             base = f"{_short(stem)} {_short(labels, 24) or 'mix'} path {_short(s.path_curve, 16)} s{s.seed}"
-            meta.update(path_curve=s.path_curve, path_timing=s.path_timing, path_method="warp")
-        apply = make_apply("generate", smpl_target(context), fps, props.start_frame(s, context.scene), base, meta,
+            meta.update(path_curve=s.path_curve, path_method="warp",
+                        path_timing="keys" if path["path"].get("times") else s.path_timing)
+        start = path_start if path_start is not None else props.start_frame(s, context.scene)
+        apply = make_apply("generate", smpl_target(context), fps, start, base, meta,
                            lambda ctx: ctx.window_manager.mrgen_new, loop=bool(s.loop),
                            nla_frame=context.scene.frame_current if s.use_nla else None,
                            fit_range=s.fit_scene_range)

@@ -11,7 +11,11 @@ def draw_generate_options(layout, s) -> None:
     col.prop(s, "follow_curve")
     if s.follow_curve:
         col.prop_search(s, "path_curve", bpy.data, "objects", text="Curve", icon="CURVE_DATA")
-        col.prop(s, "path_timing", text="Timing")
+        obj = bpy.data.objects.get(s.path_curve)
+        if obj is None or obj.type == "CURVE":
+            col.prop(s, "path_timing", text="Timing")
+        else:
+            col.label(text="Timed by its keys", icon="KEYFRAME")
     col = layout.column(align=True)
     row = col.row(align=True)
     row.prop(s, "loop")

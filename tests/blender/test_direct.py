@@ -170,3 +170,40 @@ def test_follow_curve_walks_the_circle_in_the_scene_frames(model_prefs):
     bpy.context.view_layer.objects.active = None
     with pytest.raises(RuntimeError, match="NoPoints has no points"):
         bpy.ops.mrgen.generate(blocking=True)
+
+
+@pytest.mark.timeout(180)
+def test_follow_an_empty_keyed_at_waypoints(model_prefs):
+    """An empty keyed at three frames is a timed path: the result starts at its first key and the pelvis is near each
+    waypoint at its frame; an object with one location key is refused before any job starts."""
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start, scene.frame_end, scene.frame_current = 30, 1, 250, 40
+    marker = bpy.data.objects.new("Waypoints", None)
+    scene.collection.objects.link(marker)
+    keys = {10: (0.0, 0.0), 100: (3.0, 0.0), 190: (3.0, 3.0)}  # 1 m/s, a right-angle turn
+    for frame, (x, y) in keys.items():
+        marker.location = (x, y, 0.0)
+        marker.keyframe_insert("location", frame=frame)
+    bpy.ops.object.select_all(action="DESELECT")
+    bpy.context.view_layer.objects.active = None
+    s = bpy.context.window_manager.mrgen_new
+    s.seed, s.num, s.label, s.follow_curve, s.path_curve = 0, 1, "walk", True, marker.name
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    assert scene.frame_current == 40  # the playhead is left where it was
+    obj = bpy.context.active_object
+    action = obj.animation_data.action
+    assert action["mrgen"]["path_timing"] == "keys" and action["mrgen"]["path_method"] == "warp"
+    lo, hi = action.frame_range
+    assert lo == 10.0 and abs(hi - 190.0) <= 1.0
+    pelvis = blender_joints(obj, list(keys))[:, 0, :2]
+    err = np.linalg.norm(pelvis - np.array(list(keys.values())), axis=1)
+    assert err.max() < 0.35, err
+
+    one = bpy.data.objects.new("OneKey", None)
+    scene.collection.objects.link(one)
+    one.keyframe_insert("location", frame=1)
+    s.path_curve = one.name
+    bpy.ops.object.select_all(action="DESELECT")
+    bpy.context.view_layer.objects.active = None
+    with pytest.raises(RuntimeError, match="OneKey is an empty with one location key"):
+        bpy.ops.mrgen.generate(blocking=True)
