@@ -12,7 +12,7 @@ import time
 import bpy
 
 from . import preferences
-from .worker_client import WorkerClient, WorkerError
+from .worker_client import CANCEL_GRACE, TRAIN_CANCEL_GRACE, WorkerClient, WorkerError
 
 _client: WorkerClient | None = None
 _client_key: tuple | None = None
@@ -189,7 +189,8 @@ class Job:
     def cancel(self) -> None:
         self.cancel_requested = True
         if self.phase == "worker" and self.client is not None and self.request is not None:
-            self.client.cancel(self.request)
+            grace = TRAIN_CANCEL_GRACE if self.cmd == "train" else CANCEL_GRACE
+            self.client.cancel(self.request, grace=grace)
             _state().status = f"{self.label}: cancelling"
             _redraw()
 

@@ -23,6 +23,9 @@ import weakref
 DEFAULT_TIMEOUT = 120.0
 #: Seconds after a cancel before the worker is killed if the job has not ended by itself.
 CANCEL_GRACE = 5.0
+#: A training job stops after its current step and writes a checkpoint first (with several training processes,
+#: every one of them agrees on the step, then the first writes): it gets longer before the worker is killed.
+TRAIN_CANCEL_GRACE = 60.0
 
 _clients: "weakref.WeakSet[WorkerClient]" = weakref.WeakSet()
 

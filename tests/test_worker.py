@@ -389,8 +389,8 @@ def test_train_request_and_cancel_between_steps(client, tmp_path, data_root):
     while req.fraction == 0.0 and not req.done:
         client.poll(req)
         time.sleep(0.02)
-    client.cancel(req)
-    res = client.wait(req, timeout=60)
+    client.cancel(req, grace=wc.TRAIN_CANCEL_GRACE)  # as the add-on's Cancel does for a training job
+    res = client.wait(req, timeout=90)
     assert res["stopped_early"] is True and Path(res["model"]) == out and out.exists()
 
 
