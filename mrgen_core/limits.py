@@ -213,6 +213,15 @@ def json_depth(text: str) -> int:
     return deepest
 
 
+def npz_members(zf, path, error: type[MrgenError] = MrgenError) -> None:
+    """Refuse an .npz (``zf``, its open :class:`zipfile.ZipFile`) with a member that would unpack beyond
+    ``MAX_NPZ_MEMBER_BYTES``, from the zip directory alone (before any array is read)."""
+    for info in zf.infolist():
+        if info.file_size > MAX_NPZ_MEMBER_BYTES:
+            raise error(f"'{info.filename}' unpacks to {info.file_size / 2**20:.0f} MB; the limit is "
+                        f"{MAX_NPZ_MEMBER_BYTES / 2**20:.0f} MB", path)
+
+
 def json_loads(text: str | bytes, max_depth: int = MAX_JSON_DEPTH):
     """``json.loads`` that refuses nesting deeper than ``max_depth`` (ValueError) instead of a RecursionError."""
     import json

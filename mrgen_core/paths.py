@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -23,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MrgenError
-from .limits import MAX_NPZ_MEMBER_BYTES, input_file, json_loads
+from .limits import MAX_SECONDS, input_file, json_loads, npz_members
 
-#: Refused outright: longer paths (metres) or durations (seconds) than these.
+#: Refused outright: longer paths (metres) than this, or lasting longer than ``limits.MAX_SECONDS``.
 MAX_LENGTH = 10_000.0
-MAX_SECONDS = 3600.0
 #: A path that moves less than this (metres) in all has nothing to follow.
 MIN_LENGTH = 0.05
 PATH_SUFFIXES = (".json", ".csv", ".npz", ".bvh")
@@ -44,7 +42,7 @@ class FloorPath:
     @property
     def length(self) -> float:
         """Polyline length in metres."""
-        return float(np.linalg.norm(np.diff(self.xy, axis=0), axis=1).sum())
+        return float(self.arc_lengths()[-1])
 
     @property
     def duration(self) -> float | None:
@@ -213,10 +211,8 @@ def read_path(source, mapping=None) -> FloorPath:
         if ext == ".csv":
             return _from_csv(path)
         try:
-            with zipfile.ZipFile(path) as zf:  # sizes from the zip directory, before any array is unpacked
-                big = [i.filename for i in zf.infolist() if i.file_size > MAX_NPZ_MEMBER_BYTES]
-            if big:
-                raise _fail(f"'{big[0]}' unpacks to more than {MAX_NPZ_MEMBER_BYTES >> 20} MB", path)
+            with zipfile.ZipFile(path) as zf:
+                npz_members(zf, path)
             with np.load(path, allow_pickle=False) as data:
                 if "poses" in data.files:
                     return _from_motion(path)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -281,6 +280,7 @@ def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, seed, 
             raise MrgenError(f"--path cannot be combined with {flag}")
     face = parse_facing(facing)
     floor = read_path(path, mapping=mapping or None)
+    _check_schedules(labels=labels)  # a bad schedule is refused before the model loads
     from .path_follow import follow
 
     report = checked(progress, should_stop)
@@ -371,12 +371,11 @@ def blend(model: PathLike, outputs: Sequence[PathLike], *, source: PathLike | No
     report = checked(progress, should_stop)
     report(0.0, "loading model")
     m = load_model(model, device, models)
+    from .blend_directed import blend as blend_directed
     from .blending import blend as blend_source, generate_mixed
 
     def make(first: int, count: int, part: Progress):
         if directed:
-            from .blend_directed import blend as blend_directed
-
             motions = blend_directed(m, source, keep_levels, keep_frames=keep_frames or None, loop=loop,
                                      seed=seed + first, num=count, labels=labels or None, cleanup=cleanup,
                                      progress=part)

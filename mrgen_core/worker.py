@@ -318,17 +318,18 @@ class Worker:
         return tasks.smpl_mesh(req["model_file"], out)
 
 
-_STR, _INT, _NUM, _BOOL, _LIST = "a string", "a whole number", "a number", "true or false", "a list"
+_STR, _INT, _NUM, _BOOL = "a string", "a whole number", "a number", "true or false"
+_LIST, _STRS, _OBJ = "a list", "a list of strings", "an object"
 #: Types of the request fields (None or absent is always allowed: the default is used).
 _FIELDS: dict[str, tuple[str, ...]] = {
     "model": (_STR,), "device": (_STR,), "out_dir": (_STR,), "name": (_STR,), "seconds": (_NUM,), "frames": (_INT,),
-    "seed": (_INT,), "labels": (_STR,), "num": (_INT,), "audio": (_STR, "a list of strings"), "wavlm": (_STR,),
+    "seed": (_INT,), "labels": (_STR,), "num": (_INT,), "audio": (_STR, _STRS), "wavlm": (_STR,),
     "source": (_STR,), "keep_levels": (_INT, _STR), "coarse_labels": (_STR,), "fine_labels": (_STR,),
-    "switch_level": (_INT,), "clips": ("a list of strings",), "out_path": (_STR,), "preset": (_STR,),
-    "label_per_clip": (_STR, "a list of strings"), "resume": (_STR,), "model_file": (_STR,), "steps": (_INT,),
+    "switch_level": (_INT,), "clips": (_STRS,), "out_path": (_STR,), "preset": (_STR,),
+    "label_per_clip": (_STR, _STRS), "resume": (_STR,), "model_file": (_STR,), "steps": (_INT,),
     "delay": (_NUM,), "procs": (_INT,), "loop": (_BOOL,), "cycles": (_INT,), "keys": (_STR,),
     "key_frames": (_STR, _LIST), "key_root": (_BOOL,), "mapping": (_STR,), "root": (_STR,),
-    "keep_frames": (_STR, _LIST), "path": (_STR, _LIST, "an object"), "speed": (_NUM,), "facing": (_STR,),
+    "keep_frames": (_STR, _LIST), "path": (_STR, _LIST, _OBJ), "speed": (_NUM,), "facing": (_STR,),
 }
 _RANGES = {"seed": (-2**63, 2**63 - 1), "steps": (0, 100_000), "delay": (0.0, 60.0), "switch_level": (0, 1000),
            "keep_levels": (0, 1000), "procs": (0, 1 << 16), "cycles": (1, 100_000),
@@ -346,9 +347,9 @@ def _is(value, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == _LIST:
         return isinstance(value, list)
-    if kind == "an object":
+    if kind == _OBJ:
         return isinstance(value, dict)
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)  # _STRS
 
 
 def check_request(req: dict) -> None:

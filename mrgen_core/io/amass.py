@@ -22,7 +22,7 @@ import numpy as np
 
 from ..atomic import writing
 from ..errors import MotionFormatError, MrgenError
-from ..limits import MAX_FRAMES, MAX_NPZ_MEMBER_BYTES, input_file
+from ..limits import MAX_FRAMES, input_file, npz_members
 from ..motion import Motion
 from ..skeleton import GENDERS, NUM_JOINTS
 
@@ -138,10 +138,7 @@ def _check_sizes(path: Path) -> None:
     """Refuse members that would unpack beyond the limits (checked from the zip directory and the ``poses`` header,
     before any array is read): a small file of zeros can hold millions of frames."""
     with zipfile.ZipFile(path) as zf:
-        for info in zf.infolist():
-            if info.file_size > MAX_NPZ_MEMBER_BYTES:
-                raise MotionFormatError(f"'{info.filename}' unpacks to {info.file_size / 2**20:.0f} MB; the limit is "
-                                        f"{MAX_NPZ_MEMBER_BYTES / 2**20:.0f} MB", path)
+        npz_members(zf, path, MotionFormatError)
         if "poses.npy" in zf.namelist():
             with zf.open("poses.npy") as f:
                 version = np.lib.format.read_magic(f)
