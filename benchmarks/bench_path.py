@@ -1,4 +1,6 @@
-"""Following a path (issue 16), the model-agnostic warp (``generate --path``): how closely, how naturally.
+"""Following a path (issue 16) with ``generate --path``: how closely, how naturally. A model trained with
+``--path-control`` takes the trained route (``control``: the model steers, then a nudge onto the path; the rows
+also give how far the model got alone), any other the model-agnostic warp.
 
 For a model and a label, four timed paths at the gait's own speed (the pace the warp finds in the model's gait of
 that label, forwards, on an untimed 10 m line: a speed the model makes), each ``--seconds`` long (default 15): a straight line, a
@@ -128,6 +130,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     rows = []
     for pname, path in paths.items():
         errs, maxs, heads, skates, fastj, cads, speeds, covs, warns = [], [], [], [], [], [], [], [], []
+        own, own_max, own_head, method = [], [], [], "warp"
         for k in range(num):
             try:
                 motions, warnings = follow(model, path, labels=label, seed=k)
@@ -135,6 +138,11 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
                 warns.append(f"refused: {e}")
                 break
             m = motions[0]
+            method = m.meta["path_method"]
+            if "model_path_error_cm" in m.meta:  # the trained route: how far the model got before the nudge
+                own.append(m.meta["model_path_error_cm"]["mean"])
+                own_max.append(m.meta["model_path_error_cm"]["max"])
+                own_head.append(m.meta["model_heading_error_deg"])
             errs.append(m.meta["path_error_cm"]["mean"])
             maxs.append(m.meta["path_error_cm"]["max"])
             heads.append(m.meta["heading_error_deg"])
@@ -145,7 +153,10 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             covs.append(coverage(motion_features(m), ref_feats))
             warns.extend(w for w in warnings if w not in warns)
         row = dict(base, path=pname, path_seconds=round(m.meta["path_seconds"] if errs else path.duration or 0, 2),
-                   path_length=round(path.length, 2), warnings=warns)
+                   path_length=round(path.length, 2), method=method, warnings=warns)
+        if own:
+            row.update(model_error_mean=round(float(np.mean(own)), 1), model_error_max=round(float(np.max(own_max)), 1),
+                       model_heading=round(float(np.mean([h for h in own_head if h is not None] or [0])), 1))
         if errs:
             row.update(error_mean=round(float(np.mean(errs)), 2), error_max=round(float(np.max(maxs)), 2),
                        heading=round(float(np.mean(heads)), 2), skate=round(float(np.mean(skates)), 2),
@@ -160,16 +171,23 @@ def report(rows: list[dict]) -> str:
     def f(x, d=1):
         return "-" if x is None else f"{x:.{d}f}"
 
-    out = ["| model (label), gait speed | path | path error mean / max (cm) | heading error (deg) | foot skating "
-           "(cm/s; clips') | fastest joint (m/s; clips', free) | cadence (/s; free) | coverage % (free) |",
-           "|---|---|---|---|---|---|---|---|"]
+    def alone(r):
+        if "model_error_mean" not in r:
+            return "-"
+        return f"{f(r['model_error_mean'], 0)} / {f(r['model_error_max'], 0)}, {f(r['model_heading'], 0)}"
+
+    out = ["| model (label), gait speed | path | route | path error mean / max (cm) | heading error (deg) | model "
+           "alone: path error mean / max (cm), heading (deg) | foot skating (cm/s; clips') | fastest joint (m/s; "
+           "clips', free) | cadence (/s; free) | coverage % (free) |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error_mean" not in r:
             out.append(f"| {r['model']} ({r['label']}), {r['gait_speed']:.2f} m/s | {r['path']} | "
-                       f"{'; '.join(r['warnings'])} | | | | | |")
+                       f"{r.get('method', 'warp')} | {'; '.join(r['warnings'])} | | | | | | |")
             continue
         out.append(f"| {r['model']} ({r['label']}), {r['gait_speed']:.2f} m/s | {r['path']} ({r['path_seconds']:g} s,"
-                   f" {r['path_length']:g} m) | {f(r['error_mean'])} / {f(r['error_max'])} | {f(r['heading'])} | "
+                   f" {r['path_length']:g} m) | {r.get('method', 'warp')} | {f(r['error_mean'])} / {f(r['error_max'])} | "
+                   f"{f(r['heading'])} | {alone(r)} | "
                    f"{f(r['skate'])} ({f(r['train_skate'])}) | {f(r['fastest_joint'])} ({f(r['train_fastest_joint'])}, "
                    f"{f(r.get('free_fastest_joint'))})"
                    f" | {f(r['cadence'], 2)} ({f(r['free_cadence'], 2)}) | {f(100 * r['coverage'])} "

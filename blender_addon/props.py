@@ -121,6 +121,9 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
         ("default", "Default", "About ten minutes on a laptop CPU"),
         ("quality", "Quality", "Longer; wider networks"),
         ("tiny", "Tiny (try-out)", "Seconds: checks the pipeline end to end, poor motion")])
+    train_path_control: BoolProperty(name="Path control", default=False,
+                                     description="Learn to follow the clips' own travel (speed and turning), so "
+                                                 "Follow curve steers the model instead of time-warping its gait")
     train_output: StringProperty(name="Save as", subtype="FILE_PATH", default="//mrgen_model.pt",
                                  description="Where the trained model is written")
     place_at: EnumProperty(name="Place at", default="CURRENT", items=[

@@ -15,7 +15,7 @@ import torch
 from . import features as feat
 from . import keys as keymod
 from .blending import (_keep_path, _level_controls, _mirror, _source_labels, load_source, parse_keep_levels,
-                       source_padding)
+                       source_padding, source_travel)
 from .directing import SEAM_SECONDS, check_loop, constraint, finish, pin_constraint
 from .errors import MrgenError
 from .features import Start
@@ -72,7 +72,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
 
 def _blend_keep(model, src, k, n, ranges, seed, num, labels, src_labels, cleanup, progress) -> list[Motion]:
     pad = source_padding(model, n, k) if k else (0, 0)
-    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels, pad)
+    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels, pad, source_travel(model, src))
     src_raw = _mirror(feat.encode(src), pad)
     total = n + sum(pad)
     lengths = model.lengths(total)
@@ -110,7 +110,8 @@ def _blend_keep(model, src, k, n, ranges, seed, num, labels, src_labels, cleanup
 
 
 def _blend_loop(model, src, k, n, seed, num, labels, src_labels, cleanup, progress) -> list[Motion]:
-    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels)
+    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels,
+                                    travel=source_travel(model, src))
     check_loop(model, n, idx)
     lengths = model.lengths(n)
     h = max(1, int(round(SEAM_SECONDS * model.fps)))

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import features as feat
-from .control import parse_schedule, smooth
+from .control import fit_length, parse_schedule, smooth
 from .errors import MrgenError
 from .geometry import ground_path, rotate_heading
 from .model.pyramid import MotionModel, downsample
@@ -98,10 +98,20 @@ def _cut_start(model: MotionModel, out: torch.Tensor, src_raw: np.ndarray, start
     return feat.Start(float(pos[left, 0]), float(pos[left, 1]), float(yaw[left]))
 
 
+def source_travel(model: MotionModel, source: Motion) -> np.ndarray | None:
+    """The path control of ``source`` for a model trained with path control (None for other models): blends
+    regenerate the finer levels travelling as the source does."""
+    from . import path_control
+
+    if model.control_spec.source != path_control.SOURCE:
+        return None
+    return path_control.of_features(feat.encode(source), model.fps)
+
+
 def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labels, switch_level, source_labels,
-                    pad: tuple[int, int] = (0, 0)) -> tuple[list, np.ndarray | None]:
+                    pad: tuple[int, int] = (0, 0), travel: np.ndarray | None = None) -> tuple[list, np.ndarray | None]:
     """Per-level control tensors (of ``n`` frames mirrored by ``pad``) and the per-frame label indices (of ``n``
-    frames) to attach to the result."""
+    frames) to attach to the result; ``travel``: the path control (n, 3) of a path-controlled model."""
     lengths = model.lengths(n + sum(pad))
     if coarse_labels is not None or fine_labels is not None:
         if coarse_labels is None or fine_labels is None or switch_level is None:
@@ -110,17 +120,18 @@ def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labe
         if not 1 <= s <= model.num_levels - 1:
             raise MrgenError(f"--switch-level must be from 1 to {model.num_levels - 1} (levels below it take the "
                              f"coarse labels), got {switch_level}")
-        coarse, _ = build_control(model, n, coarse_labels)
-        fine, idx = build_control(model, n, fine_labels)
+        coarse, _ = build_control(model, n, coarse_labels, travel)
+        fine, idx = build_control(model, n, fine_labels, travel)
         cc = model.control_levels(_mirror(coarse, pad), lengths, crossfade=True)
         fc = model.control_levels(_mirror(fine, pad), lengths, crossfade=True)
         return [cc[i] if i < s else fc[i] for i in range(model.num_levels)], idx
     if switch_level is not None:
         raise MrgenError("--switch-level goes with --coarse-labels and --fine-labels")
     if labels is None and source_labels is not None and model.labels:
-        full = model.control_spec.build(n, labels=source_labels)
+        full = model.control_spec.build(n, labels=source_labels,
+                                        continuous=None if travel is None else fit_length(travel, n))
         return model.control_levels(_mirror(full, pad), lengths, crossfade=True), source_labels
-    full, idx = build_control(model, n, labels)
+    full, idx = build_control(model, n, labels, travel)
     return model.control_levels(_mirror(full, pad), lengths, crossfade=True), idx
 
 
@@ -175,7 +186,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
         if text:
             parse_schedule(text)
     controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
-                                    _source_labels(model, src), pad)
+                                    _source_labels(model, src), pad, source_travel(model, src))
     src_raw = _mirror(feat.encode(src), pad)
     base = downsample(model.normalize(src_raw), lengths[k - 1])
     cutoff = 2.0 * lengths[-1] / lengths[k - 1]  # the kept levels' sample spacing, in output frames

@@ -313,6 +313,8 @@ class ControlSpec:
         if crossfade:
             k = len(self.vocab)
             c[:, :k] = resample_linear(smooth(control[:, :k], crossfade), n, antialias=False)
+            if self.source == "path":  # travel (smooth already) changes with the labels, not seconds before them
+                c[:, k:] = resample_linear(smooth(control[:, k:], crossfade), n)
         return c
 
     def to_dict(self) -> dict:

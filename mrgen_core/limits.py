@@ -242,7 +242,7 @@ SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
     "batch": (1, 1024, False), "crop": (4, 100_000, False), "d_steps": (1, 100, False), "rec_batch": (0, 1024, False),
     "penalty_every": (1, 1000, False), "lr_g": (0.0, 1.0, True), "lr_d": (0.0, 1.0, True), "betas": (0.0, 0.9999, False),
     "gp_weight": (0.0, 1e6, False), "rec_weight": (0.0, 1e6, False), "contact_weight": (0.0, 1e6, False),
-    "slide_weight": (0.0, 1e6, False), "patch_weight": (0.0, 1e6, False), "patch_size": (1, 10_000, False),
+    "slide_weight": (0.0, 1e6, False), "path_weight": (0.0, 1e6, False), "patch_weight": (0.0, 1e6, False), "patch_size": (1, 10_000, False),
     "patch_margin": (0.0, 1e6, False), "patch_recall": (0.0, 1e6, False), "sample_recall": (0.0, 1e6, False),
     "vary_weight": (0.0, 1e6, False), "vary_ratio": (0.0, 1e6, False), "vary_from": (0.0, 1.0, False),
     "patch_pool": (1, 1_000_000, False), "patch_control": (0.0, 1e6, False), "label_mix": (0.0, 1.0, False),

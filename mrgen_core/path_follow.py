@@ -32,6 +32,8 @@ from .contacts import foot_contacts
 from .errors import MrgenError
 from .geometry import rz
 from .motion import Motion
+from .path_figures import CORNER_REACH, follow_figures
+from .path_steer import METHOD as STEERED, steer, steerable, wanted_facing
 from .paths import Facing, FloorPath
 from .rotations import axis_angle_to_matrix, axis_angle_to_quat, matrix_to_axis_angle, quat_to_axis_angle, slerp
 
@@ -45,8 +47,8 @@ ABSURD_RATIO = 5.0
 ABSURD_SPEED = 12.0  # m/s
 #: A label whose training clips travel slower than this (m/s) cannot follow a path.
 MIN_TRAVEL_SPEED = 0.15
-#: Corners are rounded over this many metres either side (the body turns through them, not on the spot).
-CORNER_REACH = 0.25
+#: The trained route moves the body at most this times the fastest training clip's speed (then it falls behind).
+STEER_MAX_RATIO = 1.1
 #: Gait frames skipped at the start (at most a quarter of the gait).
 LEAD_FRAMES = 30
 #: Facing more than this (degrees) away from the travel direction on average gets a warning (no side-steps).
@@ -325,57 +327,81 @@ def place(gait: Gait, plan_: PathPlan, facing: Facing = Facing(), cleanup: bool 
     return out, {**follow_figures(out, path, plan_.distance, face), "along": along, "path_dir": path_dir}
 
 
-def follow_figures(motion: Motion, path: FloorPath, distance: np.ndarray, face: np.ndarray | None = None) -> dict:
-    """How closely ``motion``'s pelvis follows ``path`` at the same time (cm) and how its heading agrees with the
-    travel direction (``face``: the wanted facing, radians CCW from +X; default along the path) where it moves."""
-    pelvis = motion.trans[:, :2] + motion.skeleton.offsets[0][:2]
-    err = np.linalg.norm(pelvis - path.at_length(distance), axis=1) * 100.0
-    heading = feat.heading(axis_angle_to_matrix(motion.poses[:, 0]))
-    body = heading - np.pi / 2  # heading 0 faces -Y: the facing direction is heading - 90 degrees from +X
-    want = path.direction_at(distance, CORNER_REACH) if face is None else face
-    diff = np.degrees(np.abs((body - want + np.pi) % (2 * np.pi) - np.pi))
-    moving = np.gradient(distance) * motion.fps > 0.1
-    return {"path_error_cm": {"mean": round(float(err.mean()), 2), "max": round(float(err.max()), 2)},
-            "heading_error_deg": round(float(diff[moving].mean()), 2) if moving.any() else None}
+def _turn_warning(path_dir: np.ndarray, fps: float, stats: GaitStats) -> list[str]:
+    rate = np.abs(uniform_filter1d(np.gradient(path_dir) * fps, max(1, int(round(0.25 * fps)))))
+    if float(rate.max()) > 1.25 * max(stats.turn, 0.3):
+        return [f"the path turns at up to {math.degrees(rate.max()):.0f} deg/s, "
+                f"{rate.max() / max(stats.turn, 0.3):.1f}x the fastest turn of the training clips: the "
+                "body turns through the corner on planted feet (a pivot, not a step)"]
+    return []
+
+
+def _warped(model, path, stats, facing, *, seconds, speed, labels, seed, noise, cleanup, progress):
+    """One motion by the warp route, its figures and warnings."""
+    gait, plan_ = _generate_gait(model, path, stats, seconds=seconds, speed=speed, labels=labels, seed=seed,
+                                 noise=noise, progress=progress)
+    motion, figures = place(gait, plan_, facing, cleanup)
+    mine = [w for w in plan_.warnings if not w.startswith("untimed")]
+    lag = float((plan_.distance - figures.pop("along")).max())
+    if lag > 0.3:
+        mine.append(f"the body falls up to {lag:.1f} m behind the path: the gait plays at most {MAX_RATE:g}x its "
+                    f"own speed ({gait.length / gait.motion.duration:.2f} m/s)")
+    if gait.length < plan_.distance[-1] - 0.05:  # after three tries
+        mine.append(f"the gait covered {gait.length:.1f} m of the path's {plan_.distance[-1]:.1f} m: it stops "
+                    "short of the end")
+    mine += _turn_warning(figures.pop("path_dir"), motion.fps, stats)
+    if facing.mode != "path":
+        travel = path.direction_at(plan_.distance, CORNER_REACH)
+        face = feat.heading(axis_angle_to_matrix(motion.poses[:, 0])) - np.pi / 2
+        off = float(np.degrees(np.abs((face - travel + np.pi) % (2 * np.pi) - np.pi)).mean())
+        if off > SIDEWAYS_DEGREES:
+            mine.append(f"facing {facing.describe()} is {off:.0f} deg from the travel direction on average: "
+                        "the warp fallback walks forwards only, so the body crabs sideways")
+    return motion, plan_, figures, mine
+
+
+def _steered(model, path, stats, facing, *, seconds, speed, labels, seed, noise, cleanup, progress):
+    """One motion by the trained route (:mod:`mrgen_core.path_steer`), its figures and warnings."""
+    plan_ = plan(path, stats, model.fps, seconds, speed)
+    # never faster than the fastest training clip (a little over): beyond it the body falls behind the path
+    step = STEER_MAX_RATIO * stats.fastest / model.fps
+    reach = plan_.distance.copy()
+    for k in range(1, len(reach)):
+        reach[k] = min(reach[k], reach[k - 1] + step)
+    motion, own = steer(model, PathPlan(path, plan_.fps, reach), facing, labels=labels, seed=seed, noise=noise,
+                        period=stats.period, reach=CORNER_REACH, cleanup=cleanup, progress=progress)
+    face = wanted_facing(path, reach, facing, CORNER_REACH)
+    figures = {**follow_figures(motion, path, plan_.distance, face), **own}
+    mine = [w for w in plan_.warnings if not w.startswith("untimed")]
+    lag = float((plan_.distance - reach).max())
+    if lag > 0.3:
+        mine.append(f"the body falls up to {lag:.1f} m behind the path: it moves at most {STEER_MAX_RATIO:g}x the "
+                    f"fastest training clip's speed ({stats.fastest:.2f} m/s)")
+    mine += _turn_warning(np.unwrap(path.direction_at(plan_.distance, CORNER_REACH)), motion.fps, stats)
+    if own["nudge_cm"]["max"] > 50:
+        mine.append(f"the model drifted up to {own['nudge_cm']['max'] / 100:.1f} m from the path and was moved "
+                    "back onto it: expect sliding there")
+    return motion, plan_, figures, mine
 
 
 def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float | None = None,
            facing: Facing = Facing(), labels: str | None = None, seed: int = 0, num: int = 1,
            noise: str = "coarsest", cleanup: bool = True, progress=None) -> tuple[list[Motion], list[str]]:
     """``num`` motions of ``model`` following ``path`` (variation ``k``: seed ``seed + k``), each carrying its
-    ``meta`` (``path_method: "warp"``, the figures of :func:`follow_figures`, warnings); and the warnings."""
+    ``meta`` (``path_method``: ``"control"`` for a model trained with path control, :mod:`mrgen_core.path_steer`,
+    else ``"warp"``; the figures of :func:`follow_figures`, warnings); and the warnings."""
     stats = GaitStats.of(model, labels)
     plan(path, stats, model.fps, seconds, speed)  # bad timing refused before any work
+    route, method = (_steered, STEERED) if steerable(model) else (_warped, METHOD)
     out, warnings = [], []
     for k in range(num):
         def report(f, msg="", k=k):
             if progress is not None:
                 progress((k + f) / num, msg)
-        gait, plan_ = _generate_gait(model, path, stats, seconds=seconds, speed=speed, labels=labels, seed=seed + k,
-                                     noise=noise, progress=report)
-        motion, figures = place(gait, plan_, facing, cleanup)
-        mine = [w for w in plan_.warnings if not w.startswith("untimed")]
-        lag = float((plan_.distance - figures.pop("along")).max())
-        if lag > 0.3:
-            mine.append(f"the body falls up to {lag:.1f} m behind the path: the gait plays at most {MAX_RATE:g}x its "
-                        f"own speed ({gait.length / gait.motion.duration:.2f} m/s)")
-        if gait.length < plan_.distance[-1] - 0.05:  # after three tries
-            mine.append(f"the gait covered {gait.length:.1f} m of the path's {plan_.distance[-1]:.1f} m: it stops "
-                        "short of the end")
-        path_dir = figures.pop("path_dir")
-        rate = np.abs(uniform_filter1d(np.gradient(path_dir) * motion.fps, max(1, int(round(0.25 * motion.fps)))))
-        if float(rate.max()) > 1.25 * max(stats.turn, 0.3):
-            mine.append(f"the path turns at up to {math.degrees(rate.max()):.0f} deg/s, "
-                        f"{rate.max() / max(stats.turn, 0.3):.1f}x the fastest turn of the training clips: the "
-                        "body turns through the corner on planted feet (a pivot, not a step)")
-        if facing.mode != "path":
-            travel = path.direction_at(plan_.distance, CORNER_REACH)
-            face = feat.heading(axis_angle_to_matrix(motion.poses[:, 0])) - np.pi / 2
-            off = float(np.degrees(np.abs((face - travel + np.pi) % (2 * np.pi) - np.pi)).mean())
-            if off > SIDEWAYS_DEGREES:
-                mine.append(f"facing {facing.describe()} is {off:.0f} deg from the travel direction on average: "
-                            "the warp fallback walks forwards only, so the body crabs sideways")
-        meta = {"path_method": METHOD, "path": path.source or "inline", "facing": facing.describe(),
+        motion, plan_, figures, mine = route(model, path, stats, facing, seconds=seconds, speed=speed,
+                                             labels=labels, seed=seed + k, noise=noise, cleanup=cleanup,
+                                             progress=report)
+        meta = {"path_method": method, "path": path.source or "inline", "facing": facing.describe(),
                 "path_seconds": round(plan_.frames / model.fps, 3), "path_length_m": round(path.length, 3),
                 **figures, "training_speed_mps": [round(stats.slowest, 3), round(stats.fastest, 3)],
                 "warnings": mine}

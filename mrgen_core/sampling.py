@@ -13,7 +13,7 @@ from .checkpoint import load_checkpoint
 from .control import fit_length, parse_schedule, schedule_end, schedule_onehot
 from .errors import MrgenError
 from .limits import MAX_FRAMES, check_frames
-from . import features as feat
+from . import features as feat, path_control
 from .cleanup import cleanup_feet
 from .features import Start
 from .model.pyramid import MotionModel
@@ -84,6 +84,11 @@ def audio_control(model: MotionModel, audio=None, wavlm=None, model_path=None) -
     checked against what the model was trained on: MrgenError for audio given to a model without audio control, a
     model that follows audio given none, or WavLM features where MFCC ones are wanted (or the other way)."""
     spec = model.control_spec
+    if spec.source == path_control.SOURCE:
+        if audio or wavlm:
+            raise MrgenError("this model follows paths (trained with --path-control), not audio: leave out --audio",
+                             model_path)
+        return None
     if spec.source == "wavlm" and audio and not wavlm:
         raise MrgenError("this model follows WavLM speech features: give the local WavLM checkpoint folder it was "
                          "trained with (--wavlm DIR; in Blender, 'WavLM checkpoint' in the MRGen add-on preferences)",
@@ -105,15 +110,18 @@ def audio_control(model: MotionModel, audio=None, wavlm=None, model_path=None) -
     return control
 
 
-def build_control(model: MotionModel, n: int, labels: str | None = None, control: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The full-rate control (n, K) of a request, and per-frame label indices (or None)."""
+def build_control(model: MotionModel, n: int, labels: str | None = None, control: np.ndarray | None = None,
+                  seed: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The full-rate control (n, K) of a request, and per-frame label indices (or None). A model trained with path
+    control and given none travels as its clips of the label do (from a point drawn by ``seed``, if given)."""
     oh, idx = label_control(model, labels, n)
     spec = model.control_spec
     if control is not None and not spec.continuous:
         raise MrgenError("this model takes no continuous control features")
     if control is not None:
         control = fit_length(np.asarray(control, dtype=np.float64), n)
+    elif spec.source == path_control.SOURCE:  # no path: travel as the label's training clips do
+        control = path_control.free_control(model, idx, n, seed)
     return spec.build(n, onehot_labels=oh, continuous=control), idx
 
 
@@ -155,7 +163,20 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     n = _frames(model, seconds, frames, schedule)
     full, idx = build_control(model, n, labels, control)
     lengths = model.lengths(n)
-    controls = model.control_levels(full, lengths, crossfade=True)
+    if control is None and model.control_spec.source == path_control.SOURCE:  # each sample travels its own way
+        controls = []
+        spec = model.control_spec
+        for k in range(num):
+            own, _ = build_control(model, n, labels, None, int(seed) + k)
+            if loop:  # a loop travels steadily: its drawn travel averaged, so the control is periodic too
+                own[:, len(model.labels):] = own[:, len(model.labels):].mean(axis=0)
+            elif model.labels:  # each label's own travel, for its run of the crossfade at a switch
+                lanes = path_control.free_control(model, idx, n, int(seed) + k, lanes=True)[1]
+                own = np.concatenate([own] + [spec.normalize(lanes[:, j:j + path_control.CHANNELS])
+                                              for j in range(0, lanes.shape[1], path_control.CHANNELS)], axis=1)
+            controls.append(model.control_levels(own, lengths, crossfade=True))
+    else:
+        controls = [model.control_levels(full, lengths, crossfade=True)] * num
     pins = constrain = None
     if loop or keys is not None:
         from . import directing
@@ -175,7 +196,7 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
         for i in range(model.num_levels):
             # one sample at a time: a batch would change the float rounding, and sample k must not depend on num
             for k in range(num):
-                outs[k] = model.synthesize(lengths, controls, generator=gens[k], noise_levels=noise_levels,
+                outs[k] = model.synthesize(lengths, controls[k], generator=gens[k], noise_levels=noise_levels,
                                            noise_scale=noise_scale, start_level=i, stop_level=i, base=outs[k],
                                            crossfade=True, circular=loop, constrain=constrain)[-1]
             if progress is not None:

@@ -118,13 +118,14 @@ def model_info(model, path: PathLike) -> dict:
             "fps": float(getattr(model, "fps", 0) or 0), "num_levels": int(getattr(model, "num_levels", 0) or 0),
             "clip_names": [str(x) for x in (getattr(model, "clip_names", ()) or ())],
             "clip_lengths": [int(x) for x in (getattr(model, "clip_lengths", ()) or ())],
-            "audio": audio_kind(model)}
+            "audio": audio_kind(model), "path_control": getattr(getattr(model, "control_spec", None), "source", "")
+            == "path"}
 
 
 def audio_kind(model) -> str:
     """What audio a model follows: "mfcc" (mrgen's own features), "wavlm", or "" (none)."""
     spec = getattr(model, "control_spec", None)
-    if spec is None or not spec.continuous:
+    if spec is None or not spec.continuous or spec.source == "path":
         return ""
     return "wavlm" if spec.source == "wavlm" else "mfcc"
 
@@ -399,18 +400,20 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
           labels: PathLike | dict | None = None, label_per_clip: str | Sequence[str] | None = None,
           audio: Sequence[PathLike] | None = None, wavlm: PathLike | None = None, fps: float = 30.0, seed: int = 0,
           device: str = "cpu", resume: PathLike | None = None, quiet: bool = False, procs: int | None = None,
-          progress: Progress | None = None, should_stop: ShouldStop | None = None) -> TrainedModel:
+          path_control: bool = False, progress: Progress | None = None, should_stop: ShouldStop | None = None
+          ) -> TrainedModel:
     """Train a model on ``clips`` (.bvh / .npz) and write it to ``out`` (.pt).
 
     ``settings``: ``KEY=VALUE`` changes to the preset (:func:`training.presets.parse_setting`). ``labels``: a
     labels file (JSON / CSV) or parsed table; ``label_per_clip``: one label for all clips or one per clip.
     ``audio``: one speech WAV per clip: the model learns to follow its features (MFCC, energy, pitch; with
     ``wavlm``, a local WavLM checkpoint folder, its hidden states). ``resume``: continue a stopped run from its
-    checkpoint. ``progress`` is called as training goes; when ``should_stop()`` is true, training stops after the
-    current step and saves a checkpoint (``stopped_early`` in the result). ``procs``: data-parallel training
-    processes (None: one per physical core, at most the step's crops; a resumed run: as many as before; 1: one
-    process, exactly as before data-parallel training; under torchrun: torchrun's), see
-    :mod:`training.distributed`.
+    checkpoint. ``path_control``: the model learns to follow the clips' own travel (pelvis velocity and turning,
+    :mod:`mrgen_core.path_control`), so ``--path`` steers it. ``progress`` is called as training goes; when
+    ``should_stop()`` is true, training stops after the current step and saves a checkpoint (``stopped_early`` in
+    the result). ``procs``: data-parallel training processes (None: one per physical core, at most the step's
+    crops; a resumed run: as many as before; 1: one process, exactly as before data-parallel training; under
+    torchrun: torchrun's), see :mod:`training.distributed`.
     """
     from training.presets import PRESETS, PUBLIC_PRESETS, parse_setting
 
@@ -419,9 +422,11 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     overrides = dict(parse_setting(item, preset) for item in settings)
     if overrides and resume:
         raise MrgenError("--set cannot change a run being resumed (its settings are in the checkpoint)")
-    if resume and (clips or labels or label_per_clip or audio or wavlm):
-        raise MrgenError("--resume continues a run on its own clips, labels and audio: leave out the clips, "
-                         "--labels, --label and --audio")
+    if resume and (clips or labels or label_per_clip or audio or wavlm or path_control):
+        raise MrgenError("--resume continues a run on its own clips, labels and control: leave out the clips, "
+                         "--labels, --label, --audio and --path-control")
+    if audio and path_control:
+        raise MrgenError("a model follows either speech (--audio) or paths (--path-control), not both")
     if not resume and not clips:
         raise MrgenError("no training clips given (or --resume CKPT to continue a run)")
     if labels and label_per_clip:
@@ -461,6 +466,8 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
         controls = [c for c, _ in controls]
     elif wavlm:
         raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
+    elif path_control:
+        from .path_control import SOURCE as source
     from training.train import train as train_model
 
     outcome: dict = {}

@@ -238,6 +238,7 @@ def cases() -> list[Case]:
         add(cls, "train", ["clip.npz", "--labels", f, "-o", "out.pt"], f)
         add(cls, "import", ["clip.bvh", "--mapping", f, "-o", "out.npz"], f)
     add("non-finite", "train", ["clip.npz", "--labels", "nanlabels.json", "-o", "out.pt"], "nanlabels.json")
+    add("wrong type", "train", ["clip.npz", "--audio", "good.wav", "--path-control", "-o", "out.pt"], "--path-control")
     for cls, f in JSON_BAD + MOTION_BAD:  # a path to follow: a JSON file, or the root path of a motion
         add(cls, "generate", ["--path", f, "-o", "out.npz"], f)
     add("output over input", "generate", ["--path", "clip.npz", "-o", "clip.npz"], "clip.npz")

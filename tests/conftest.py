@@ -113,6 +113,19 @@ def tiny_labelled_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_path_model(tmp_path_factory) -> Path:
+    """`mrgen train --path-control` on the CMU walk and run, labelled ``walk`` and ``run`` (``tiny`` preset, seed 0)."""
+    from mrgen_core.cli import main
+
+    out = tmp_path_factory.mktemp("tiny_path") / "walk_run_path.pt"
+    rc = _one_thread(lambda: main(["train", str(data_path(WALK)), str(data_path(RUN)), "--label", "walk",
+                                   "--label", "run", "--path-control", "--preset", "tiny", "--seed", "0", "--procs",
+                                   "1", "-o", str(out)]))
+    assert rc == 0 and out.is_file()
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_audio_model(tmp_path_factory) -> Path:
     """`mrgen train --audio` on the CMU dance paired with a WAV whose loudness follows the dance's motion energy
     (:func:`envelope_wav` of :func:`motion_energy`; MFCC features, ``tiny`` preset, seed 0): a model whose motion

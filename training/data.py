@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from mrgen_core import features as feat
+from mrgen_core import path_control
 from mrgen_core.control import ControlSpec, frame_labels, read_label_file, segments_for
 from mrgen_core.errors import MrgenError
 from mrgen_core.limits import MIN_TRAIN_FRAMES
@@ -98,6 +99,10 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
     norm = feat.Normalizer.fit(raws)
 
     spec = ControlSpec(vocab=tuple(vocab))
+    if control_source == path_control.SOURCE:  # the clips' own travel (``mrgen train --path-control``)
+        if controls is not None:
+            raise MrgenError("path control comes from the clips themselves: give no other control features")
+        controls = [path_control.of_features(raw, m.fps) for raw, m in zip(raws, motions)]
     if controls is not None:
         if len(controls) != len(motions):
             raise MrgenError(f"{len(controls)} control arrays for {len(motions)} clips")

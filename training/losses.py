@@ -56,6 +56,21 @@ def reconstruction_loss(out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return (out - real).abs().mean()
 
 
+def path_loss(raw: torch.Tensor, control: torch.Tensor, mean, std, fps: float) -> torch.Tensor:
+    """How far the travel of generated crops (raw features (B, C, T)) is from the path control they were given
+    (``control`` (B, 3, T), normalised by ``mean``/``std``): both averaged over
+    :data:`mrgen_core.path_control.SMOOTH_SECONDS` (at most the crop), L1 in m/s and rad/s. In those units, not in
+    the control's standard deviations: a clip that spins (a dance) must not make the turning of a walk cheap, and
+    a turn missed by 0.1 rad/s puts the body as far off the path as a speed missed by 0.1 m/s (more, over time)."""
+    from mrgen_core import path_control
+
+    win = max(1, min(int(round(path_control.SMOOTH_SECONDS * fps)), raw.shape[-1]))
+    mean = torch.as_tensor(mean, dtype=raw.dtype, device=raw.device)[None, :, None]
+    std = torch.as_tensor(std, dtype=raw.dtype, device=raw.device)[None, :, None]
+    travel = F.avg_pool1d(raw[:, feat.VEL_X:feat.YAW_RATE + 1], win, stride=1)
+    return (travel - F.avg_pool1d(control * std + mean, win, stride=1)).abs().mean()
+
+
 def foot_positions(raw: torch.Tensor, fps: float, offsets: torch.Tensor) -> torch.Tensor:
     """World positions (B, T, 4, 3) of the foot joints (``FOOT_JOINTS`` order) from raw features (B, C, T), the
     root integrated from the window's first frame (velocities do not depend on that choice)."""

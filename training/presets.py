@@ -38,6 +38,8 @@ _BASE = dict(
     rec_weight=50.0,          # L1 reconstruction of the clips from z*
     contact_weight=5.0,       # GANimator's consistency of predicted contacts and foot speed
     slide_weight=5.0,         # sliding of feet that are low and slow (as the foot-skating metric sees it)
+    path_weight=30.0,         # models trained with --path-control: the generated travel (smoothed root velocity
+                              # and turning, L1 in m/s and rad/s) agrees with the path control it was given
     patch_weight=10.0,        # patch nearest-neighbour loss (generated patches near real ones of their label)
     patch_size=8,             # frames per patch
     patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)

@@ -36,6 +36,7 @@ import torch
 from torch.profiler import record_function
 from tqdm import tqdm
 
+from mrgen_core import path_control
 from mrgen_core.checkpoint import load_checkpoint, save_checkpoint
 from mrgen_core.errors import MrgenError
 from mrgen_core.model.pyramid import MotionModel
@@ -367,6 +368,11 @@ class Trainer:
             with record_function("variation loss"):
                 logs["vary"] = self.variation_loss(model.generators[level], data, b, fake, *inputs)
             total = total + s["vary_weight"] * logs["vary"]
+        spec = model.control_spec
+        if s.get("path_weight") and spec.source == path_control.SOURCE:
+            logs["path"] = losses.path_loss(model.denormalize(fake), b.ctrl_fake[:, len(spec.vocab):],
+                                            spec.cont_mean, spec.cont_std, model.level_fps(level))
+            total = total + s["path_weight"] * logs["path"]
         if s["contact_weight"] or s["slide_weight"]:
             with record_function("foot losses"):
                 logs["contact"], logs["slide"] = losses.foot_losses(model.denormalize(fake), model.level_fps(level),

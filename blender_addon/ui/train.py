@@ -21,6 +21,7 @@ class MRGEN_PT_train(SidebarPanel, bpy.types.Panel):
         s = props.settings_for(context)
         stacked(layout, s, "train_labels", "Labels (one, or per clip):")
         layout.prop(s, "train_preset")
+        layout.prop(s, "train_path_control")
         stacked(layout, s, "train_output", "Save as:")
         row = layout.row()
         row.enabled = not jobs.busy() and bool(clips)

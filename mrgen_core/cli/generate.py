@@ -72,8 +72,9 @@ def add_direction_args(p) -> None:
 
 def add_path_args(p) -> None:
     """Path following (generate)."""
-    g = p.add_argument_group("follow a path (model-agnostic warp: a generated gait time-warped and re-placed onto "
-                             "the path, feet cleaned up)")
+    g = p.add_argument_group("follow a path (a model trained with --path-control steers along it and is nudged "
+                             "onto it; any other model: a generated gait time-warped and re-placed onto the path; "
+                             "feet cleaned up)")
     g.add_argument("--path", metavar="PATH.json|.csv|.npz|.bvh",
                    help="floor waypoints in metres: x,y[,t] rows (JSON list, CSV, or .npz 'points'/'times') or a "
                         "motion whose root path to follow; untimed points take --seconds or --speed (default: "

@@ -33,18 +33,27 @@ def label_weights(control: torch.Tensor | None, vocab_size: int) -> torch.Tensor
 
 
 def crossfade_step(step, weights: torch.Tensor, base: torch.Tensor | None, control: torch.Tensor,
-                   noise: torch.Tensor | None, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+                   noise: torch.Tensor | None, mean: torch.Tensor, std: torch.Tensor, size: int | None = None
+                   ) -> torch.Tensor:
     """``step(base, control, noise) -> (B, C, n)`` run once per label in ``weights`` (B, K + 1, n), in one batch,
-    then crossfaded (normalised features; ``mean``/``std`` undo the normalisation for the rotations)."""
+    then crossfaded (normalised features; ``mean``/``std`` undo the normalisation for the rotations). ``size``: the
+    model's control size, where ``control`` carries past it every label's own continuous control (K lanes of
+    ``size - K`` channels: a path-controlled model's travel), which that label's run then takes."""
     live = [k for k in range(weights.shape[1]) if float(weights[:, k].max()) > _EPS]
     b = max(t.shape[0] for t in (base, noise, control) if t is not None)
     control, weights = control.expand(b, -1, -1), weights.expand(b, -1, -1)
     vocab = weights.shape[1] - 1
+    size = control.shape[1] if size is None else size
+    width = size - vocab
+    lanes = control.shape[1] > size
     ctrl = control.repeat(len(live), 1, 1)
     ctrl[:, :vocab] = 0.0
     for j, k in enumerate(live):
         if k < vocab:  # (the last weight is for unlabelled frames: no label at all)
             ctrl[j * b:(j + 1) * b, k] = 1.0
+            if lanes:
+                ctrl[j * b:(j + 1) * b, vocab:size] = control[:, size + k * width:size + (k + 1) * width]
+    ctrl = ctrl[:, :size]
     rep = (lambda t: None if t is None else t.repeat(len(live), *([1] * (t.dim() - 1))))
     outs = step(rep(base), ctrl, rep(noise)).view(len(live), b, -1, weights.shape[2])
     w = weights[:, live].transpose(0, 1)[:, :, None]  # (L, B, 1, n)

@@ -250,11 +250,13 @@ class MotionModel(nn.Module):
             else:
                 z = None
             w = label_weights(controls[i], len(self.control_spec.vocab)) if crossfade else None
+            size = self.control_spec.size  # channels past it: every label's own continuous control (lanes)
             if w is None:
-                prev = self.level_step(i, up, n, controls[i], z, circular)
+                c = controls[i] if controls[i] is None else controls[i][:, :size]
+                prev = self.level_step(i, up, n, c, z, circular)
             else:
                 step = (lambda b, c, z_, i=i, n=n: self.level_step(i, b, n, c, z_, circular))
-                prev = crossfade_step(step, w, up, controls[i], z, self.mean, self.std)
+                prev = crossfade_step(step, w, up, controls[i], z, self.mean, self.std, size)
             if constrain is not None:
                 prev = constrain(i, prev)
             outs.append(prev)

@@ -356,6 +356,7 @@ def test_train_from_actions_then_generate(prefs, tmp_path):
     assert bpy.ops.mrgen.import_motion(filepath=str(walk)) == {"FINISHED"}
     s = bpy.context.active_object.data.mrgen
     s.train_labels, s.train_preset, s.train_output = "walk", "tiny", str(tmp_path / "mine")
+    s.train_path_control = True  # the model steers along a path (mrgen train --path-control)
     assert prefs.train_procs == 0  # automatic: the worker trains with one process per physical core
     assert bpy.ops.mrgen.train(blocking=True) == {"FINISHED"}
     assert (tmp_path / "mine.pt").is_file()
@@ -364,3 +365,11 @@ def test_train_from_actions_then_generate(prefs, tmp_path):
     assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
     act = bpy.context.active_object.animation_data.action
     assert act["mrgen"]["model"] == str(tmp_path / "mine.pt") and act["mrgen"]["frames"] == 60
+    marker = bpy.data.objects.new("Waypoints", None)  # follow an empty keyed at two frames: the trained route
+    bpy.context.scene.collection.objects.link(marker)
+    for frame, x in ((1, 0.0), (61, 2.0)):
+        marker.location = (x, 0.0, 0.0)
+        marker.keyframe_insert("location", frame=frame)
+    s.follow_curve, s.path_curve = True, marker.name
+    assert bpy.ops.mrgen.generate(blocking=True) == {"FINISHED"}
+    assert bpy.context.active_object.animation_data.action["mrgen"]["path_method"] == "control"

@@ -3,11 +3,17 @@
 # (CMU Graphics Lab Motion Capture Database: commercial use allowed), one label per clip, preset `default`, seed 0.
 # Run from the repository root after `bash scripts/setup.sh`. Nothing trained on Bandai Namco data ships.
 #
-# Last run: 2026-11-26, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores (another training run beside it): 394 s,
-# 10 levels, 7.5 MB. Label accuracy 91 % (5 samples per label, `benchmarks/bench_train.py`'s measure: walk, run,
-# jump, punch, dance, salsa 100 %, hop 40 % - mistaken for walk, same performer and session); label schedules
-# cycling through all 7 labels: 97 % of frames nearest to their own label's clips (89 % when sampling still mixed
-# the control at a switch instead of crossfading the levels' outputs).
+# --path-control: the model learns to follow its clips' own travel (pelvis velocity and turning, every level;
+# mrgen_core/path_control.py), so `generate --path` steers it and a free `walk` travels as the walk clips do. Before
+# (2026-11-26, without it): label accuracy 91 % (hop taken for walk in 3 of 5 samples) and a walk that shuffled at
+# 0.06-0.08 m/s against its clips' 0.18-1.28.
+#
+# Last run: 2026-12-05, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores (another training run beside it): 363 s,
+# 10 levels, 7.5 MB. Label accuracy 100 % (5 samples per label, `benchmarks/bench_train.py`'s measure, all 7
+# labels); label schedules cycling through all 7 labels: 95.5 % of frames nearest to their own label's clips, the
+# weakest segment 69 % (a walk whose fast stretches lie nearer the hop clip, same performer and session). Free walks
+# (5 seeds x 10 s): 0.18-0.80 m/s at 66-114 steps/min (clips 0.18-1.28 m/s, 72-133 steps/min;
+# `benchmarks/bench_locomotion.py`).
 # patch_recall 3 (not the `default` preset's 6): on these 12 labelled clips it gave better label control (91 % vs
 # 86 %, schedules 89 % vs 85 % of frames); 6 is better for the diversity of single-clip models (BENCHMARKS.md).
 # Mode seeking only on the finest quarter of the pyramid (vary_from 0.75: levels 7-9; the preset's 0.5 took hop for
@@ -30,4 +36,4 @@ OUT=${1:-mrgen_core/models/default.pt}
   "$RAW/secondlife_salsa_pair/61_12_scaled.bvh" \
   --label walk --label walk --label walk --label walk --label run --label hop \
   --label jump --label jump --label punch --label dance --label salsa --label salsa \
-  --preset default --set g_widths=[3,6,6] --set d_widths=[2,4,4] --set iterations=900 --set patch_recall=3 --set sample_recall=0 --set label_mix=0 --set vary_weight=100 --set vary_from=0.75 --seed 0 --procs 1 -o "$OUT"
+  --preset default --set g_widths=[3,6,6] --set d_widths=[2,4,4] --set iterations=900 --set patch_recall=3 --set sample_recall=0 --set label_mix=0 --set vary_weight=100 --set vary_from=0.75 --seed 0 --procs 1 --path-control -o "$OUT"
