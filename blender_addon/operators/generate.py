@@ -142,8 +142,9 @@ def make_apply(kind: str, target_name: str | None, fps: float, frame_start: int,
             elif abs(motion.fps - fps) > 1e-6 or (num_frames and motion.num_frames != num_frames):
                 motion = motion.resample(fps, num_frames=num_frames)
             name = base_name + (f" v{i + 1}" if len(files) > 1 else "")
+            made = {k: motion.meta[k] for k in ("path_method",) if k in (motion.meta or {})}  # how it was made
             action = rig.apply_motion(obj, motion, name, frame_start,
-                                      {"mrgen": dict(meta, kind=kind, variation=i,
+                                      {"mrgen": dict(meta, **made, kind=kind, variation=i,
                                                      frames=motion.num_frames - int(loop))})
             if loop:
                 direct.make_cyclic(obj, action)
@@ -205,7 +206,7 @@ class MRGEN_OT_generate(JobOperator, bpy.types.Operator):
         if path:
             params.update(path)
             base = f"{_short(stem)} {_short(labels, 24) or 'mix'} path {_short(s.path_curve, 16)} s{s.seed}"
-            meta.update(path_curve=s.path_curve, path_method="warp",
+            meta.update(path_curve=s.path_curve,  # path_method ("control" or "warp") comes with each result
                         path_timing="keys" if path["path"].get("times") else s.path_timing)
         start = path_start if path_start is not None else props.start_frame(s, context.scene)
         apply = make_apply("generate", smpl_target(context), fps, start, base, meta,
