@@ -31,12 +31,13 @@ TOES = (10, 11)
 
 #: What the shipped model's figures say (written with the table; keep it true when the model changes).
 NOTE = ("The shipped model is trained with `--path-control` (training/recipes/default_model.sh): without a path, a "
-        "label travels as its training clips do, from a point of their travel drawn by the seed. Walk: speed met "
-        "(0.18-0.80 m/s, clips 0.18-1.28; before this model 0.06-0.08), cadence met on 4 of 5 seeds (66-114 steps/min "
-        "against 72-133; before 36-72). Not met: toes not below -1 cm -- generated toes reach -6 cm, as the clips' own "
-        "do (-6.1 cm: the SMPL toe joint after retargeting the BVH), so the target is stricter than the training data; "
-        "5 % of walk frames have a toe below -2 cm (before 45 %). Run keeps its speed, but no strikes are found in "
-        "its samples (feet that never settle: low and slow at once); dance and salsa travel less than their clips.")
+        "label travels as its training clips do, from a point of their travel drawn by the seed, with noise at every "
+        "level (`--noise auto`). Walk: speed met (0.20-0.83 m/s against the clips' 0.18-1.28; the model before: "
+        "0.06-0.08) and cadence met (84-114 steps/min against 72-133; before 36-72). Not met: toes not below -1 cm -- "
+        "generated toes reach -10 cm and 6 % of walk frames have a toe below -2 cm (before 45 %); the clips' own toes "
+        "reach -6 cm (the SMPL toe joint after retargeting the BVH), so the target is stricter than the training "
+        "data. Run keeps its speed but few strikes are found in its samples (feet that rarely settle: low and slow "
+        "at once); dance and salsa travel less than their clips.")
 
 
 def locomotion(motion) -> dict:

@@ -130,7 +130,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     rows = []
     for pname, path in paths.items():
         errs, maxs, heads, skates, fastj, cads, speeds, covs, warns = [], [], [], [], [], [], [], [], []
-        own, own_max, own_head, method = [], [], [], "warp"
+        own, own_max, own_head, methods, steered, nudge = [], [], [], [], [], []
         for k in range(num):
             try:
                 motions, warnings = follow(model, path, labels=label, seed=k)
@@ -138,11 +138,13 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
                 warns.append(f"refused: {e}")
                 break
             m = motions[0]
-            method = m.meta["path_method"]
+            methods.append(m.meta["path_method"])
             if "model_path_error_cm" in m.meta:  # the trained route: how far the model got before the nudge
                 own.append(m.meta["model_path_error_cm"]["mean"])
                 own_max.append(m.meta["model_path_error_cm"]["max"])
                 own_head.append(m.meta["model_heading_error_deg"])
+                steered.append(m.meta["steered_path_error_cm"]["mean"])
+                nudge.append(m.meta["nudge_deg"]["mean"])
             errs.append(m.meta["path_error_cm"]["mean"])
             maxs.append(m.meta["path_error_cm"]["max"])
             heads.append(m.meta["heading_error_deg"])
@@ -153,10 +155,13 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             covs.append(coverage(motion_features(m), ref_feats))
             warns.extend(w for w in warnings if w not in warns)
         row = dict(base, path=pname, path_seconds=round(m.meta["path_seconds"] if errs else path.duration or 0, 2),
-                   path_length=round(path.length, 2), method=method, warnings=warns)
+                   path_length=round(path.length, 2), warnings=warns,
+                   method=", ".join(f"{x} ({methods.count(x)}/{len(methods)})" if len(set(methods)) > 1 else x
+                                    for x in sorted(set(methods))) or "-")
         if own:
             row.update(model_error_mean=round(float(np.mean(own)), 1), model_error_max=round(float(np.max(own_max)), 1),
-                       model_heading=round(float(np.mean([h for h in own_head if h is not None] or [0])), 1))
+                       model_heading=round(float(np.mean([h for h in own_head if h is not None] or [0])), 1),
+                       steered_error_mean=round(float(np.mean(steered)), 1), nudge_deg=round(float(np.mean(nudge)), 1))
         if errs:
             row.update(error_mean=round(float(np.mean(errs)), 2), error_max=round(float(np.max(maxs)), 2),
                        heading=round(float(np.mean(heads)), 2), skate=round(float(np.mean(skates)), 2),
@@ -174,11 +179,12 @@ def report(rows: list[dict]) -> str:
     def alone(r):
         if "model_error_mean" not in r:
             return "-"
-        return f"{f(r['model_error_mean'], 0)} / {f(r['model_error_max'], 0)}, {f(r['model_heading'], 0)}"
+        return (f"{f(r['model_error_mean'], 0)} / {f(r['model_error_max'], 0)}, {f(r['model_heading'], 0)}; "
+                f"{f(r.get('steered_error_mean'), 0)}; {f(r.get('nudge_deg'), 0)}")
 
     out = ["| model (label), gait speed | path | route | path error mean / max (cm) | heading error (deg) | model "
-           "alone: path error mean / max (cm), heading (deg) | foot skating (cm/s; clips') | fastest joint (m/s; "
-           "clips', free) | cadence (/s; free) | coverage % (free) |",
+           "alone: path error mean / max (cm), heading (deg); steered (cm); nudge (deg) | foot skating (cm/s; "
+           "clips') | fastest joint (m/s; clips', free) | cadence (/s; free) | coverage % (free) |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error_mean" not in r:

@@ -19,6 +19,7 @@ from .blending import (_keep_path, _level_controls, _mirror, _source_labels, loa
 from .directing import SEAM_SECONDS, check_loop, constraint, finish, pin_constraint
 from .errors import MrgenError
 from .features import Start
+from .sampling import noise_mode
 from .model.pyramid import MotionModel, downsample
 from .motion import Motion
 
@@ -92,7 +93,8 @@ def _blend_keep(model, src, k, n, ranges, seed, num, labels, src_labels, cleanup
                                    constrain=constrain)[-1]
             out = _keep_path(model, out, src_raw, cutoff)
         else:
-            out = model.synthesize(lengths, controls, generator=gen, noise_levels=[0], crossfade=True,
+            levels = None if noise_mode(model) == "all" else [0]
+            out = model.synthesize(lengths, controls, generator=gen, noise_levels=levels, crossfade=True,
                                    constrain=constrain)[-1]
         raw = model.denormalize(out[0]).T.cpu().double().numpy()
         raw, at = keymod.pin_path(raw, model.fps, placed, pins.xy, pins.yaw)

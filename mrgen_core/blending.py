@@ -24,7 +24,7 @@ from .errors import MrgenError
 from .geometry import ground_path, rotate_heading
 from .model.pyramid import MotionModel, downsample
 from .motion import Motion
-from .sampling import build_control, finish
+from .sampling import build_control, finish, noise_mode
 
 
 def resolve_source(model: MotionModel, source: Motion | str | os.PathLike) -> Motion:
@@ -228,7 +228,8 @@ def generate_mixed(model: MotionModel, seconds: float | None = None, *, frames: 
     motions = []
     for j in range(num):
         gen = torch.Generator().manual_seed(int(seed) + j)
-        out = model.synthesize(lengths, controls, generator=gen, noise_levels=[0], crossfade=True)[-1]
+        levels = None if noise_mode(model) == "all" else [0]
+        out = model.synthesize(lengths, controls, generator=gen, noise_levels=levels, crossfade=True)[-1]
         motions.append(finish(model, out[0], start=model.default_start(), name=f"mixed_{int(seed) + j}",
                               labels=idx, cleanup=cleanup))
         if progress is not None:

@@ -28,7 +28,7 @@ from scipy.ndimage import uniform_filter1d
 
 from . import features as feat
 from .cleanup import cleanup_feet
-from .contacts import foot_contacts
+from .contacts import foot_contacts, joint_speed
 from .errors import MrgenError
 from .geometry import rz
 from .motion import Motion
@@ -47,6 +47,11 @@ ABSURD_RATIO = 5.0
 ABSURD_SPEED = 12.0  # m/s
 #: A label whose training clips travel slower than this (m/s) cannot follow a path.
 MIN_TRAVEL_SPEED = 0.15
+#: The trained route hands over to the warp where the model, steered, still faces this far (degrees, on average)
+#: from the wanted facing: the nudge would have to turn the whole body that much.
+MAX_NUDGE_DEGREES = 30.0
+#: ... or where its limbs move slower than this share of the clips' (90th percentiles of the fastest joint): a glide.
+GLIDE_SHARE = 0.4
 #: The trained route moves the body at most this times the fastest training clip's speed (then it falls behind).
 STEER_MAX_RATIO = 1.1
 #: Gait frames skipped at the start (at most a quarter of the gait).
@@ -64,6 +69,7 @@ class GaitStats:
     fastest: float
     turn: float
     period: float
+    limbs: float = 0.0  # the fastest joint's speed (m/s) in a frame, 90th percentile over the clips' frames
 
     @classmethod
     def of(cls, model, labels: str | None) -> "GaitStats":
@@ -93,8 +99,16 @@ class GaitStats:
         if v.size == 0:
             raise MrgenError("the model has no training frames of the requested labels to measure speeds on")
         w = np.concatenate(turns)
-        return cls(natural=float(np.median(v)), slowest=float(np.percentile(v, 5)),
-                   fastest=float(np.percentile(v, 99)), turn=float(np.percentile(w, 99)), period=period)
+        limbs = []
+        for motion, clip in zip(model.training_motions(), model.clips):
+            fastest = joint_speed(motion.joints(), motion.fps).max(axis=1)
+            lab = clip.get("labels")
+            limbs.append(fastest if idx is None or lab is None else fastest[np.isin(np.asarray(lab), idx)])
+        moving = v[v > MIN_TRAVEL_SPEED]  # a clip's standing and turning on the spot is not its pace
+        return cls(natural=float(np.median(moving if moving.size > 0.2 * v.size else v)),
+                   slowest=float(np.percentile(v, 5)),
+                   fastest=float(np.percentile(v, 99)), turn=float(np.percentile(w, 99)), period=period,
+                   limbs=float(np.percentile(np.concatenate(limbs), 90)))
 
 
 def _period(model, label: str | None) -> float:
@@ -384,9 +398,22 @@ def _steered(model, path, stats, facing, *, seconds, speed, labels, seed, noise,
     return motion, plan_, figures, mine
 
 
+def _cannot_steer(motion: Motion, figures: dict, stats: GaitStats) -> str | None:
+    """Why a steered result is no good (None if it is): the nudge had to turn the body far (the path turns or
+    speeds where the clips never do), or the body glides (limbs far slower than in the clips)."""
+    if figures["nudge_deg"]["mean"] > MAX_NUDGE_DEGREES:
+        return (f"the model, steered, faced {figures['nudge_deg']['mean']:.0f} deg away from the path on average "
+                f"(more than {MAX_NUDGE_DEGREES:g})")
+    limbs = float(np.percentile(joint_speed(motion.joints(), motion.fps).max(axis=1), 90))
+    if stats.limbs and limbs < GLIDE_SHARE * stats.limbs:
+        return (f"the model, steered, glided (its fastest joint at {limbs:.1f} m/s, the clips' "
+                f"{stats.limbs:.1f} m/s)")
+    return None
+
+
 def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float | None = None,
            facing: Facing = Facing(), labels: str | None = None, seed: int = 0, num: int = 1,
-           noise: str = "coarsest", cleanup: bool = True, progress=None) -> tuple[list[Motion], list[str]]:
+           noise: str = "auto", cleanup: bool = True, progress=None) -> tuple[list[Motion], list[str]]:
     """``num`` motions of ``model`` following ``path`` (variation ``k``: seed ``seed + k``), each carrying its
     ``meta`` (``path_method``: ``"control"`` for a model trained with path control, :mod:`mrgen_core.path_steer`,
     else ``"warp"``; the figures of :func:`follow_figures`, warnings); and the warnings."""
@@ -398,10 +425,20 @@ def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float
         def report(f, msg="", k=k):
             if progress is not None:
                 progress((k + f) / num, msg)
-        motion, plan_, figures, mine = route(model, path, stats, facing, seconds=seconds, speed=speed,
-                                             labels=labels, seed=seed + k, noise=noise, cleanup=cleanup,
-                                             progress=report)
-        meta = {"path_method": method, "path": path.source or "inline", "facing": facing.describe(),
+        kw = dict(seconds=seconds, speed=speed, labels=labels, seed=seed + k, noise=noise, cleanup=cleanup,
+                  progress=report)
+        motion, plan_, figures, mine = route(model, path, stats, facing, **kw)
+        used, why = method, _cannot_steer(motion, figures, stats) if method == STEERED else None
+        if why:  # the warp of the model's own gait is the nearer feasible motion, where that gait travels
+            try:
+                motion, plan_, warped, other = _warped(model, path, stats, facing, **kw)
+            except MrgenError as e:
+                mine.append(f"{why}, and the warp fallback could not take over ({e})")
+            else:
+                mine = other
+                mine.insert(0, f"{why}: its gait was warped onto the path instead")
+                figures, used = {**warped, "steered": figures}, METHOD
+        meta = {"path_method": used, "path": path.source or "inline", "facing": facing.describe(),
                 "path_seconds": round(plan_.frames / model.fps, 3), "path_length_m": round(path.length, 3),
                 **figures, "training_speed_mps": [round(stats.slowest, 3), round(stats.fastest, 3)],
                 "warnings": mine}

@@ -137,17 +137,29 @@ def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: st
     return motion
 
 
+def noise_mode(model: MotionModel, noise: str = "auto") -> str:
+    """``"coarsest"`` or ``"all"``; ``"auto"``: every level for a model trained with path control (its steps come
+    from the noise of the levels fast enough to hold them: with noise at the coarsest level only, a steady path
+    gives them nothing to step by and the body glides), else the coarsest only."""
+    if noise not in ("all", "coarsest", "auto"):
+        raise MrgenError(f"noise must be 'auto', 'all' or 'coarsest', got {noise!r}")
+    if noise == "auto":
+        return "all" if model.control_spec.source == path_control.SOURCE else "coarsest"
+    return noise
+
+
 @torch.no_grad()
 def generate(model: MotionModel, seconds: float | None = None, *, frames: int | None = None, seed: int = 0,
              labels: str | None = None, num: int = 1, progress=None, control: np.ndarray | None = None,
-             noise: str = "coarsest", noise_scale: float = 1.0, start: Start | None = None,
+             noise: str = "auto", noise_scale: float = 1.0, start: Start | None = None,
              cleanup: bool = True, threads: int = 1, loop: bool = False, keys=None) -> list[Motion]:
     """``num`` new motions of ``seconds`` (or ``frames``) at the model's frame rate.
 
     ``labels``: a schedule ``"walk:0-4,jump:4-6"`` (seconds; gaps take the nearest label) or one label name;
     default the model's first label. ``control``: continuous per-frame control (T, F) for models trained with
-    it. ``noise``: ``"coarsest"`` (default: only level 0 draws noise, GANimator's evaluation protocol; the finer
-    levels add detail deterministically) or ``"all"`` (every level adds noise: more variation in the detail).
+    it. ``noise``: ``"coarsest"`` (only level 0 draws noise, GANimator's evaluation protocol; the finer levels add
+    detail deterministically), ``"all"`` (every level adds noise: more variation in the detail) or ``"auto"``
+    (default: :func:`noise_mode`).
     Sample ``k`` uses seed ``seed + k``, so it does not depend on ``num``. ``progress(fraction, message)``.
     ``cleanup``: pin the feet where the model predicts contact (:func:`mrgen_core.cleanup.cleanup_feet`).
     ``threads``: torch threads while sampling (one is fastest for these small convolutions, and safe on a busy
@@ -157,8 +169,7 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     """
     if num < 1:
         raise MrgenError(f"--num must be at least 1, got {num}")
-    if noise not in ("all", "coarsest"):
-        raise MrgenError(f"noise must be 'all' or 'coarsest', got {noise!r}")
+    noise = noise_mode(model, noise)
     schedule = parse_schedule(labels) if labels else None
     n = _frames(model, seconds, frames, schedule)
     full, idx = build_control(model, n, labels, control)

@@ -202,7 +202,7 @@ def _in_batches(make, outputs: list[Path], report: Progress, model, model_path: 
 
 
 def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | None = None,
-             frames: int | None = None, seed: int = 0, labels: str | None = None, noise: str = "coarsest",
+             frames: int | None = None, seed: int = 0, labels: str | None = None, noise: str = "auto",
              audio: PathLike | None = None, wavlm: PathLike | None = None, wavlm_if_needed: bool = False,
              cleanup: bool = True, loop: bool = False, cycles: int | None = None, keys: PathLike | None = None,
              key_frames: str | Sequence[int] | None = None, key_root: bool = False, mapping: PathLike | None = None,
@@ -489,7 +489,8 @@ def _load_motion(path: PathLike, fps: float):
 
 def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: int | None, cleanup: bool,
                    report: Progress, label: str | None = None) -> tuple[list, list, list | None, dict]:
-    """Samples of ``model`` (noise at the coarsest level only: GANimator's protocol), the clips to score them
+    """Samples of ``model`` (noise at the coarsest level only: GANimator's protocol; at every level for a model
+    trained with path control, :func:`mrgen_core.sampling.noise_mode`), the clips to score them
     against, and ``G(z*)`` of every training clip when they are the model's own. A labelled model scored
     against its own clips: one group of samples per label (or ``label`` alone), each scored against the parts of
     the clips that carry its label (returned as ``[(label, samples, refs), ...]`` in place of samples and refs)."""
@@ -522,7 +523,7 @@ def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: 
             if not parts:
                 continue
             n = frames or 2 * sum(r.num_frames for r in parts)
-            out = sampling.generate(m, frames=n, seed=seed, num=samples, noise="coarsest", cleanup=cleanup,
+            out = sampling.generate(m, frames=n, seed=seed, num=samples, noise="auto", cleanup=cleanup,
                                     labels=name, progress=lambda f, _="", k=k: report(
                                         0.5 * (k + f) / len(names), f"sampling {name}"))
             groups.append((name, out, parts))
@@ -532,7 +533,7 @@ def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: 
         return groups, refs, recs, {**protocol, "labels": [g[0] for g in groups],
                                     "frames": {g[0]: g[1][0].num_frames for g in groups}}
     frames = frames or 2 * sum(r.num_frames for r in refs)
-    out = sampling.generate(m, frames=frames, seed=seed, num=samples, noise="coarsest", cleanup=cleanup,
+    out = sampling.generate(m, frames=frames, seed=seed, num=samples, noise="auto", cleanup=cleanup,
                             labels=label, progress=lambda f, _="": report(0.5 * f, "sampling"))
     return out, refs, recs, {**protocol, "frames": frames, **({"labels": [label]} if label else {})}
 

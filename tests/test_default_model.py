@@ -84,3 +84,20 @@ def test_readme_main_job(tmp_path, capsys):
     assert a.num_frames == b.num_frames == 300
     np.testing.assert_allclose(a.joints(), b.joints(), atol=1e-3)
     assert gif.stat().st_size > 10_000
+
+
+def test_the_shipped_walk_steps_along_a_path(model):
+    """The shipped model follows paths on the trained route: along a line at 0.8 m/s its walk strikes the floor at a
+    walking cadence and swings its limbs (a model that read the steps' rhythm from its control glided instead:
+    fastest joint about the travel speed, no strikes), and stays on the path."""
+    from mrgen_core.contacts import foot_contacts
+    from mrgen_core.path_follow import follow
+    from mrgen_core.paths import check_path
+
+    for seed in range(2):
+        m = follow(model, check_path([[0, 0], [8, 0]], [0, 10]), labels="walk", seed=seed)[0][0]
+        assert m.meta["path_method"] == "control" and m.meta["path_error_cm"]["mean"] < 10
+        contact = foot_contacts(m.joints(), m.fps) > 0.5
+        strikes = (np.diff(contact.astype(int), axis=0) == 1).sum() / m.duration * 60  # per minute, four foot joints
+        fastest = np.percentile(joint_speed(m.joints(), m.fps).max(axis=1), 95)
+        assert 60 <= strikes and fastest > 2.0, (seed, strikes, fastest)

@@ -154,3 +154,18 @@ def test_each_label_runs_under_its_own_travel_in_a_crossfade():
     assert seen == [size]
     assert torch.allclose(out[0, feat.VEL_X, :5], torch.tensor(1.0)) and torch.allclose(out[0, feat.VEL_X, 5:],
                                                                                          torch.tensor(2.0))
+
+
+def test_a_path_the_model_cannot_steer_along_falls_back_to_the_warp(tiny_path_model, monkeypatch):
+    """Where the steered model still faces far from the path (more than MAX_NUDGE_DEGREES on average), its own gait
+    is warped onto the path instead, said in a warning and in the metadata (with the steered figures kept)."""
+    from mrgen_core import path_follow
+
+    model, line = load_model(tiny_path_model), check_path([[0, 0], [6, 0]], [0, 6])
+    monkeypatch.setattr(path_follow, "MAX_NUDGE_DEGREES", -1.0)  # every steered result counts as too far off
+    motions, warnings = follow(model, line, labels="walk", seed=0)
+    meta = motions[0].meta
+    assert meta["path_method"] == "warp" and "nudge_deg" in meta["steered"]
+    assert any("was warped onto the path instead" in w for w in warnings)
+    monkeypatch.setattr(path_follow, "MAX_NUDGE_DEGREES", 1e9)
+    assert follow(model, line, labels="walk", seed=0)[0][0].meta["path_method"] == "control"

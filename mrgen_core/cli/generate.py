@@ -44,8 +44,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--num", type=int, default=1,
                    help=f"number of motions (files OUT_000.ext, OUT_001.ext, ...; at most {MAX_NUM}, made and "
                         f"written {NUM_BATCH} at a time)")
-    p.add_argument("--noise", choices=("coarsest", "all"), default="coarsest",
-                   help="levels that get random noise: coarsest (default) or all (more variation in detail)")
+    p.add_argument("--noise", choices=("auto", "coarsest", "all"), default="auto",
+                   help="levels that get random noise: coarsest, or all (more variation in detail); auto (default): "
+                        "all for models trained with --path-control (their steps come from it), else coarsest")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     add_direction_args(p)
     add_path_args(p)

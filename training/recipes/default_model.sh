@@ -9,10 +9,11 @@
 # 0.06-0.08 m/s against its clips' 0.18-1.28.
 #
 # Last run: 2026-12-05, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores (another training run beside it): 363 s,
-# 10 levels, 7.5 MB. Label accuracy 100 % (5 samples per label, `benchmarks/bench_train.py`'s measure, all 7
-# labels); label schedules cycling through all 7 labels: 95.5 % of frames nearest to their own label's clips, the
-# weakest segment 69 % (a walk whose fast stretches lie nearer the hop clip, same performer and session). Free walks
-# (5 seeds x 10 s): 0.18-0.80 m/s at 66-114 steps/min (clips 0.18-1.28 m/s, 72-133 steps/min;
+# 10 levels, 7.5 MB. Sampled with noise at every level (`--noise auto`: a path-controlled model's steps come from
+# it; training/PROFILE.md, "Path control"). Label accuracy 100 % (5 samples per label, `benchmarks/bench_train.py`'s
+# measure, all 7 labels); label schedules cycling through all 7 labels: 96.3 % of frames nearest to their own label's
+# clips, the weakest segment 71 % (a walk whose fast stretches lie nearer the hop clip, same performer and session).
+# Free walks (5 seeds x 10 s): 0.20-0.83 m/s at 84-114 steps/min (clips 0.18-1.28 m/s, 72-133 steps/min;
 # `benchmarks/bench_locomotion.py`).
 # patch_recall 3 (not the `default` preset's 6): on these 12 labelled clips it gave better label control (91 % vs
 # 86 %, schedules 89 % vs 85 % of frames); 6 is better for the diversity of single-clip models (BENCHMARKS.md).
