@@ -155,8 +155,9 @@ def test_model_path_protocol(tmp_path, monkeypatch, capsys):
     out = tmp_path / "m.json"
     rc = cli.main(["eval", "--model", str(tmp_path / "m.pt"), "--samples", "3", "--seed", "7", "--json", str(out)])
     assert rc == 0
-    # GANimator's protocol: samples twice the training length, the given seed and count, coarsest noise only
-    assert ("generate", 180, 7, 3, "coarsest") in calls
+    # GANimator's protocol: samples twice the training length, the given seed and count, noise "auto" (the coarsest
+    # level only for a model without path control: sampling.noise_mode, tested in test_path_control)
+    assert ("generate", 180, 7, 3, "auto") in calls
     figs = json.loads(out.read_text())
     assert figs["num_samples"] == 3 and figs["protocol"]["frames"] == 180 and figs["protocol"]["seed"] == 7
     assert figs["coverage"] == 1.0  # the looped clip contains every training window

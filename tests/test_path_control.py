@@ -169,3 +169,18 @@ def test_a_path_the_model_cannot_steer_along_falls_back_to_the_warp(tiny_path_mo
     assert any("was warped onto the path instead" in w for w in warnings)
     monkeypatch.setattr(path_follow, "MAX_NUDGE_DEGREES", 1e9)
     assert follow(model, line, labels="walk", seed=0)[0][0].meta["path_method"] == "control"
+
+
+def test_path_controlled_models_sample_with_noise_at_every_level(tiny_path_model, tiny_model):
+    """``noise="auto"`` (the default): every level for a path-controlled model (its steps come from the finer
+    levels' noise; a steady path gives them nothing else to step by), the coarsest only for other models."""
+    from mrgen_core.sampling import noise_mode
+
+    path_model, other = load_model(tiny_path_model), load_model(tiny_model)
+    assert noise_mode(path_model) == "all" and noise_mode(other) == "coarsest"
+    assert noise_mode(path_model, "coarsest") == "coarsest" and noise_mode(other, "all") == "all"
+    with pytest.raises(MrgenError, match="noise must be"):
+        noise_mode(other, "some")
+    a = generate(path_model, seconds=2, labels="walk", seed=0)[0]
+    b = generate(path_model, seconds=2, labels="walk", seed=0, noise="all")[0]
+    assert np.allclose(a.poses, b.poses)
