@@ -43,7 +43,8 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
     (left ankle, left toe, right ankle, right toe), e.g. the model's predicted contacts; ``None`` derives them from
     the motion with :func:`~mrgen_core.contacts.foot_contacts`. ``blend_frames``: frames over which the correction
     fades in and out at each contact run (default 0.2 s). ``fill_gaps``: contact gaps up to this many frames are
-    closed (default 0.07 s). Only hip, knee and ankle rotations in ``poses`` change.
+    closed (default 0.07 s). Toes left below the floor are raised onto it (the foot pitched about the ankle). Only
+    hip, knee and ankle rotations in ``poses`` change.
     """
     t = motion.num_frames
     fps = motion.fps
@@ -101,6 +102,29 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
         g_pelvis = g[:, int(PARENTS[hip])]
         new_local = np.stack([_t(g_pelvis) @ g_hip, _t(g_hip) @ g_knee, _t(g_knee) @ g_ankle], axis=1)
         out.poses[f[:, None], [hip, knee, ankle]] = matrix_to_axis_angle(new_local)
+    return _toes_above_floor(out)
+
+
+def _toes_above_floor(motion: Motion) -> Motion:
+    """``motion`` with every toe joint that lies below the floor (z < 0) raised onto it by pitching its foot about
+    the ankle (the toe keeps its heading; continuous, as the turn is nil where the toe meets the floor)."""
+    offsets = motion.skeleton.offsets[:_NUM_LEG_JOINTS]
+    local = axis_angle_to_matrix(motion.poses[:, :_NUM_LEG_JOINTS])
+    pos, glob = forward_kinematics(local, motion.trans + offsets[0], offsets, PARENTS[:_NUM_LEG_JOINTS])
+    out = motion
+    for _, knee, ankle, toe in LEGS:
+        f = np.flatnonzero(pos[:, toe, 2] < 0.0)
+        if not len(f):
+            continue
+        foot = pos[f, toe] - pos[f, ankle]
+        length = np.linalg.norm(foot, axis=-1)
+        up = np.minimum(-pos[f, ankle, 2], length)  # the toe's height above the ankle that puts it on the floor
+        flat = foot[:, :2] / np.maximum(np.linalg.norm(foot[:, :2], axis=-1, keepdims=True), 1e-9)
+        want = np.concatenate([flat * np.sqrt(np.maximum(length ** 2 - up ** 2, 0.0))[:, None], up[:, None]], axis=1)
+        g_ankle = rotation_between(unit(foot), unit(want)) @ glob[f, ankle]
+        if out is motion:
+            out = motion.copy()
+        out.poses[f, ankle] = matrix_to_axis_angle(_t(glob[f, knee]) @ g_ankle)
     return out
 
 

@@ -203,3 +203,20 @@ def test_real_walk_with_added_sliding(clip):
         j0, j1 = jitter_joints(before, FPS), jitter_joints(after, FPS)
         assert s1 < max_ratio * s0, (s0, s1)
         assert j1 < 1.10 * j0, (j0, j1)
+
+
+def test_toes_below_the_floor_are_raised_onto_it():
+    """A march lowered 4 cm dips its toes under the floor: after the cleanup no toe is below it (the foot pitched
+    about the ankle) and the feet keep their length."""
+    m = march(drift=0.0)
+    m = m.copy(trans=m.trans - [0.0, 0.0, 0.04])
+    before = m.joints()
+    toes = [FOOT_JOINTS[1], FOOT_JOINTS[3]]
+    assert before[:, toes, 2].min() < -0.01
+    after = cleanup_feet(m).joints()
+    assert after[:, toes, 2].min() > -1e-6
+    ankles = [FOOT_JOINTS[0], FOOT_JOINTS[2]]
+    lifted = np.flatnonzero(before[:, toes, 2].min(axis=1) < -0.005)
+    assert len(lifted) > 10
+    foot = np.linalg.norm(after[:, toes] - after[:, ankles], axis=-1)
+    np.testing.assert_allclose(foot, np.linalg.norm(before[:, toes] - before[:, ankles], axis=-1), atol=1e-9)
