@@ -101,17 +101,22 @@ def build_stand_in_body(context, arm_obj, heads: np.ndarray):
         a, b = heads[p], heads[j]
         if JOINT_NAMES[j] in ("left_hip", "right_hip"):
             r = 0.09
+        if key == "foot":  # the sole on the joints, not a radius below them: feet on the floor stand on it
+            a, b = a + np.array([0.0, 0.0, r]), b + np.array([0.0, 0.0, r])
         v, f = _capsule(a, b, r)
         base = len(verts)
         verts.extend(v.tolist())
         faces.extend([tuple(base + i for i in face) for face in f])
         groups.append((JOINT_NAMES[p], list(range(base, base + len(v)))))
     for jn, (dz, r) in (("head", (0.09, 0.1)), ("left_hand", (0.0, 0.035)), ("right_hand", (0.0, 0.035)),
-                        ("left_foot", (0.0, 0.035)), ("right_foot", (0.0, 0.035))):
+                        ("left_foot", (0.035, 0.035)), ("right_foot", (0.035, 0.035))):
         j = JOINT_NAMES.index(jn)
         c = heads[j] + np.array([0, 0, dz])
         off = np.array([0, 0, r]) if jn == "head" else (heads[j] - heads[PARENTS[j]]) * 0.4
-        v, f = _capsule(c - off, c + off, r)
+        end = c + off
+        if jn.endswith("_foot"):  # the sole level with the toe joint and ending there: a foot pitched forward
+            off[2], end = 0.0, c  # (push-off) must not push its tip through the floor
+        v, f = _capsule(c - off, end, r)
         base = len(verts)
         verts.extend(v.tolist())
         faces.extend([tuple(base + i for i in face) for face in f])
