@@ -148,6 +148,23 @@ def noise_mode(model: MotionModel, noise: str = "auto") -> str:
     return noise
 
 
+def _travel_controls(model: MotionModel, n: int, labels: str | None, idx: np.ndarray | None, lengths: list[int],
+                     seed: int, loop: bool) -> list[torch.Tensor]:
+    """Per-level controls of one free sample of a path-controlled model: its labels' travel from points drawn by
+    ``seed``; a loop's averaged (so the control is periodic too); with labels, every label's own travel appended
+    (lanes: each label's run of the crossfade at a switch takes its own, :mod:`mrgen_core.model.crossfade`)."""
+    own, _ = build_control(model, n, labels, None, seed)
+    k = len(model.labels)
+    if loop:
+        own[:, k:] = own[:, k:].mean(axis=0)
+    elif k:
+        lanes = path_control.free_control(model, idx, n, seed, lanes=True)[1]
+        step = path_control.CHANNELS
+        own = np.concatenate([own] + [model.control_spec.normalize(lanes[:, j:j + step])
+                                      for j in range(0, lanes.shape[1], step)], axis=1)
+    return model.control_levels(own, lengths, crossfade=True)
+
+
 @torch.no_grad()
 def generate(model: MotionModel, seconds: float | None = None, *, frames: int | None = None, seed: int = 0,
              labels: str | None = None, num: int = 1, progress=None, control: np.ndarray | None = None,
@@ -175,17 +192,7 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     full, idx = build_control(model, n, labels, control)
     lengths = model.lengths(n)
     if control is None and model.control_spec.source == path_control.SOURCE:  # each sample travels its own way
-        controls = []
-        spec = model.control_spec
-        for k in range(num):
-            own, _ = build_control(model, n, labels, None, int(seed) + k)
-            if loop:  # a loop travels steadily: its drawn travel averaged, so the control is periodic too
-                own[:, len(model.labels):] = own[:, len(model.labels):].mean(axis=0)
-            elif model.labels:  # each label's own travel, for its run of the crossfade at a switch
-                lanes = path_control.free_control(model, idx, n, int(seed) + k, lanes=True)[1]
-                own = np.concatenate([own] + [spec.normalize(lanes[:, j:j + path_control.CHANNELS])
-                                              for j in range(0, lanes.shape[1], path_control.CHANNELS)], axis=1)
-            controls.append(model.control_levels(own, lengths, crossfade=True))
+        controls = [_travel_controls(model, n, labels, idx, lengths, int(seed) + k, loop) for k in range(num)]
     else:
         controls = [model.control_levels(full, lengths, crossfade=True)] * num
     pins = constrain = None
