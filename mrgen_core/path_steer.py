@@ -3,11 +3,12 @@
 The path, timed at the model's frame rate (:func:`mrgen_core.path_follow.plan`), and the wanted facing give the
 travel the model was trained to follow (:func:`mrgen_core.path_control.of_track`: pelvis velocity in the body's
 frame and turning rate, at every level). The model then steps, turns, speeds up and stops by itself; its root is
-integrated from the path's start. What it gets wrong drifts, so the result is *nudged* onto the path: the pelvis
-track averaged over one gait period is moved onto the path point of the same time (the sway about it kept, turned
-with the body), the heading averaged the same way turned onto the wanted facing, and the foot cleanup pins the
-planted feet again. The metadata reports how far the model got by itself (``model_path_error_cm``,
-``model_heading_error_deg``) and how large the nudge was, next to the final figures.
+integrated from the path's start. The control is corrected :data:`PASSES` times by what the model made of it
+(:func:`correction`), and what drift remains is *nudged* away (:func:`nudge`): the pelvis track averaged over one
+gait period is moved onto the path point of the same time (the sway about it kept, turned with the body), the
+heading averaged the same way turned onto the wanted facing, and the foot cleanup pins the planted feet again. The
+metadata reports how far the model got by itself (``model_path_error_cm``, ``model_heading_error_deg``), steered
+(``steered_path_error_cm``, ``steered_heading_error_deg``) and how large the nudge was, next to the final figures.
 """
 from __future__ import annotations
 
