@@ -4,11 +4,12 @@ The path, timed at the model's frame rate (:func:`mrgen_core.path_follow.plan`),
 travel the model was trained to follow (:func:`mrgen_core.path_control.of_track`: pelvis velocity in the body's
 frame and turning rate, at every level). The model then steps, turns, speeds up and stops by itself; its root is
 integrated from the path's start. The control is corrected :data:`PASSES` times by what the model made of it
-(:func:`correction`), and what drift remains is *nudged* away (:func:`nudge`): the pelvis track averaged over one
-gait period is moved onto the path point of the same time (the sway about it kept, turned with the body), the
-heading averaged the same way turned onto the wanted facing, and the foot cleanup pins the planted feet again. The
-metadata reports how far the model got by itself (``model_path_error_cm``, ``model_heading_error_deg``), steered
-(``steered_path_error_cm``, ``steered_heading_error_deg``) and how large the nudge was, next to the final figures.
+(:func:`correction`; the pass that came closest is kept), and what drift remains is *nudged* away (:func:`nudge`):
+the pelvis track averaged over one gait period is moved onto the path point of the same time (the sway about it
+kept, turned with the body), the heading averaged the same way turned onto the wanted facing, and the foot cleanup
+pins the planted feet again. The metadata reports how far the model got by itself (``model_path_error_cm``,
+``model_heading_error_deg``), steered (``steered_path_error_cm``, ``steered_heading_error_deg``) and how large the
+nudge was, next to the final figures.
 """
 from __future__ import annotations
 
@@ -110,8 +111,9 @@ def steer(model, plan_, facing: Facing, *, labels: str | None, seed: int, noise:
     """One motion of a path-controlled ``model`` along a timed path (``plan_``: a
     :class:`mrgen_core.path_follow.PathPlan`): the path's travel as the control, corrected :data:`PASSES` times by
     what the model made of it (:func:`correction`: the model is deterministic for a seed, so each pass sees the
-    same noise), then nudged onto the path. Returns it and the figures of the model alone (the first pass: open
-    loop), of the model steered (the last pass, before the nudge) and of the nudge."""
+    same noise; the control of the pass that came closest to the path is kept), then nudged onto the path. Returns
+    it and the figures of the model alone (the first pass: open loop), of the model steered (the kept pass, before
+    the nudge) and of the nudge."""
     from . import sampling
 
     path, fps = plan_.path, plan_.fps
@@ -119,17 +121,24 @@ def steer(model, plan_, facing: Facing, *, labels: str | None, seed: int, noise:
     face = wanted_facing(path, plan_.distance, facing, reach)
     control = path_control.of_track(target, face, fps)
     start = Start(float(target[0, 0]), float(target[0, 1]), float(face[0] + np.pi / 2))
-    figures = {}
+    figures, best = {}, None
+
+    def make(ctrl, k, clean=False):
+        return sampling.generate(model, frames=plan_.frames, seed=seed, labels=labels, num=1, noise=noise,
+                                 control=ctrl, start=start, cleanup=clean,
+                                 progress=None if progress is None else
+                                 (lambda f, m: progress((k + f) / (PASSES + 2), m)))[0]
+
     for k in range(PASSES + 1):
-        raw = sampling.generate(model, frames=plan_.frames, seed=seed, labels=labels, num=1, noise=noise,
-                                control=control, start=start, cleanup=cleanup and k == PASSES,
-                                progress=None if progress is None else
-                                (lambda f, m, k=k: progress((k + f) / (PASSES + 1), m)))[0]
+        raw = make(control, k)
+        own = follow_figures(raw, path, plan_.distance, face)
         if k == 0:
-            own = follow_figures(raw, path, plan_.distance, face)
             figures = {"model_path_error_cm": own["path_error_cm"], "model_heading_error_deg": own["heading_error_deg"]}
+        if best is None or own["path_error_cm"]["mean"] < best[0]:  # a pass is kept only if it came closer
+            best = (own["path_error_cm"]["mean"], control, raw)
         if k < PASSES:
             control = control + correction(raw, target, face, period)
+    raw = make(best[1], PASSES + 1, cleanup) if cleanup else best[2]
     steered = follow_figures(raw, path, plan_.distance, face)
     motion, size = nudge(raw, target, face, period, cleanup)
     return motion, {**figures, "steered_path_error_cm": steered["path_error_cm"],
