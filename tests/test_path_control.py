@@ -80,8 +80,10 @@ def test_path_on_a_path_controlled_model_takes_the_trained_route(tmp_path, tiny_
     m = load_motion(res.files[0])
     meta = m.meta
     assert meta["path_method"] == "control" and m.num_frames == 8 * 30 + 1
-    for key in ("model_path_error_cm", "nudge_cm"):
+    for key in ("model_path_error_cm", "steered_path_error_cm", "nudge_cm"):
         assert set(meta[key]) == {"mean", "max"}
+    # the corrections keep the pass that came closest: steered is never further off than the model alone
+    assert meta["steered_path_error_cm"]["mean"] <= meta["model_path_error_cm"]["mean"]
     p = check_path(np.array(line["points"], float), np.array(line["times"], float))
     target = p.at_length(p.distance_at(np.arange(m.num_frames) / m.fps))
     err = np.linalg.norm(_track(m)[0] - target, axis=1)
