@@ -73,8 +73,9 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
 
 def _blend_keep(model, src, k, n, ranges, seed, num, labels, src_labels, cleanup, progress) -> list[Motion]:
     pad = source_padding(model, n, k) if k else (0, 0)
-    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels, pad, source_travel(model, src))
-    src_raw = _mirror(feat.encode(src), pad)
+    raw = feat.encode(src)
+    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels, pad, source_travel(model, raw))
+    src_raw = _mirror(raw, pad)
     total = n + sum(pad)
     lengths = model.lengths(total)
     placed = _placed(src_raw, model.fps, feat.start_of(src), pad[0])
@@ -112,8 +113,8 @@ def _blend_keep(model, src, k, n, ranges, seed, num, labels, src_labels, cleanup
 
 
 def _blend_loop(model, src, k, n, seed, num, labels, src_labels, cleanup, progress) -> list[Motion]:
-    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels,
-                                    travel=source_travel(model, src))
+    raw = feat.encode(src)
+    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels, travel=source_travel(model, raw))
     check_loop(model, n, idx)
     lengths = model.lengths(n)
     h = max(1, int(round(SEAM_SECONDS * model.fps)))
@@ -121,7 +122,7 @@ def _blend_loop(model, src, k, n, seed, num, labels, src_labels, cleanup, progre
     seam = [(s - h, s + h - 1)]  # goes in s frames late to line up with the result; its seam then lies at frame s
     weights = [1.0 - keymod.level_weights(seam, n, m, circular=True) if i < k else None
                for i, m in enumerate(lengths)]
-    src_raw = np.roll(feat.encode(src), s, axis=0)
+    src_raw = np.roll(raw, s, axis=0)
     constrain = constraint(model, src_raw, weights, np.ones(feat.NUM_FEATURES, dtype=bool))
     model.eval()
     motions = []

@@ -98,14 +98,12 @@ def _cut_start(model: MotionModel, out: torch.Tensor, src_raw: np.ndarray, start
     return feat.Start(float(pos[left, 0]), float(pos[left, 1]), float(yaw[left]))
 
 
-def source_travel(model: MotionModel, source: Motion) -> np.ndarray | None:
-    """The path control of ``source`` for a model trained with path control (None for other models): blends
-    regenerate the finer levels travelling as the source does."""
+def source_travel(model: MotionModel, raw: np.ndarray) -> np.ndarray | None:
+    """The path control of a source's features ``raw`` (T, C) for a model trained with path control (None for other
+    models): blends regenerate the finer levels travelling as the source does."""
     from . import path_control
 
-    if model.control_spec.source != path_control.SOURCE:
-        return None
-    return path_control.of_features(feat.encode(source), model.fps)
+    return path_control.of_features(raw, model.fps) if path_control.follows_paths(model) else None
 
 
 def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labels, switch_level, source_labels,
@@ -185,9 +183,10 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
     for text in (labels, coarse_labels, fine_labels):
         if text:
             parse_schedule(text)
+    raw = feat.encode(src)
     controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
-                                    _source_labels(model, src), pad, source_travel(model, src))
-    src_raw = _mirror(feat.encode(src), pad)
+                                    _source_labels(model, src), pad, source_travel(model, raw))
+    src_raw = _mirror(raw, pad)
     base = downsample(model.normalize(src_raw), lengths[k - 1])
     cutoff = 2.0 * lengths[-1] / lengths[k - 1]  # the kept levels' sample spacing, in output frames
     start = feat.start_of(src)

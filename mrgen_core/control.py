@@ -248,6 +248,13 @@ def smooth(x: np.ndarray, width: float) -> np.ndarray:
     return out
 
 
+#: ``ControlSpec.source`` of a model trained with path control (:mod:`mrgen_core.path_control`).
+PATH_SOURCE = "path"
+def follows_paths(model) -> bool:
+    """Whether ``model`` was trained with path control (its continuous control is its travel)."""
+    return getattr(getattr(model, "control_spec", None), "source", "") == PATH_SOURCE
+
+
 #: Normalised continuous control is clipped to +-this many training standard deviations.
 CONTROL_CLIP = 5.0
 
@@ -261,7 +268,7 @@ class ControlSpec:
     cont_mean: list[float] = field(default_factory=list)
     cont_std: list[float] = field(default_factory=list)
     transition_frames: float = 4.0  # smoothing window at every level, in that level's frames
-    source: str = ""  # what the continuous channels are: "audio" (mrgen's MFCC features), "wavlm", "" (other)
+    source: str = ""  # what the continuous channels are: "audio" (mrgen's MFCC features), "wavlm", "path", "" (other)
 
     @property
     def size(self) -> int:
@@ -313,7 +320,7 @@ class ControlSpec:
         if crossfade:
             k = len(self.vocab)
             c[:, :k] = resample_linear(smooth(control[:, :k], crossfade), n, antialias=False)
-            if self.source == "path":  # travel (smooth already) changes with the labels, not seconds before them
+            if self.source == PATH_SOURCE:  # travel (smooth already) changes with the labels, not seconds before them
                 c[:, k:] = resample_linear(smooth(control[:, k:], crossfade), n)
         return c
 

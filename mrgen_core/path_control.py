@@ -17,9 +17,11 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from . import features as feat
+from .control import PATH_SOURCE, follows_paths  # noqa: F401 (follows_paths: part of this module's API)
+from .geometry import rotate_heading
 
 #: ``ControlSpec.source`` of a path-controlled model.
-SOURCE = "path"
+SOURCE = PATH_SOURCE
 #: Channels: pelvis velocity in the heading frame (x, y; m/s), heading rate (rad/s).
 CHANNELS = 3
 #: The travel is a centred moving average over this many seconds (about one gait cycle).
@@ -51,8 +53,7 @@ def of_track(xy: np.ndarray, facing: np.ndarray, fps: float) -> np.ndarray:
         step[-1] = step[-2]
         dyaw[:-1] = np.diff(yaw)
         dyaw[-1] = dyaw[-2]
-    c, s = np.cos(yaw), np.sin(yaw)
-    local = np.stack([c * step[:, 0] + s * step[:, 1], -s * step[:, 0] + c * step[:, 1]], axis=1)  # Rz(-yaw) step
+    local = rotate_heading(-yaw, step)  # into the heading frame
     return smooth(np.concatenate([local * fps, dyaw[:, None] * fps], axis=1), fps)
 
 

@@ -30,10 +30,11 @@ from . import features as feat
 from .cleanup import cleanup_feet
 from .contacts import foot_contacts, joint_speed
 from .errors import MrgenError
-from .geometry import rz
+from .geometry import rotate_heading, rz
 from .motion import Motion
 from .path_figures import CORNER_REACH, follow_figures
-from .path_steer import METHOD as STEERED, steer, steerable, wanted_facing
+from .path_control import follows_paths
+from .path_steer import METHOD as STEERED, steer, wanted_facing
 from .paths import Facing, FloorPath
 from .rotations import axis_angle_to_matrix, axis_angle_to_quat, matrix_to_axis_angle, quat_to_axis_angle, slerp
 
@@ -69,7 +70,8 @@ class GaitStats:
     fastest: float
     turn: float
     period: float
-    limbs: float = 0.0  # the fastest joint's speed (m/s) in a frame, 90th percentile over the clips' frames
+    limbs: float = 0.0  # the fastest joint's speed (m/s) in a frame, 90th percentile over the clips' frames (0 for
+    # models without path control, which are never steered)
 
     @classmethod
     def of(cls, model, labels: str | None) -> "GaitStats":
@@ -99,16 +101,22 @@ class GaitStats:
         if v.size == 0:
             raise MrgenError("the model has no training frames of the requested labels to measure speeds on")
         w = np.concatenate(turns)
-        limbs = []
-        for motion, clip in zip(model.training_motions(), model.clips):
-            fastest = joint_speed(motion.joints(), motion.fps).max(axis=1)
-            lab = clip.get("labels")
-            limbs.append(fastest if idx is None or lab is None else fastest[np.isin(np.asarray(lab), idx)])
         moving = v[v > MIN_TRAVEL_SPEED]  # a clip's standing and turning on the spot is not its pace
         return cls(natural=float(np.median(moving if moving.size > 0.2 * v.size else v)),
                    slowest=float(np.percentile(v, 5)),
                    fastest=float(np.percentile(v, 99)), turn=float(np.percentile(w, 99)), period=period,
-                   limbs=float(np.percentile(np.concatenate(limbs), 90)))
+                   limbs=_limbs(model, idx) if follows_paths(model) else 0.0)
+
+
+def _limbs(model, idx: list[int] | None) -> float:
+    """90th percentile over the frames of the training clips (of labels ``idx``) of their fastest joint's speed (m/s):
+    what :func:`_cannot_steer` compares a steered result with (only path-controlled models are steered)."""
+    limbs = []
+    for motion, clip in zip(model.training_motions(), model.clips):
+        fastest = joint_speed(motion.joints(), motion.fps).max(axis=1)
+        lab = clip.get("labels")
+        limbs.append(fastest if idx is None or lab is None else fastest[np.isin(np.asarray(lab), idx)])
+    return float(np.percentile(np.concatenate(limbs), 90))
 
 
 def _period(model, label: str | None) -> float:
@@ -195,7 +203,7 @@ class Gait:
         motion = straighten(motion, period)
         face = feat.heading(axis_angle_to_matrix(motion.poses[:, 0])) - np.pi / 2
         facing = float(np.arctan2(np.sin(face).mean(), np.cos(face).mean()))
-        local = _rot2(np.full(motion.num_frames, -facing), motion.trans[:, :2])
+        local = rotate_heading(np.full(motion.num_frames, -facing), motion.trans[:, :2])
         mean = uniform_filter1d(local, max(1, int(round(period * motion.fps))), axis=0, mode="nearest")
         steps = np.maximum(np.diff(mean[:, 0]), 0.0)
         travelled = np.concatenate([[0.0], np.cumsum(steps)]) + np.arange(motion.num_frames) * 1e-7  # increasing
@@ -221,7 +229,7 @@ def straighten(motion: Motion, period: float) -> Motion:
     poses = motion.poses.copy()
     poses[:, 0] = matrix_to_axis_angle(rz(-mean) @ rot)
     pelvis = motion.trans[:, :2]
-    steps = _rot2(-mean[:-1], np.diff(pelvis, axis=0))
+    steps = rotate_heading(-mean[:-1], np.diff(pelvis, axis=0))
     trans = motion.trans.copy()
     trans[:, :2] = pelvis[0] + np.concatenate([np.zeros((1, 2)), np.cumsum(steps, axis=0)])
     return motion.copy(poses=poses, trans=trans)
@@ -306,11 +314,6 @@ def _sample(motion: Motion, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return poses, trans
 
 
-def _rot2(angle: np.ndarray, v: np.ndarray) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    return np.stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1]], axis=1)
-
-
 def place(gait: Gait, plan_: PathPlan, facing: Facing = Facing(), cleanup: bool = True) -> tuple[Motion, dict]:
     """The gait warped onto the path (see the module docstring), and figures on how well it follows."""
     path, fps = plan_.path, plan_.fps
@@ -321,7 +324,7 @@ def place(gait: Gait, plan_: PathPlan, facing: Facing = Facing(), cleanup: bool 
     sway = np.stack([np.interp(tau, frames, gait.sway[:, i]) for i in range(2)], axis=1)
     path_dir = np.unwrap(path.direction_at(along, CORNER_REACH))
     turn = path_dir - gait.facing
-    xy = path.at_length(along) + _rot2(path_dir, sway)
+    xy = path.at_length(along) + rotate_heading(path_dir, sway)
     if facing.mode == "fixed":
         face = np.full(len(tau), facing.angle)
     elif facing.mode == "look-at":
@@ -379,15 +382,15 @@ def _steered(model, path, stats, facing, *, seconds, speed, labels, seed, noise,
     plan_ = plan(path, stats, model.fps, seconds, speed)
     # never faster than the fastest training clip (a little over): beyond it the body falls behind the path
     step = STEER_MAX_RATIO * stats.fastest / model.fps
-    reach = plan_.distance.copy()
-    for k in range(1, len(reach)):
-        reach[k] = min(reach[k], reach[k - 1] + step)
-    motion, own = steer(model, PathPlan(path, plan_.fps, reach), facing, labels=labels, seed=seed, noise=noise,
+    capped = plan_.distance.copy()
+    for k in range(1, len(capped)):
+        capped[k] = min(capped[k], capped[k - 1] + step)
+    motion, own = steer(model, PathPlan(path, plan_.fps, capped), facing, labels=labels, seed=seed, noise=noise,
                         period=stats.period, reach=CORNER_REACH, cleanup=cleanup, progress=progress)
-    face = wanted_facing(path, reach, facing, CORNER_REACH)
+    face = wanted_facing(path, capped, facing, CORNER_REACH)
     figures = {**follow_figures(motion, path, plan_.distance, face), **own}
     mine = [w for w in plan_.warnings if not w.startswith("untimed")]
-    lag = float((plan_.distance - reach).max())
+    lag = float((plan_.distance - capped).max())
     if lag > 0.3:
         mine.append(f"the body falls up to {lag:.1f} m behind the path: it moves at most {STEER_MAX_RATIO:g}x the "
                     f"fastest training clip's speed ({stats.fastest:.2f} m/s)")
@@ -419,7 +422,7 @@ def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float
     else ``"warp"``; the figures of :func:`follow_figures`, warnings); and the warnings."""
     stats = GaitStats.of(model, labels)
     plan(path, stats, model.fps, seconds, speed)  # bad timing refused before any work
-    route, method = (_steered, STEERED) if steerable(model) else (_warped, METHOD)
+    route, method = (_steered, STEERED) if follows_paths(model) else (_warped, METHOD)
     out, warnings = [], []
     for k in range(num):
         def report(f, msg="", k=k):

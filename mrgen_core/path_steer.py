@@ -20,7 +20,7 @@ from . import features as feat, path_control
 from .cleanup import cleanup_feet
 from .contacts import foot_contacts
 from .features import Start
-from .geometry import rz
+from .geometry import rotate_heading, rz
 from .motion import Motion
 from .path_figures import follow_figures
 from .paths import Facing, FloorPath
@@ -35,11 +35,6 @@ CATCH_UP_SECONDS = 1.5
 GAIN = 0.7
 
 
-def steerable(model) -> bool:
-    """Whether ``model`` was trained with path control."""
-    return getattr(getattr(model, "control_spec", None), "source", "") == path_control.SOURCE
-
-
 def wanted_facing(path: FloorPath, distance: np.ndarray, facing: Facing, reach: float) -> np.ndarray:
     """The facing (radians CCW from +X, unwrapped) wanted at every frame of a timed path."""
     if facing.mode == "fixed":
@@ -48,11 +43,6 @@ def wanted_facing(path: FloorPath, distance: np.ndarray, facing: Facing, reach: 
         d = np.asarray(facing.point)[None] - path.at_length(distance)
         return np.unwrap(np.arctan2(d[:, 1], d[:, 0]))
     return np.unwrap(path.direction_at(distance, reach))
-
-
-def _rot2(angle: np.ndarray, v: np.ndarray) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    return np.stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1]], axis=1)
 
 
 def _angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -76,15 +66,14 @@ def nudge(motion: Motion, target: np.ndarray, face: np.ndarray, period: float, c
     win = max(1, int(round(period * motion.fps)))
     pelvis, mean, body = _track(motion, win)
     turn = _angle_between(face, body)
-    xy = target + _rot2(turn, pelvis - mean)
+    xy = target + rotate_heading(turn, pelvis - mean)
     poses = motion.poses.copy()
     poses[:, 0] = matrix_to_axis_angle(rz(turn) @ axis_angle_to_matrix(poses[:, 0]))
     trans = motion.trans.copy()
     trans[:, :2] = xy - motion.skeleton.offsets[0][:2]
-    contacts = foot_contacts(motion.joints(), motion.fps)
     out = motion.copy(poses=poses, trans=trans)
-    if cleanup:
-        out = cleanup_feet(out, contacts=contacts)
+    if cleanup:  # on the contacts the motion had before it was moved
+        out = cleanup_feet(out, contacts=foot_contacts(motion.joints(), motion.fps))
     shift = np.linalg.norm(target - mean, axis=1) * 100.0
     size = {"nudge_cm": {"mean": round(float(shift.mean()), 2), "max": round(float(shift.max()), 2)},
             "nudge_deg": {"mean": round(float(np.degrees(np.abs(turn)).mean()), 2),

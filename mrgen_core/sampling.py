@@ -84,7 +84,7 @@ def audio_control(model: MotionModel, audio=None, wavlm=None, model_path=None) -
     checked against what the model was trained on: MrgenError for audio given to a model without audio control, a
     model that follows audio given none, or WavLM features where MFCC ones are wanted (or the other way)."""
     spec = model.control_spec
-    if spec.source == path_control.SOURCE:
+    if path_control.follows_paths(model):
         if audio or wavlm:
             raise MrgenError("this model follows paths (trained with --path-control), not audio: leave out --audio",
                              model_path)
@@ -120,7 +120,7 @@ def build_control(model: MotionModel, n: int, labels: str | None = None, control
         raise MrgenError("this model takes no continuous control features")
     if control is not None:
         control = fit_length(np.asarray(control, dtype=np.float64), n)
-    elif spec.source == path_control.SOURCE:  # no path: travel as the label's training clips do
+    elif path_control.follows_paths(model):  # no path: travel as the label's training clips do
         control = path_control.free_control(model, idx, n, seed)
     return spec.build(n, onehot_labels=oh, continuous=control), idx
 
@@ -144,7 +144,7 @@ def noise_mode(model: MotionModel, noise: str = "auto") -> str:
     if noise not in ("all", "coarsest", "auto"):
         raise MrgenError(f"noise must be 'auto', 'all' or 'coarsest', got {noise!r}")
     if noise == "auto":
-        return "all" if model.control_spec.source == path_control.SOURCE else "coarsest"
+        return "all" if path_control.follows_paths(model) else "coarsest"
     return noise
 
 
@@ -153,12 +153,12 @@ def _travel_controls(model: MotionModel, n: int, labels: str | None, idx: np.nda
     """Per-level controls of one free sample of a path-controlled model: its labels' travel from points drawn by
     ``seed``; a loop's averaged (so the control is periodic too); with labels, every label's own travel appended
     (lanes: each label's run of the crossfade at a switch takes its own, :mod:`mrgen_core.model.crossfade`)."""
-    own, _ = build_control(model, n, labels, None, seed)
     k = len(model.labels)
+    travel, lanes = path_control.free_control(model, idx, n, seed, lanes=True)
+    own, _ = build_control(model, n, labels, travel)
     if loop:
         own[:, k:] = own[:, k:].mean(axis=0)
     elif k:
-        lanes = path_control.free_control(model, idx, n, seed, lanes=True)[1]
         step = path_control.CHANNELS
         own = np.concatenate([own] + [model.control_spec.normalize(lanes[:, j:j + step])
                                       for j in range(0, lanes.shape[1], step)], axis=1)
@@ -189,11 +189,12 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     noise = noise_mode(model, noise)
     schedule = parse_schedule(labels) if labels else None
     n = _frames(model, seconds, frames, schedule)
-    full, idx = build_control(model, n, labels, control)
     lengths = model.lengths(n)
-    if control is None and model.control_spec.source == path_control.SOURCE:  # each sample travels its own way
+    if control is None and path_control.follows_paths(model):  # each sample travels its own way
+        idx = label_control(model, labels, n)[1]
         controls = [_travel_controls(model, n, labels, idx, lengths, int(seed) + k, loop) for k in range(num)]
     else:
+        full, idx = build_control(model, n, labels, control)
         controls = [model.control_levels(full, lengths, crossfade=True)] * num
     pins = constrain = None
     if loop or keys is not None:

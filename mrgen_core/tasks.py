@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 from .atomic import is_temporary, writing
 from . import limits
+from .control import PATH_SOURCE, follows_paths
 from .errors import MrgenError
 
 Progress = Callable[[float, str], None]
@@ -118,14 +119,13 @@ def model_info(model, path: PathLike) -> dict:
             "fps": float(getattr(model, "fps", 0) or 0), "num_levels": int(getattr(model, "num_levels", 0) or 0),
             "clip_names": [str(x) for x in (getattr(model, "clip_names", ()) or ())],
             "clip_lengths": [int(x) for x in (getattr(model, "clip_lengths", ()) or ())],
-            "audio": audio_kind(model), "path_control": getattr(getattr(model, "control_spec", None), "source", "")
-            == "path"}
+            "audio": audio_kind(model), "path_control": follows_paths(model)}
 
 
 def audio_kind(model) -> str:
     """What audio a model follows: "mfcc" (mrgen's own features), "wavlm", or "" (none)."""
     spec = getattr(model, "control_spec", None)
-    if spec is None or not spec.continuous or spec.source == "path":
+    if spec is None or not spec.continuous or follows_paths(model):
         return ""
     return "wavlm" if spec.source == "wavlm" else "mfcc"
 
@@ -467,7 +467,7 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     elif wavlm:
         raise MrgenError("--wavlm goes with --audio (the speech paired with each clip)")
     elif path_control:
-        from .path_control import SOURCE as source
+        source = PATH_SOURCE
     from training.train import train as train_model
 
     outcome: dict = {}

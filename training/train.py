@@ -369,7 +369,7 @@ class Trainer:
                 logs["vary"] = self.variation_loss(model.generators[level], data, b, fake, *inputs)
             total = total + s["vary_weight"] * logs["vary"]
         spec = model.control_spec
-        if s.get("path_weight") and spec.source == path_control.SOURCE:
+        if s.get("path_weight") and path_control.follows_paths(model):
             logs["path"] = losses.path_loss(model.denormalize(fake), b.ctrl_fake[:, len(spec.vocab):],
                                             spec.cont_mean, spec.cont_std, model.level_fps(level))
             total = total + s["path_weight"] * logs["path"]
