@@ -21,6 +21,11 @@ Usage::
 
     python benchmarks/bench_path.py MODEL.pt --label walk --json results.jsonl [--name NAME] [--num 3]
     python benchmarks/bench_path.py --report results.jsonl       # the `path` section of BENCHMARKS.md
+    python benchmarks/bench_path.py MODEL.pt --recognise walk,hop   # is the label still recognised on a path?
+
+``--recognise``: for each label, ``--num`` seeds of an unconstrained sample and of the line and the S-curve; a
+sample is recognised when its label's training clips are the nearest by local diversity (as
+``bench_train.label_accuracy`` judges free samples).
 """
 from __future__ import annotations
 
@@ -172,6 +177,34 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     return rows
 
 
+def recognise(model_path: str, labels: list[str], seconds: float, num: int) -> dict:
+    """Share of samples whose nearest label (local diversity to each label's clips) is their own: free, on paths."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_train import features_by_label
+
+    from mrgen_core import sampling
+    from mrgen_core.metrics import local_diversity, motion_features
+    from mrgen_core.path_follow import GaitStats, follow
+
+    model = sampling.load_model(model_path)
+    by_label = features_by_label(model.training_motions())
+
+    def nearest(motion) -> str:
+        f = motion_features(motion)
+        d = {other: local_diversity(f, feats) for other, feats in by_label.items()}
+        return min(d, key=d.get)
+
+    out = {}
+    for lab in labels:
+        paths = make_paths(GaitStats.of(model, lab).natural, seconds)
+        free = [nearest(sampling.generate(model, seconds=seconds, labels=lab, seed=s, cleanup=False)[0]) == lab
+                for s in range(num)]
+        on_path = [nearest(follow(model, paths[p], labels=lab, seed=s)[0][0]) == lab
+                   for s in range(num) for p in ("line", "S-curve")]
+        out[lab] = dict(free=float(np.mean(free)), path=float(np.mean(on_path)))
+    return out
+
+
 def report(rows: list[dict]) -> str:
     def f(x, d=1):
         return "-" if x is None else f"{x:.{d}f}"
@@ -210,6 +243,7 @@ def main(argv=None) -> int:
     ap.add_argument("--num", type=int, default=3)
     ap.add_argument("--json", help="append results (one JSON object per line)")
     ap.add_argument("--report", metavar="RESULTS.jsonl")
+    ap.add_argument("--recognise", metavar="LABELS", help="comma-separated labels: label recognition with a path")
     args = ap.parse_args(argv)
     if args.report:
         rows = [json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()]
@@ -220,6 +254,14 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    if args.recognise:
+        res = recognise(args.model, args.recognise.split(","), args.seconds, args.num)
+        for lab, r in res.items():
+            print(f"{lab}: recognised free {100 * r['free']:.0f} %, on paths {100 * r['path']:.0f} %")
+        n = len(res)
+        print(f"all: free {100 * sum(r['free'] for r in res.values()) / n:.0f} %, "
+              f"on paths {100 * sum(r['path'] for r in res.values()) / n:.0f} %")
+        return 0
     rows = bench(args.model, args.name or Path(args.model).stem, args.label, args.seconds, args.num)
     if args.json:
         with open(args.json, "a") as fh:

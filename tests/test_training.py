@@ -16,8 +16,8 @@ from mrgen_core.motion_files import load_motion
 from mrgen_core.sampling import generate, load_model
 from training.presets import PRESETS, get_preset, parse_setting
 from training import losses
-from training.data import (Flat, clip_labels, crop_noise, prepare, random_inputs, reconstruction_inputs,
-                           sample_batch)
+from training.data import (Flat, clip_labels, crop_noise, hold_travel, prepare, random_inputs,
+                           reconstruction_inputs, sample_batch)
 from training.train import Trainer, level_iterations, train
 
 
@@ -219,6 +219,39 @@ def test_batch_and_generator_inputs(walk, run_clip):
             assert (a is None) == (c is None) == (level == 0 and name != "mix_control"), name
             if a is not None:
                 assert torch.equal(a.data, c.data) and torch.equal(a.lengths, c.lengths), name
+
+
+def test_steady_travel_crops_average_the_path_control_and_keep_the_labels(walk, run_clip):
+    """Path control: the crops picked for a steadier travel (never the reconstruction's) see their travel averaged
+    once more over ``width`` frames (ends held), for the real and the generated crop alike; the labels and the
+    other crops are left as they were; share 0 changes nothing and draws nothing from the RNG."""
+    assert get_preset("default")["path_steady"] == 0  # opt-in (--set path_steady=0.5)
+    s = get_preset("tiny", path_steady=0.5)
+    gen = torch.Generator().manual_seed(0)
+    model = prepare([walk, run_clip], s, label_per_clip=["walk", "run"], generator=gen, control_source="path")
+    trainer = Trainer(model, s, gen, torch.device("cpu"))
+    assert trainer.steady == 0.5
+    data, _, _ = trainer.start_level(model.num_levels - 1, None)
+    k, m, width = len(model.labels), model.margin, 9
+    b = sample_batch(data, 16, int(s["crop"]), m, gen)
+    before = b.ctrl_pad.clone()
+    assert before[:, k:].std(-1).min() > 0  # the clips' travel varies over a crop
+    state = gen.get_state()
+    hold_travel(b, 0.0, 2, k, width, gen)
+    assert torch.equal(b.ctrl_pad, before) and torch.equal(gen.get_state(), state)
+    hold_travel(b, 0.5, 2, k, width, gen)
+    held = (b.ctrl_pad != before).any(-1).any(-1)
+    assert not held[:2].any() and 0 < int(held.sum()) < 14
+    assert torch.equal(b.ctrl_fake_pad, b.ctrl_pad) and torch.equal(b.ctrl_pad[:, :k], before[:, :k])
+    assert torch.equal(b.ctrl_pad[~held], before[~held])
+    w = before.shape[-1]
+    idx = (torch.arange(w)[:, None] + torch.arange(width)[None] - width // 2).clamp(0, w - 1)  # ends held
+    want = before[held][:, k:, idx].mean(-1)
+    assert torch.allclose(b.ctrl_pad[held, k:], want, atol=1e-5)
+    assert b.ctrl_pad[held, k:].std(-1).mean() < before[held, k:].std(-1).mean()  # steadier
+    # a model without path control never holds anything
+    plain = prepare([walk, run_clip], s, label_per_clip=["walk", "run"], generator=gen)
+    assert Trainer(plain, s, gen, torch.device("cpu")).steady == 0
 
 
 def test_split_losses_are_pure_functions_of_tensors():

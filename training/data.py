@@ -387,6 +387,25 @@ def sample_batch(data: LevelData, batch: int, crop: int, margin: int, generator:
     return b
 
 
+def hold_travel(b: Batch, share: float, skip: int, labels: int, width: int, generator: torch.Generator) -> None:
+    """Path control: about ``share`` of the crops after the first ``skip`` (those train the reconstruction) see
+    their travel averaged once more, over ``width`` frames (ends held), for the real and the generated crop alike
+    (in place). A clip's 1 s-averaged travel still carries a trace of its steps; under a steady control (a straight
+    path at an even speed) the model must step, and plant its feet, without that rhythm. A moving average, not the
+    crop's mean: at the coarse levels a crop spans a whole clip, whose starts, stops and turns must stay."""
+    if share <= 0 or b.ctrl_pad is None or width <= 1:
+        return
+    pick = torch.rand(len(b.clip), generator=generator) < float(share)
+    pick[:skip] = False
+    if not bool(pick.any()):
+        return
+    sel = pick.to(b.ctrl_pad.device)[:, None, None]
+    for t in {id(b.ctrl_pad): b.ctrl_pad, id(b.ctrl_fake_pad): b.ctrl_fake_pad}.values():
+        travel = t[:, labels:]
+        held = F.avg_pool1d(F.pad(travel, (width // 2, (width - 1) // 2), mode="replicate"), width, stride=1)
+        t[:, labels:] = torch.where(sel, held, travel)
+
+
 def crop_noise(model: MotionModel, data: LevelData, b: Batch, generator: torch.Generator) -> torch.Tensor:
     """Noise at this level's amplitude for the crops' padded windows (B, C, n + 2m), zero on frames outside
     their sequence: the quiet margin tells the generator where a motion starts and ends."""

@@ -40,6 +40,10 @@ _BASE = dict(
     slide_weight=5.0,         # sliding of feet that are low and slow (as the foot-skating metric sees it)
     path_weight=30.0,         # models trained with --path-control: the generated travel (smoothed root velocity
                               # and turning, L1 in m/s and rad/s) agrees with the path control it was given
+    path_steady=0.0,          # ... share of crops (beyond the reconstruction's) trained under a steadier travel,
+    path_steady_seconds=2.0,  # averaged once more over this long, so the model steps and plants its feet on an even
+                              # path (training/data.py: hold_travel). Off by default: 0.5 helped single-gait models
+                              # (CMU 131, Bandai walks) but made the shipped model's walk drift (PROFILE.md)
     patch_weight=10.0,        # patch nearest-neighbour loss (generated patches near real ones of their label)
     patch_size=8,             # frames per patch
     patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)
