@@ -2,10 +2,12 @@
 ``--path-control`` takes the trained route (``control``: the model steers, then a nudge onto the path; the rows
 also give how far the model got alone), any other the model-agnostic warp.
 
-For a model and a label, four timed paths at the gait's own speed (the pace the warp finds in the model's gait of
-that label, forwards, on an untimed 10 m line: a speed the model makes), each ``--seconds`` long (default 15): a straight line, a
-circle of radius 2 m (walked round as often as the speed allows), an S-curve (half circles of radius 2 m turning
-alternately left and right, as many as the time allows), and a line with a 3 s stop in the middle; plus
+For a model and a label, four timed paths at the gait's own speed (a path-controlled model: the median speed of
+the label's clips where they move, the trained route's pace for untimed paths; any other: the pace the warp finds
+in the model's gait of that label, forwards, on an untimed 10 m line: a speed the model makes), each
+``--seconds`` long (default 15): a straight line, a circle of radius 2 m (walked round as often as the speed
+allows), an S-curve (half circles of radius 2 m turning alternately left and right, as many as the time allows),
+and a line with a 3 s stop in the middle; plus
 a line at twice the fastest training speed (outside the range: what happens), and the S-curve untimed (walked at
 the gait's own pace). ``--num`` seeds each. Per path:
 
@@ -107,7 +109,8 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     from mrgen_core.metrics.coverage import coverage
     from mrgen_core.metrics.features import motion_features
     from mrgen_core.metrics.realism import foot_skating
-    from mrgen_core.path_follow import follow
+    from mrgen_core.control import follows_paths
+    from mrgen_core.path_follow import GaitStats, follow
     from mrgen_core.paths import check_path
 
     model = sampling.load_model(model_path)
@@ -116,11 +119,14 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     ref_skate = float(np.mean([foot_skating(r) or 0.0 for r in refs]))
     ref_fast = max(fastest_joint(r) for r in refs)
     free = [sampling.generate(model, seconds=seconds, labels=label, seed=k)[0] for k in range(num)]
-    try:  # the pace the warp finds in the gait (forwards only): an untimed 10 m line at the gait's own pace
-        probe = [follow(model, check_path([[0, 0], [10, 0]]), labels=label, seed=k)[0][0] for k in range(num)]
-        speed = float(np.mean([10.0 / m.meta["path_seconds"] for m in probe]))
-    except Exception:  # noqa: BLE001 - a gait that hardly travels: every path is refused below
-        speed = float(np.mean([root_speed(m) for m in free]))
+    if follows_paths(model):  # the trained route's pace: the label's clips where they move (not the model's)
+        speed = GaitStats.of(model, label).natural
+    else:
+        try:  # the pace the warp finds in the gait (forwards only): an untimed 10 m line at the gait's own pace
+            probe = [follow(model, check_path([[0, 0], [10, 0]]), labels=label, seed=k)[0][0] for k in range(num)]
+            speed = float(np.mean([10.0 / m.meta["path_seconds"] for m in probe]))
+        except Exception:  # noqa: BLE001 - a gait that hardly travels: every path is refused below
+            speed = float(np.mean([root_speed(m) for m in free]))
     fastest_clip = max(root_speed(r) for r in refs)
     free_cov = float(np.mean([coverage(motion_features(m), ref_feats) for m in free]))
     base = dict(model=name, label=label, seconds=seconds, num=num, gait_speed=round(speed, 3),
