@@ -186,26 +186,20 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
 def recognise(model_path: str, labels: list[str], seconds: float, num: int) -> dict:
     """Share of samples whose nearest label (local diversity to each label's clips) is their own: free, on paths."""
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_train import features_by_label
+    from bench_train import features_by_label, nearest_label
 
     from mrgen_core import sampling
-    from mrgen_core.metrics import local_diversity, motion_features
     from mrgen_core.path_follow import GaitStats, follow
 
     model = sampling.load_model(model_path)
     by_label = features_by_label(model.training_motions())
 
-    def nearest(motion) -> str:
-        f = motion_features(motion)
-        d = {other: local_diversity(f, feats) for other, feats in by_label.items()}
-        return min(d, key=d.get)
-
     out = {}
     for lab in labels:
         paths = make_paths(GaitStats.of(model, lab).natural, seconds)
-        free = [nearest(sampling.generate(model, seconds=seconds, labels=lab, seed=s, cleanup=False)[0]) == lab
-                for s in range(num)]
-        on_path = [nearest(follow(model, paths[p], labels=lab, seed=s)[0][0]) == lab
+        free = [sampling.generate(model, seconds=seconds, labels=lab, seed=s, cleanup=False)[0] for s in range(num)]
+        free = [nearest_label(m, by_label) == lab for m in free]
+        on_path = [nearest_label(follow(model, paths[p], labels=lab, seed=s)[0][0], by_label) == lab
                    for s in range(num) for p in ("line", "S-curve")]
         out[lab] = dict(free=float(np.mean(free)), path=float(np.mean(on_path)))
     return out

@@ -197,20 +197,23 @@ def clip_label(r) -> str:
     return max(set(names), key=names.count)
 
 
-def label_accuracy(model, per_label: int, seed: int, seconds: float | None = None) -> dict:
+def nearest_label(motion, by_label: dict[str, list]) -> str:
+    """The label whose training clips (``features_by_label``) are nearest to ``motion`` by local diversity."""
     from mrgen_core.metrics import local_diversity, motion_features
 
+    f = motion_features(motion)
+    d = {other: local_diversity(f, feats) for other, feats in by_label.items()}
+    return min(d, key=d.get)
+
+
+def label_accuracy(model, per_label: int, seed: int, seconds: float | None = None) -> dict:
     refs = model.training_motions()
     by_label = features_by_label(refs)
     right, total, per = 0, 0, {}
     for lab in model.labels:
         n_frames = int(round((seconds or np.mean([len(f) for f in by_label[lab]]) / model.fps) * model.fps))
         outs = _generate(model, frames=n_frames, seed=seed, labels=lab, num=per_label, noise="coarsest")
-        ok = 0
-        for m in outs:
-            f = motion_features(m)
-            d = {other: local_diversity(f, feats) for other, feats in by_label.items()}
-            ok += int(min(d, key=d.get) == lab)
+        ok = sum(int(nearest_label(m, by_label) == lab) for m in outs)
         per[lab] = ok / per_label
         right += ok
         total += per_label

@@ -250,6 +250,8 @@ def smooth(x: np.ndarray, width: float) -> np.ndarray:
 
 #: ``ControlSpec.source`` of a model trained with path control (:mod:`mrgen_core.path_control`).
 PATH_SOURCE = "path"
+
+
 def follows_paths(model) -> bool:
     """Whether ``model`` was trained with path control (its continuous control is its travel)."""
     return getattr(getattr(model, "control_spec", None), "source", "") == PATH_SOURCE

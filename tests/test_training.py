@@ -16,7 +16,7 @@ from mrgen_core.motion_files import load_motion
 from mrgen_core.sampling import generate, load_model
 from training.presets import PRESETS, get_preset, parse_setting
 from training import losses
-from training.data import (Flat, clip_labels, crop_noise, hold_travel, prepare, random_inputs,
+from training.data import (Flat, clip_labels, crop_noise, steady_travel, prepare, random_inputs,
                            reconstruction_inputs, sample_batch)
 from training.train import Trainer, level_iterations, train
 
@@ -237,9 +237,9 @@ def test_steady_travel_crops_average_the_path_control_and_keep_the_labels(walk, 
     before = b.ctrl_pad.clone()
     assert before[:, k:].std(-1).min() > 0  # the clips' travel varies over a crop
     state = gen.get_state()
-    hold_travel(b, 0.0, 2, k, width, gen)
+    steady_travel(b, 0.0, 2, k, width, gen)
     assert torch.equal(b.ctrl_pad, before) and torch.equal(gen.get_state(), state)
-    hold_travel(b, 0.5, 2, k, width, gen)
+    steady_travel(b, 0.5, 2, k, width, gen)
     held = (b.ctrl_pad != before).any(-1).any(-1)
     assert not held[:2].any() and 0 < int(held.sum()) < 14
     assert torch.equal(b.ctrl_fake_pad, b.ctrl_pad) and torch.equal(b.ctrl_pad[:, :k], before[:, :k])

@@ -387,7 +387,7 @@ def sample_batch(data: LevelData, batch: int, crop: int, margin: int, generator:
     return b
 
 
-def hold_travel(b: Batch, share: float, skip: int, labels: int, width: int, generator: torch.Generator) -> None:
+def steady_travel(b: Batch, share: float, skip: int, labels: int, width: int, generator: torch.Generator) -> None:
     """Path control: about ``share`` of the crops after the first ``skip`` (those train the reconstruction) see
     their travel averaged once more, over ``width`` frames (ends held), for the real and the generated crop alike
     (in place). A clip's 1 s-averaged travel still carries a trace of its steps; under a steady control (a straight
@@ -402,8 +402,8 @@ def hold_travel(b: Batch, share: float, skip: int, labels: int, width: int, gene
     sel = pick.to(b.ctrl_pad.device)[:, None, None]
     for t in {id(b.ctrl_pad): b.ctrl_pad, id(b.ctrl_fake_pad): b.ctrl_fake_pad}.values():
         travel = t[:, labels:]
-        held = F.avg_pool1d(F.pad(travel, (width // 2, (width - 1) // 2), mode="replicate"), width, stride=1)
-        t[:, labels:] = torch.where(sel, held, travel)
+        steadier = F.avg_pool1d(F.pad(travel, (width // 2, (width - 1) // 2), mode="replicate"), width, stride=1)
+        t[:, labels:] = torch.where(sel, steadier, travel)
 
 
 def crop_noise(model: MotionModel, data: LevelData, b: Batch, generator: torch.Generator) -> torch.Tensor:

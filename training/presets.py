@@ -42,7 +42,7 @@ _BASE = dict(
                               # and turning, L1 in m/s and rad/s) agrees with the path control it was given
     path_steady=0.0,          # ... share of crops (beyond the reconstruction's) trained under a steadier travel,
     path_steady_seconds=2.0,  # averaged once more over this long, so the model steps and plants its feet on an even
-                              # path (training/data.py: hold_travel). Off by default: 0.5 helped single-gait models
+                              # path (training/data.py: steady_travel). Off by default: 0.5 helped single-gait models
                               # (CMU 131, Bandai walks) but made the shipped model's walk drift (PROFILE.md)
     patch_weight=10.0,        # patch nearest-neighbour loss (generated patches near real ones of their label)
     patch_size=8,             # frames per patch

@@ -43,7 +43,7 @@ from mrgen_core.model.pyramid import MotionModel
 from mrgen_core.skeleton import OFFSETS
 
 from . import losses
-from .data import (Batch, LevelData, control_part, crop_noise, hold_travel, load_clip, prepare, random_inputs,
+from .data import (Batch, LevelData, control_part, crop_noise, steady_travel, load_clip, prepare, random_inputs,
                    reconstruction_inputs, sample_batch)
 from .distributed import Group, env_rank, join, rank_seed, resolve_device, share
 from .presets import get_preset
@@ -182,7 +182,7 @@ class Trainer:
         self.stopped = False  # whether run() stopped early (and saved a checkpoint)
         self.mixing = float(settings.get("label_mix", 0.0)) > 0 and len(model.labels) >= 2
         self.label_mix = float(settings["label_mix"]) if self.mixing else 0.0
-        # path control: the share of crops trained under a steady travel (see data.hold_travel)
+        # path control: the share of crops trained under a steady travel (see data.steady_travel)
         self.steady = float(settings.get("path_steady", 0.0)) if path_control.follows_paths(model) else 0.0
 
     # --- the loop ---------------------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ class Trainer:
             b = sample_batch(data, self.batch, int(s["crop"]), model.margin, self.gen, self.label_mix)
             if self.steady > 0:
                 width = int(round(float(s["path_steady_seconds"]) * model.level_fps(level)))
-                hold_travel(b, self.steady, self.rec_batch, len(model.labels), width, self.gen)
+                steady_travel(b, self.steady, self.rec_batch, len(model.labels), width, self.gen)
             x, base, noise = random_inputs(model, data, b, self.gen)
             rb = b.first(min(self.rec_batch, len(b.clip)))  # the reconstruction path on the first crops
             x_rec, base_rec = reconstruction_inputs(model, data, rb)
