@@ -14,7 +14,8 @@ the gait's own pace). ``--num`` seeds each. Per path:
 - path error: horizontal distance of the pelvis from the path point of the same time, mean and max (cm);
 - heading error: body facing against the path direction where the path moves, mean (degrees);
 - foot skating (cm/s, :func:`mrgen_core.metrics.realism.foot_skating`) against the label's training clips';
-- fastest joint (m/s) against the training clips' and unconstrained samples'; cadence (foot contact onsets per second) and root speed
+- fastest joint (m/s) against the training clips' and unconstrained samples': the maximum, and the 99th percentile
+  over frames of the fastest joint's speed (which does not grow with the length looked at); cadence (foot contact onsets per second) and root speed
   against an unconstrained sample of the same seed and length;
 - coverage (the project's metric, against the label's training clips) of the path samples and of unconstrained
   samples of the same seeds and length.
@@ -23,6 +24,7 @@ Usage::
 
     python benchmarks/bench_path.py MODEL.pt --label walk --json results.jsonl [--name NAME] [--num 3]
     python benchmarks/bench_path.py --report results.jsonl       # the `path` section of BENCHMARKS.md
+    python benchmarks/bench_path.py --summary a.jsonl b.jsonl    # one line per model and label
     python benchmarks/bench_path.py MODEL.pt --recognise walk,hop   # is the label still recognised on a path?
 
 ``--recognise``: for each label, ``--num`` seeds of an unconstrained sample and of the line and the S-curve; a
@@ -100,8 +102,19 @@ def root_speed(motion) -> float:
     return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum() / motion.duration)
 
 
+def joint_speeds(motion) -> np.ndarray:
+    """The fastest joint's speed (m/s) at every frame."""
+    return (np.linalg.norm(np.gradient(motion.joints(), axis=0), axis=-1) * motion.fps).max(axis=1)
+
+
 def fastest_joint(motion) -> float:
-    return float((np.linalg.norm(np.gradient(motion.joints(), axis=0), axis=-1) * motion.fps).max())
+    return float(joint_speeds(motion).max())
+
+
+def fast_p99(motions) -> float:
+    """The 99th percentile over all frames of ``motions`` of the fastest joint's speed (m/s): unlike the maximum, it
+    does not grow with the number of frames looked at (a 45 s sample meets extremes that a 3 s clip does not)."""
+    return float(np.percentile(np.concatenate([joint_speeds(m) for m in motions]), 99))
 
 
 def bench(model_path: str, name: str, label: str | None, seconds: float, num: int) -> list[dict]:
@@ -133,14 +146,15 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
                 train_skate=round(ref_skate, 2), train_fastest_joint=round(ref_fast, 2),
                 free_coverage=round(free_cov, 4), free_cadence=round(float(np.mean([cadence(m) for m in free])), 3),
                 free_skate=round(float(np.mean([foot_skating(m) or 0.0 for m in free])), 2),
-                free_fastest_joint=round(max(fastest_joint(m) for m in free), 2))
+                free_fastest_joint=round(max(fastest_joint(m) for m in free), 2),
+                train_fast_p99=round(fast_p99(refs), 2), free_fast_p99=round(fast_p99(free), 2))
     paths = make_paths(speed, seconds)
     paths["S-curve untimed (own pace)"] = check_path(paths["S-curve"].xy)
     fast = 2.0 * fastest_clip
     paths["line at 2x the fastest clip"] = check_path([[0, 0], [fast * seconds, 0]], [0, seconds])
     rows = []
     for pname, path in paths.items():
-        errs, maxs, heads, skates, fastj, cads, speeds, covs, warns = [], [], [], [], [], [], [], [], []
+        errs, maxs, heads, skates, fastj, cads, speeds, covs, warns, done = [], [], [], [], [], [], [], [], [], []
         own, own_max, own_head, methods, steered, nudge = [], [], [], [], [], []
         for k in range(num):
             try:
@@ -161,6 +175,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             heads.append(m.meta["heading_error_deg"])
             skates.append(foot_skating(m) or 0.0)
             fastj.append(fastest_joint(m))
+            done.append(m)
             cads.append(cadence(m))
             speeds.append(root_speed(m))
             covs.append(coverage(motion_features(m), ref_feats))
@@ -177,7 +192,8 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             row.update(error_mean=round(float(np.mean(errs)), 2), error_max=round(float(np.max(maxs)), 2),
                        heading=round(float(np.mean(heads)), 2), skate=round(float(np.mean(skates)), 2),
                        fastest_joint=round(float(np.max(fastj)), 2), cadence=round(float(np.mean(cads)), 3),
-                       speed=round(float(np.mean(speeds)), 3), coverage=round(float(np.mean(covs)), 4))
+                       speed=round(float(np.mean(speeds)), 3), coverage=round(float(np.mean(covs)), 4),
+                       fast_p99=round(fast_p99(done), 2))
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -215,9 +231,16 @@ def report(rows: list[dict]) -> str:
         return (f"{f(r['model_error_mean'], 0)} / {f(r['model_error_max'], 0)}, {f(r['model_heading'], 0)}; "
                 f"{f(r.get('steered_error_mean'), 0)}; {f(r.get('nudge_deg'), 0)}")
 
+    def fastest(r):
+        cell = f"{f(r['fastest_joint'])} ({f(r['train_fastest_joint'])}, {f(r.get('free_fastest_joint'))})"
+        if "fast_p99" in r:  # rows measured since the percentile was added
+            cell += f"; p99 {f(r['fast_p99'])} ({f(r['train_fast_p99'])}, {f(r['free_fast_p99'])})"
+        return cell
+
     out = ["| model (label), gait speed | path | route | path error mean / max (cm) | heading error (deg) | model "
            "alone: path error mean / max (cm), heading (deg); steered (cm); nudge (deg) | foot skating (cm/s; "
-           "clips') | fastest joint (m/s; clips', free) | cadence (/s; free) | coverage % (free) |",
+           "clips') | fastest joint (m/s; clips', free; p99: 99th percentile over frames, where measured) | cadence (/s; free) | "
+           "coverage % (free) |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error_mean" not in r:
@@ -227,10 +250,38 @@ def report(rows: list[dict]) -> str:
         out.append(f"| {r['model']} ({r['label']}), {r['gait_speed']:.2f} m/s | {r['path']} ({r['path_seconds']:g} s,"
                    f" {r['path_length']:g} m) | {r.get('method', 'warp')} | {f(r['error_mean'])} / {f(r['error_max'])} | "
                    f"{f(r['heading'])} | {alone(r)} | "
-                   f"{f(r['skate'])} ({f(r['train_skate'])}) | {f(r['fastest_joint'])} ({f(r['train_fastest_joint'])}, "
-                   f"{f(r.get('free_fastest_joint'))})"
+                   f"{f(r['skate'])} ({f(r['train_skate'])}) | {fastest(r)}"
                    f" | {f(r['cadence'], 2)} ({f(r['free_cadence'], 2)}) | {f(100 * r['coverage'])} "
                    f"({f(100 * r['free_coverage'])}) |")
+    return "\n".join(out)
+
+
+def summary(rows: list[dict]) -> str:
+    """One line per model and label over its paths inside the speed range (the line at 2x the fastest clip left
+    out): the model alone (mean path error of the uncorrected pass, per path, over the seeds that steered), the paths
+    where a seed handed over to the warp, and the worst path of each figure against its target."""
+    def f(x, d=1):
+        return "-" if x is None else f"{x:.{d}f}"
+
+    out = ["| model (label) | model alone, mean path error per path (cm) | paths with a warp hand-over | path error "
+           "mean / max, worst path (cm) | heading, worst (deg) | foot skating / clips', worst | fastest joint / "
+           "clips', worst: max, p99 | paths with coverage within 5 points of free |",
+           "|---|---|---|---|---|---|---|---|"]
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        if "2x" not in r["path"] and "error_mean" in r:
+            groups.setdefault((r["model"], r["label"]), []).append(r)
+    for (model, label), rs in groups.items():
+        alone = sorted(r["model_error_mean"] for r in rs if "model_error_mean" in r)
+        p99 = [r["fast_p99"] / r["train_fast_p99"] for r in rs if "fast_p99" in r]
+        out.append(
+            f"| {model} ({label}) | {', '.join(f(a, 0) for a in alone) or '-'} | "
+            f"{sum('warp' in r['method'] for r in rs)} of {len(rs)} | {f(max(r['error_mean'] for r in rs))} / "
+            f"{f(max(r['error_max'] for r in rs))} | {f(max(r['heading'] for r in rs))} | "
+            f"{f(max(r['skate'] / r['train_skate'] for r in rs), 2)}x | "
+            f"{f(max(r['fastest_joint'] / r['train_fastest_joint'] for r in rs), 2)}x, "
+            f"{f(max(p99), 2) + 'x' if p99 else '-'} | "
+            f"{sum(r['coverage'] >= r['free_coverage'] - 0.05 for r in rs)} of {len(rs)} |")
     return "\n".join(out)
 
 
@@ -243,8 +294,13 @@ def main(argv=None) -> int:
     ap.add_argument("--num", type=int, default=3)
     ap.add_argument("--json", help="append results (one JSON object per line)")
     ap.add_argument("--report", metavar="RESULTS.jsonl")
+    ap.add_argument("--summary", metavar="RESULTS.jsonl", nargs="+", help="one line per model and label")
     ap.add_argument("--recognise", metavar="LABELS", help="comma-separated labels: label recognition with a path")
     args = ap.parse_args(argv)
+    if args.summary:
+        print(summary([json.loads(line) for p in args.summary for line in Path(p).read_text().splitlines()
+                       if line.strip()]))
+        return 0
     if args.report:
         rows = [json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()]
         print(report(rows))

@@ -124,6 +124,9 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
     train_path_control: BoolProperty(name="Path control", default=False,
                                      description="Learn to follow the clips' own travel (speed and turning), so "
                                                  "Follow curve steers the model instead of time-warping its gait")
+    train_mirror: BoolProperty(name="Mirror clips", default=False,
+                               description="Also train on every clip mirrored left to right: the model turns both "
+                                           "ways (an asymmetric style, e.g. a limp, is learned on both sides)")
     train_output: StringProperty(name="Save as", subtype="FILE_PATH", default="//mrgen_model.pt",
                                  description="Where the trained model is written")
     place_at: EnumProperty(name="Place at", default="CURRENT", items=[

@@ -53,6 +53,10 @@ MIN_TRAVEL_SPEED = 0.15
 MAX_NUDGE_DEGREES = 30.0
 #: ... or where its limbs move slower than this share of the clips' (90th percentiles of the fastest joint): a glide.
 GLIDE_SHARE = 0.4
+#: ... or faster than this multiple of the clips' (a hard turn by the nudge, or steps too quick), provided the warp
+#: keeps the path (its mean path error at most WARP_KEEPS_CM); else the steered result stays, with a warning.
+FAST_SHARE = 1.25
+WARP_KEEPS_CM = 10.0
 #: The trained route moves the body at most this times the fastest training clip's speed (then it falls behind).
 STEER_MAX_RATIO = 1.1
 #: Gait frames skipped at the start (at most a quarter of the gait).
@@ -401,16 +405,20 @@ def _steered(model, path, stats, facing, *, seconds, speed, labels, seed, noise,
     return motion, plan_, figures, mine
 
 
-def _cannot_steer(motion: Motion, figures: dict, stats: GaitStats) -> str | None:
-    """Why a steered result is no good (None if it is): the nudge had to turn the body far (the path turns or
-    speeds where the clips never do), or the body glides (limbs far slower than in the clips)."""
+def _cannot_steer(motion: Motion, figures: dict, stats: GaitStats) -> tuple[str, bool] | None:
+    """Why a steered result is no good (None if it is), and whether the warp must keep the path to take over: the
+    nudge had to turn the body far (the path turns or speeds where the clips never do), or the body glides (limbs far
+    slower than in the clips), or its limbs move far faster than in the clips (only where the warp does better)."""
     if figures["nudge_deg"]["mean"] > MAX_NUDGE_DEGREES:
         return (f"the model, steered, faced {figures['nudge_deg']['mean']:.0f} deg away from the path on average "
-                f"(more than {MAX_NUDGE_DEGREES:g})")
+                f"(more than {MAX_NUDGE_DEGREES:g})"), False
     limbs = float(np.percentile(joint_speed(motion.joints(), motion.fps).max(axis=1), 90))
     if stats.limbs and limbs < GLIDE_SHARE * stats.limbs:
         return (f"the model, steered, glided (its fastest joint at {limbs:.1f} m/s, the clips' "
-                f"{stats.limbs:.1f} m/s)")
+                f"{stats.limbs:.1f} m/s)"), False
+    if stats.limbs and limbs > FAST_SHARE * stats.limbs:
+        return (f"the model, steered, moved its limbs {limbs / stats.limbs:.2f}x as fast as its clips (fastest "
+                f"joint {limbs:.1f} m/s, the clips' {stats.limbs:.1f} m/s; 90th percentiles)"), True
     return None
 
 
@@ -433,14 +441,20 @@ def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float
         motion, plan_, figures, mine = route(model, path, stats, facing, **kw)
         used, why = method, _cannot_steer(motion, figures, stats) if method == STEERED else None
         if why:  # the warp of the model's own gait is the nearer feasible motion, where that gait travels
+            why, only_if_kept = why
             try:
-                motion, plan_, warped, other = _warped(model, path, stats, facing, **kw)
+                warp = _warped(model, path, stats, facing, **kw)
             except MrgenError as e:
                 mine.append(f"{why}, and the warp fallback could not take over ({e})")
             else:
-                mine = other
-                mine.insert(0, f"{why}: its gait was warped onto the path instead")
-                figures, used = {**warped, "steered": figures}, METHOD
+                if only_if_kept and warp[2]["path_error_cm"]["mean"] > WARP_KEEPS_CM:
+                    mine.append(f"{why}; its gait warped onto the path would trail it "
+                                f"({warp[2]['path_error_cm']['mean']:.0f} cm on average), so it stays")
+                else:
+                    motion, plan_, warped, other = warp
+                    mine = other
+                    mine.insert(0, f"{why}: its gait was warped onto the path instead")
+                    figures, used = {**warped, "steered": figures}, METHOD
         meta = {"path_method": used, "path": path.source or "inline", "facing": facing.describe(),
                 "path_seconds": round(plan_.frames / model.fps, 3), "path_length_m": round(path.length, 3),
                 **figures, "training_speed_mps": [round(stats.slowest, 3), round(stats.fastest, 3)],

@@ -400,8 +400,8 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
           labels: PathLike | dict | None = None, label_per_clip: str | Sequence[str] | None = None,
           audio: Sequence[PathLike] | None = None, wavlm: PathLike | None = None, fps: float = 30.0, seed: int = 0,
           device: str = "cpu", resume: PathLike | None = None, quiet: bool = False, procs: int | None = None,
-          path_control: bool = False, progress: Progress | None = None, should_stop: ShouldStop | None = None
-          ) -> TrainedModel:
+          path_control: bool = False, mirror: bool = False, progress: Progress | None = None,
+          should_stop: ShouldStop | None = None) -> TrainedModel:
     """Train a model on ``clips`` (.bvh / .npz) and write it to ``out`` (.pt).
 
     ``settings``: ``KEY=VALUE`` changes to the preset (:func:`training.presets.parse_setting`). ``labels``: a
@@ -409,8 +409,9 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     ``audio``: one speech WAV per clip: the model learns to follow its features (MFCC, energy, pitch; with
     ``wavlm``, a local WavLM checkpoint folder, its hidden states). ``resume``: continue a stopped run from its
     checkpoint. ``path_control``: the model learns to follow the clips' own travel (pelvis velocity and turning,
-    :mod:`mrgen_core.path_control`), so ``--path`` steers it. ``progress`` is called as training goes; when
-    ``should_stop()`` is true, training stops after the current step and saves a checkpoint (``stopped_early`` in
+    :mod:`mrgen_core.path_control`), so ``--path`` steers it. ``mirror``: also train on every clip mirrored left to
+    right (:mod:`mrgen_core.mirror`; the same as the setting ``mirror=true``). ``progress`` is called as training
+    goes; when ``should_stop()`` is true, training stops after the current step and saves a checkpoint (``stopped_early`` in
     the result). ``procs``: data-parallel training processes (None: one per physical core, at most the step's
     crops; a resumed run: as many as before; 1: one process, exactly as before data-parallel training; under
     torchrun: torchrun's), see :mod:`training.distributed`.
@@ -420,8 +421,10 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     if preset not in PRESETS:
         raise MrgenError(f"unknown preset {preset!r}; choose one of {', '.join(PUBLIC_PRESETS)}")
     overrides = dict(parse_setting(item, preset) for item in settings)
+    if mirror:
+        overrides["mirror"] = True
     if overrides and resume:
-        raise MrgenError("--set cannot change a run being resumed (its settings are in the checkpoint)")
+        raise MrgenError("--set and --mirror cannot change a run being resumed (its settings are in the checkpoint)")
     if resume and (clips or labels or label_per_clip or audio or wavlm or path_control):
         raise MrgenError("--resume continues a run on its own clips, labels and control: leave out the clips, "
                          "--labels, --label, --audio and --path-control")

@@ -31,7 +31,8 @@ Requests ``{"id": ..., "cmd": ..., ...}``:
 ``train``      ``clips`` (paths), ``out_path``, ``preset``, ``labels``, ``label_per_clip``, ``audio`` (one speech
                WAV per clip: the model follows speech, as ``mrgen train --audio``), ``wavlm`` (with ``audio``: a
                local WavLM checkpoint folder, as ``--wavlm``), ``path_control`` (true: the model learns to follow
-               paths, as ``--path-control``), ``seed``, ``device``, ``resume``, ``procs``
+               paths, as ``--path-control``), ``mirror`` (true: the clips mirrored left to right too, as
+               ``--mirror``), ``seed``, ``device``, ``resume``, ``procs``
                (data-parallel training processes, as ``--procs``; missing, null or 0: one per physical core)
                -> ``model`` (path), ``stopped_early``; progress comes from the first process
 ``smpl_mesh``  ``model_file`` (the user's licensed SMPL model), ``out_dir`` -> ``file``: an ``.npz`` with the rest
@@ -309,8 +310,8 @@ class Worker:
             list(req.get("clips") or ()), req["out_path"], preset=req.get("preset") or "default",
             labels=req.get("labels"), label_per_clip=req.get("label_per_clip"), audio=req.get("audio"),
             wavlm=req.get("wavlm"), seed=int(req.get("seed", 0)), device=_device(req), resume=req.get("resume"),
-            procs=_procs(req), path_control=bool(req.get("path_control")), quiet=True, progress=progress,
-            should_stop=stop).as_dict()
+            procs=_procs(req), path_control=bool(req.get("path_control")), mirror=bool(req.get("mirror")),
+            quiet=True, progress=progress, should_stop=stop).as_dict()
 
     def _cmd_smpl_mesh(self, req, progress, stop) -> dict:
         if not req.get("model_file"):
@@ -332,7 +333,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "delay": (_NUM,), "procs": (_INT,), "loop": (_BOOL,), "cycles": (_INT,), "keys": (_STR,),
     "key_frames": (_STR, _LIST), "key_root": (_BOOL,), "mapping": (_STR,), "root": (_STR,),
     "keep_frames": (_STR, _LIST), "path": (_STR, _LIST, _OBJ), "speed": (_NUM,), "facing": (_STR,),
-    "path_control": (_BOOL,),
+    "path_control": (_BOOL,), "mirror": (_BOOL,),
 }
 _RANGES = {"seed": (-2**63, 2**63 - 1), "steps": (0, 100_000), "delay": (0.0, 60.0), "switch_level": (0, 1000),
            "keep_levels": (0, 1000), "procs": (0, 1 << 16), "cycles": (1, 100_000),

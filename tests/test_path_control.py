@@ -173,6 +173,29 @@ def test_a_path_the_model_cannot_steer_along_falls_back_to_the_warp(tiny_path_mo
     assert follow(model, line, labels="walk", seed=0)[0][0].meta["path_method"] == "control"
 
 
+def test_limbs_faster_than_the_clips_hand_over_to_the_warp_only_where_it_keeps_the_path(tiny_path_model,
+                                                                                         monkeypatch):
+    """A steered result whose limbs move more than FAST_SHARE times as fast as the clips' is replaced by the warp
+    where the warp keeps the path (mean path error at most WARP_KEEPS_CM); where it would trail, the steered result
+    stays, with a warning that says so."""
+    from mrgen_core import path_follow
+
+    model, line = load_model(tiny_path_model), check_path([[0, 0], [6, 0]], [0, 6])
+    monkeypatch.setattr(path_follow, "MAX_NUDGE_DEGREES", 1e9)
+    monkeypatch.setattr(path_follow, "GLIDE_SHARE", 0.0)
+    monkeypatch.setattr(path_follow, "FAST_SHARE", 0.0)  # every steered result counts as too fast
+    monkeypatch.setattr(path_follow, "WARP_KEEPS_CM", 1e9)
+    motions, warnings = follow(model, line, labels="walk", seed=0)
+    assert motions[0].meta["path_method"] == "warp" and "nudge_deg" in motions[0].meta["steered"]
+    assert any("moved its limbs" in w and "warped onto the path instead" in w for w in warnings)
+    monkeypatch.setattr(path_follow, "WARP_KEEPS_CM", -1.0)  # the warp would trail: the steered result stays
+    motions, warnings = follow(model, line, labels="walk", seed=0)
+    assert motions[0].meta["path_method"] == "control"
+    assert any("moved its limbs" in w and "so it stays" in w for w in motions[0].meta["warnings"])
+    monkeypatch.setattr(path_follow, "FAST_SHARE", 1e9)
+    assert not any("moved its limbs" in w for w in follow(model, line, labels="walk", seed=0)[1])
+
+
 def test_path_controlled_models_sample_with_noise_at_every_level(tiny_path_model, tiny_model):
     """``noise="auto"`` (the default): every level for a path-controlled model (its steps come from the finer
     levels' noise; a steady path gives them nothing else to step by), the coarsest only for other models."""

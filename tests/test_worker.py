@@ -458,17 +458,22 @@ def test_loop_keys_and_root_requests(client, tiny_model, tmp_path, data_root):
 
 @pytest.mark.timeout(120)
 def test_train_with_path_control(raw, tmp_path, data_root):
-    """``path_control`` trains a model that follows paths (as ``mrgen train --path-control``); a wrong type is a
-    user error."""
+    """``path_control`` trains a model that follows paths (as ``mrgen train --path-control``), ``mirror`` on the
+    clips mirrored too (``--mirror``); a wrong type is a user error."""
     clip, out = str(data_root / "cmu_mocap/cgspeed_motionbuilder/02_01.bvh"), tmp_path / "w.pt"
     req = {"cmd": "train", "clips": [clip], "out_path": str(out), "preset": "tiny", "procs": 1}
     raw.send({**req, "id": 1, "path_control": "yes"})
     _, bad = raw.until_final(1)
     assert bad["type"] == "error" and "path_control" in bad["message"] and not out.exists()
-    raw.send({**req, "id": 2, "path_control": True})
+    raw.send({**req, "id": 3, "mirror": 1})
+    _, bad = raw.until_final(3)
+    assert bad["type"] == "error" and "mirror" in bad["message"] and not out.exists()
+    raw.send({**req, "id": 2, "path_control": True, "mirror": True})
     _, done = raw.until_final(2)
     assert done["type"] == "result", done
     from mrgen_core.sampling import load_model
 
-    assert load_model(out).control_spec.source == "path"
+    model = load_model(out)
+    assert model.control_spec.source == "path"
+    assert [c["name"] for c in model.clips] == ["02_01", "02_01_mirrored"]
 

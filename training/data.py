@@ -25,6 +25,7 @@ from mrgen_core import path_control
 from mrgen_core.control import ControlSpec, frame_labels, read_label_file, segments_for
 from mrgen_core.errors import MrgenError
 from mrgen_core.limits import MIN_TRAIN_FRAMES
+from mrgen_core.mirror import mirror_motion
 from mrgen_core.model.pyramid import MotionModel, default_config, downsample, interp_index, num_levels_for, upsample
 from mrgen_core.motion import Motion
 
@@ -95,6 +96,12 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
         raise MrgenError("no training clips given")
     motions = [load_clip(c, fps) for c in clips]
     vocab, frame_lbls = clip_labels(motions, labels, label_per_clip)
+    if controls is not None and len(controls) != len(motions):
+        raise MrgenError(f"{len(controls)} control arrays for {len(motions)} clips")
+    if settings.get("mirror"):  # every clip also mirrored left to right, with its labels and control
+        motions = motions + [mirror_motion(m) for m in motions]
+        frame_lbls = frame_lbls * 2
+        controls = None if controls is None else list(controls) * 2
     raws = [feat.encode(m) for m in motions]
     norm = feat.Normalizer.fit(raws)
 
@@ -104,8 +111,6 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
             raise MrgenError("path control comes from the clips themselves: give no other control features")
         controls = [path_control.of_features(raw, m.fps) for raw, m in zip(raws, motions)]
     if controls is not None:
-        if len(controls) != len(motions):
-            raise MrgenError(f"{len(controls)} control arrays for {len(motions)} clips")
         cont = [np.asarray(c, dtype=np.float64) for c in controls]
         allc = np.concatenate(cont, axis=0)
         spec.continuous = allc.shape[1]
@@ -123,10 +128,12 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
     model = MotionModel(config)
     model.mean.copy_(torch.as_tensor(norm.mean, dtype=torch.float32))
     model.std.copy_(torch.as_tensor(norm.std, dtype=torch.float32))
-    for m, raw, lb, c in zip(motions, raws, frame_lbls, cont):
+    for k, (m, raw, lb, c) in enumerate(zip(motions, raws, frame_lbls, cont)):
         model.clips.append(dict(name=m.name or Path(m.source).stem, frames=m.num_frames, fps=m.fps,
                                 credit=m.credit, source=str(m.source), start=feat.start_of(m).as_list(),
                                 labels=None if lb is None else [int(v) for v in lb]))
+        if k >= len(clips):  # a mirrored copy (``mirror``): trained on, not one of the clips given
+            model.clips[-1]["mirrored"] = True
         model.clip_features.append(torch.as_tensor(norm(raw).T, dtype=torch.float32))
         model.clip_controls.append(torch.as_tensor(spec.build(m.num_frames, labels=lb, continuous=c).T,
                                                    dtype=torch.float32))

@@ -25,6 +25,8 @@ _BASE = dict(
     neighbour_distance=2,     # a joint's channels see joints up to this many edges away
     full_noise=False,         # one noise channel shared by all features (GANimator's default) or one each
     # training
+    mirror=False,             # also train on every clip mirrored left to right (turns both ways, twice the motion;
+                              # asymmetric styles, e.g. a limp, become symmetric); `mrgen train --mirror`
     iterations=1000,          # steps per level, on average
     coarse_boost=1.0,         # shift steps to the coarse levels: level i gets iterations * (1 + boost*(0.5 - i/(L-1)))
     batch=4,                  # random crops per step

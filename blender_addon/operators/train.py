@@ -58,7 +58,7 @@ class MRGEN_OT_train(JobOperator, bpy.types.Operator):
 
         params = {"clips": clips, "out_path": out, "preset": s.train_preset, "label_per_clip": per_clip,
                   "device": prefs.device, "procs": int(prefs.train_procs),  # 0: one per physical core
-                  "path_control": bool(s.train_path_control)}
+                  "path_control": bool(s.train_path_control), "mirror": bool(s.train_mirror)}
         return jobs.Job("train", "train", params, apply, label="Train")
 
 

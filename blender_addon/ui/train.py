@@ -22,6 +22,7 @@ class MRGEN_PT_train(SidebarPanel, bpy.types.Panel):
         stacked(layout, s, "train_labels", "Labels (one, or per clip):")
         layout.prop(s, "train_preset")
         layout.prop(s, "train_path_control")
+        layout.prop(s, "train_mirror")
         stacked(layout, s, "train_output", "Save as:")
         row = layout.row()
         row.enabled = not jobs.busy() and bool(clips)

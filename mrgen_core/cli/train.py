@@ -9,6 +9,7 @@ examples:
   mrgen train 131_01.bvh 131_02.bvh 131_03.bvh --label walk --label walk --label hop -o walk_hop.pt
   mrgen train clips/*.bvh --labels labels.json --preset fast -o model.pt
   mrgen train 131_01.bvh 131_02.bvh --label walk --label walk --path-control -o walk_path.pt  # steerable by --path
+  mrgen train 131_01.bvh 131_02.bvh --path-control --mirror -o walk_path.pt  # turns both ways: clips mirrored too
   mrgen train --resume model.pt -o model.pt                  # continue a run stopped with Ctrl-C
   mrgen train clips/*.bvh --procs 1 -o model.pt              # one process (exactly the models of mrgen <= 0.1)
   torchrun --nproc_per_node 4 -m mrgen_core.cli train clips/*.bvh --labels labels.json --device cuda -o model.pt
@@ -38,6 +39,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--path-control", action="store_true",
                    help="learn to follow the clips' own travel (speed, sideways drift, turning) at every level, so "
                         "`mrgen generate --path` steers the model (without it --path time-warps a free gait)")
+    p.add_argument("--mirror", action="store_true",
+                   help="also train on every clip mirrored left to right: the model turns both ways and sees twice "
+                        "the motion (an asymmetric style, e.g. a limp, is learned on both sides)")
     p.add_argument("--preset", default="default", metavar="NAME",
                    help="fast (~2-3 min on a laptop CPU), default (~5-10 min) or quality (longer); default: "
                         "default")
@@ -61,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
     result = train(args.clips, args.output, preset=args.preset, settings=args.set, labels=args.labels,
                    label_per_clip=args.label, audio=args.audio, wavlm=args.wavlm, fps=args.fps, seed=args.seed,
                    device=args.device, resume=args.resume, procs=args.procs,
-                   path_control=args.path_control)
+                   path_control=args.path_control, mirror=args.mirror)
     return 130 if result.stopped_early else 0  # Ctrl-C: the checkpoint is saved, but the run did not finish

@@ -357,6 +357,7 @@ def test_train_from_actions_then_generate(prefs, tmp_path):
     s = bpy.context.active_object.data.mrgen
     s.train_labels, s.train_preset, s.train_output = "walk", "tiny", str(tmp_path / "mine")
     s.train_path_control = True  # the model steers along a path (mrgen train --path-control)
+    s.train_mirror = True  # ... and turns both ways (mrgen train --mirror)
     assert prefs.train_procs == 0  # automatic: the worker trains with one process per physical core
     assert bpy.ops.mrgen.train(blocking=True) == {"FINISHED"}
     assert (tmp_path / "mine.pt").is_file()
