@@ -239,8 +239,8 @@ def report(rows: list[dict]) -> str:
 
     out = ["| model (label), gait speed | path | route | path error mean / max (cm) | heading error (deg) | model "
            "alone: path error mean / max (cm), heading (deg); steered (cm); nudge (deg) | foot skating (cm/s; "
-           "clips') | fastest joint (m/s; clips', free; p99: 99th percentile over frames, where measured) | cadence (/s; free) | "
-           "coverage % (free) |",
+           "clips') | fastest joint (m/s; clips', free; p99: 99th percentile over frames, where measured) | "
+           "cadence (/s; free) | coverage % (free) |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error_mean" not in r:
