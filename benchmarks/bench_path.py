@@ -15,8 +15,8 @@ the gait's own pace). ``--num`` seeds each. Per path:
 - heading error: body facing against the path direction where the path moves, mean (degrees);
 - foot skating (cm/s, :func:`mrgen_core.metrics.realism.foot_skating`) against the label's training clips';
 - fastest joint (m/s) against the training clips' and unconstrained samples': the maximum, and the 99th percentile
-  over frames of the fastest joint's speed (which does not grow with the length looked at); cadence (foot contact onsets per second) and root speed
-  against an unconstrained sample of the same seed and length;
+  over frames of the fastest joint's speed (which does not grow with the length looked at); cadence (foot contact
+  onsets per second) and root speed against an unconstrained sample of the same seed and length;
 - coverage (the project's metric, against the label's training clips) of the path samples and of unconstrained
   samples of the same seeds and length.
 
@@ -104,7 +104,9 @@ def root_speed(motion) -> float:
 
 def joint_speeds(motion) -> np.ndarray:
     """The fastest joint's speed (m/s) at every frame."""
-    return (np.linalg.norm(np.gradient(motion.joints(), axis=0), axis=-1) * motion.fps).max(axis=1)
+    from mrgen_core.contacts import joint_speed
+
+    return joint_speed(motion.joints(), motion.fps).max(axis=1)
 
 
 def fastest_joint(motion) -> float:

@@ -46,10 +46,24 @@ def main(argv=None) -> int:
     parts = _label_parts(refs, args.label) if args.label else refs
     n = 2 * sum(r.num_frames for r in parts)
     kw = dict(noise="auto", labels=args.label)
-    raw = sampling.generate(model, frames=n, seed=args.seed, num=args.samples, cleanup=False, **kw)
+
+    def raw_and_contacts(frames: int, num: int) -> tuple[list, list]:
+        """Raw samples and the contacts the model predicts for each (what ``generate``'s cleanup pins)."""
+        predicted, finish = [], sampling.finish
+
+        def keep_contacts(model_, out, **k):
+            predicted.append(feat.contacts_of(model_.denormalize(out.detach().float()).T.cpu().double().numpy()))
+            return finish(model_, out, **k)
+
+        sampling.finish = keep_contacts
+        try:
+            return sampling.generate(model, frames=frames, seed=args.seed, num=num, cleanup=False, **kw), predicted
+        finally:
+            sampling.finish = finish
+
+    raw, contacts = raw_and_contacts(n, args.samples)
     variants = {"raw": raw,
-                "predicted contacts (default)": sampling.generate(model, frames=n, seed=args.seed,
-                                                                  num=args.samples, cleanup=True, **kw),
+                "predicted contacts (default)": [cleanup_feet(s, contacts=c) for s, c in zip(raw, contacts)],
                 "kinematic contacts": [cleanup_feet(s) for s in raw]}
     ref_f = [feature_set(r, "fair") for r in parts]
     print(f"{args.model} ({args.label or 'all clips'}): {args.samples} samples of {n} frames; clips' foot skating "
@@ -59,18 +73,7 @@ def main(argv=None) -> int:
         print(f"  {name}: coverage {100 * np.mean(cov):.1f} % (lowest sample {100 * min(cov):.0f} %), foot skating "
               f"{np.mean([foot_skating(s) for s in samples]):.2f} cm/s")
 
-    predicted = []
-    finish = sampling.finish
-
-    def keep_contacts(model_, out, **k):  # the contacts the model predicts for each raw sample
-        predicted.append(feat.contacts_of(model_.denormalize(out.detach().float()).T.cpu().double().numpy()))
-        return finish(model_, out, **k)
-
-    sampling.finish = keep_contacts
-    try:
-        long = sampling.generate(model, frames=1000, seed=args.seed, num=10, cleanup=False, **kw)
-    finally:
-        sampling.finish = finish
+    long, predicted = raw_and_contacts(1000, 10)
     pred = np.concatenate(predicted) > 0.5
     joints = [s.joints()[:, list(FOOT_JOINTS)] for s in long]
     kin = np.concatenate([foot_contacts(s.joints(), s.fps) for s in long]) > 0.5

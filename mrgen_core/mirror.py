@@ -22,6 +22,8 @@ del _a, _b
 
 #: Sign of each axis-angle component under the reflection (a rotation axis is a pseudovector).
 _AXIS_SIGN = np.array([1.0, -1.0, -1.0])
+#: The reflection of a position through the plane x = 0.
+_REFLECT = np.array([-1.0, 1.0, 1.0])
 
 #: Suffix of a mirrored motion's name.
 SUFFIX = "_mirrored"
@@ -31,5 +33,5 @@ def mirror_motion(motion: Motion) -> Motion:
     """``motion`` mirrored left to right (labels, frame rate and provenance kept; ``_mirrored`` added to its name)."""
     poses = motion.poses[:, MIRROR_JOINTS] * _AXIS_SIGN
     pelvis0 = Skeleton.smpl(motion.gender).offsets[0]  # the pelvis sits at trans + offsets[0] (not rotated, as SMPL)
-    trans = (motion.trans + pelvis0) * np.array([-1.0, 1.0, 1.0]) - pelvis0
+    trans = (motion.trans + pelvis0) * _REFLECT - pelvis0
     return motion.copy(poses=poses, trans=trans, name=f"{motion.name}{SUFFIX}" if motion.name else "")

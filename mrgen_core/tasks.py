@@ -411,10 +411,10 @@ def train(clips: Sequence[PathLike], out: PathLike, *, preset: str = "default", 
     checkpoint. ``path_control``: the model learns to follow the clips' own travel (pelvis velocity and turning,
     :mod:`mrgen_core.path_control`), so ``--path`` steers it. ``mirror``: also train on every clip mirrored left to
     right (:mod:`mrgen_core.mirror`; the same as the setting ``mirror=true``). ``progress`` is called as training
-    goes; when ``should_stop()`` is true, training stops after the current step and saves a checkpoint (``stopped_early`` in
-    the result). ``procs``: data-parallel training processes (None: one per physical core, at most the step's
-    crops; a resumed run: as many as before; 1: one process, exactly as before data-parallel training; under
-    torchrun: torchrun's), see :mod:`training.distributed`.
+    goes; when ``should_stop()`` is true, training stops after the current step and saves a checkpoint
+    (``stopped_early`` in the result). ``procs``: data-parallel training processes (None: one per physical core, at
+    most the step's crops; a resumed run: as many as before; 1: one process, exactly as before data-parallel
+    training; under torchrun: torchrun's), see :mod:`training.distributed`.
     """
     from training.presets import PRESETS, PUBLIC_PRESETS, parse_setting
 
