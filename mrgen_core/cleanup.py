@@ -29,7 +29,8 @@ _NUM_LEG_JOINTS = 12  # joints 0..11 hold the pelvis, spine1..3 and both legs: a
 BLEND_SECONDS = 0.2
 #: Contact gaps up to this long (seconds) are closed before pinning (flickering contacts).
 GAP_SECONDS = 0.07
-#: A knee bent backwards by more than this (radians) stays so under IK; straighter knees bend forwards.
+#: A knee bent backwards by this much (radians) or more flexes only as far as the foot is pinned (see
+#: :func:`_two_bone_ik`); between straight and this, partly.
 HYPEREXTENSION = np.radians(3.0)
 #: Share of a leg's remaining extension the IK follows exactly; beyond it, it eases towards the full length.
 SOFT_START = 0.75
@@ -97,7 +98,8 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
         lifted = _ankle_within_reach(ankle_to, toe_to, hip_at, length[:, 0], reach)
         ankle_to += c_t[f, None] * (lifted - ankle_to)
         foot_turn = rotation_between(unit(foot), unit(toe_to - ankle_to))
-        g_hip, g_knee = _two_bone_ik(p[:, hip], p[:, knee], p[:, ankle], g[:, hip], g[:, knee], ankle_to)
+        g_hip, g_knee = _two_bone_ik(p[:, hip], p[:, knee], p[:, ankle], g[:, hip], g[:, knee], ankle_to,
+                                     np.maximum(c_a, c_t)[f])
         g_ankle = foot_turn @ g[:, ankle]
         g_pelvis = g[:, int(PARENTS[hip])]
         new_local = np.stack([_t(g_pelvis) @ g_hip, _t(g_hip) @ g_knee, _t(g_knee) @ g_ankle], axis=1)
@@ -240,13 +242,15 @@ def _ankle_within_reach(ankle_to: np.ndarray, toe_to: np.ndarray, hip: np.ndarra
 
 
 def _two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, g_hip: np.ndarray, g_knee: np.ndarray,
-                 target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 target: np.ndarray, weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """New global hip and knee rotations (N, 3, 3) that bring the ankle to ``target`` (as near as the leg reaches).
 
     The knee turns about its hinge (its local x axis, SMPL's flexion axis), so it keeps its bend plane, to the flexed
-    solution (the hyperextended one only where the knee already bends backwards by > 3 degrees); then the hip swings
-    the leg by the smallest rotation onto the target. Targets beyond most of the leg's remaining extension are
-    approached softly (:func:`_soft_reach`), never past full extension: no knee lock-pop and no NaN.
+    solution; then the hip swings the leg by the smallest rotation onto the target. Targets beyond most of the leg's
+    remaining extension are approached softly (:func:`_soft_reach`), never past full extension: no knee lock-pop and
+    no NaN. A knee that bends backwards (by up to :data:`HYPEREXTENSION` and beyond) is never bent further back: it
+    reaches the flexed solution in step with the pinning ``weight`` (N,) in [0, 1] (1 where not given), so the leg
+    leaves the motion's own pose continuously where the correction fades in, and flexes where the foot is planted.
     """
     l1 = np.linalg.norm(knee - hip, axis=-1)
     l2 = np.linalg.norm(ankle - knee, axis=-1)
@@ -269,8 +273,12 @@ def _two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, g_hip: np
     # is pi - delta on the flexed solution psi - delta. Stay flexed unless the knee is clearly hyperextended.
     wrap = lambda x: (x + np.pi) % (2 * np.pi) - np.pi  # noqa: E731
     bend_now = wrap(-psi - np.pi)
-    phi = np.where(bend_now > -HYPEREXTENSION, wrap(psi - delta), wrap(psi + delta))
-    phi = np.where(r > 1e-9, phi, 0.0)
+    phi = wrap(psi - delta)
+    # a knee bent backwards: the flexed solution can be far (the two solutions mirror about the straight leg), so
+    # it is reached only as the pinning weight grows; a flexed knee reaches it exactly (continuous at straight)
+    w = np.ones(len(phi)) if weight is None else np.clip(weight, 0.0, 1.0)
+    back = np.clip(-bend_now / HYPEREXTENSION, 0.0, 1.0)
+    phi = np.where(r > 1e-9, phi * (1.0 - back * (1.0 - w)), 0.0)
     turn_knee = axis_angle_to_matrix(axis * phi[:, None])
     new_ankle = knee + np.einsum("nij,nj->ni", turn_knee, v)
     swing = rotation_between(unit(new_ankle - hip), unit(target - hip))

@@ -184,6 +184,52 @@ def test_two_bone_ik_reaches_and_keeps_the_knee_hinge():
     assert np.all(matrix_to_axis_angle(new_local)[ok, 0] > 0)
 
 
+def _leg(knee_bend: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Hip, knee, ankle positions and the hip's and knee's global rotations of a standing left leg whose knee bends
+    by ``knee_bend`` (radians about SMPL's knee x axis; negative = backwards)."""
+    n = len(knee_bend)
+    poses = np.zeros((n, 24, 3))
+    poses[:, 0, 0] = np.pi / 2
+    poses[:, 4, 0] = knee_bend
+    m = Motion(poses, np.zeros((n, 3)), FPS)
+    local = axis_angle_to_matrix(m.poses[:, :12])
+    pos, glob = forward_kinematics(local, m.trans + m.skeleton.offsets[0], m.skeleton.offsets[:12], PARENTS[:12])
+    return pos[:, 1], pos[:, 4], pos[:, 7], glob[:, 1], glob[:, 4], m.skeleton.offsets
+
+
+def _knee_after(hip, g_hip, offsets):
+    return hip + np.einsum("nij,j->ni", g_hip, offsets[4])
+
+
+def test_two_bone_ik_flexes_a_knee_bent_backwards():
+    """A planted foot pulled towards the hip of a leg whose knee bends backwards (as generated legs can) flexes the
+    knee forwards; bending it further back moved the knee 20 cm and made it the fastest joint (7 m/s)."""
+    hip, knee, ankle, g_hip, g_knee, offsets = _leg(np.full(5, -0.15))
+    target = ankle + (hip - ankle) * 0.08  # about 6 cm closer to the hip
+    g_hip2, g_knee2 = _two_bone_ik(hip, knee, ankle, g_hip, g_knee, target)
+    new_local = np.swapaxes(g_hip2, -1, -2) @ g_knee2
+    assert np.all(matrix_to_axis_angle(new_local)[:, 0] > 0.2)  # flexed forwards, clearly
+    new_knee = _knee_after(hip, g_hip2, offsets)
+    new_ankle = new_knee + np.einsum("nij,j->ni", g_knee2, offsets[7])
+    np.testing.assert_allclose(new_ankle, target, atol=1e-6)
+
+
+def test_two_bone_ik_is_continuous_where_a_backward_knee_straightens():
+    """The knee sweeps from bent backwards to flexed while the pinning fades in: the knee never jumps, and where the
+    weight is 0 the leg keeps its own pose."""
+    n = 90
+    bend = np.linspace(-0.25, 0.25, n)
+    hip, knee, ankle, g_hip, g_knee, offsets = _leg(bend)
+    x = np.clip(np.linspace(-0.2, 1.2, n), 0, 1)
+    weight = x * x * (3 - 2 * x)
+    target = ankle + (hip - ankle) * (0.06 * weight)[:, None]
+    g_hip2, g_knee2 = _two_bone_ik(hip, knee, ankle, g_hip, g_knee, target, weight)
+    new_knee = _knee_after(hip, g_hip2, offsets)
+    step = np.linalg.norm(np.diff(new_knee, axis=0), axis=-1)
+    assert step.max() < 0.01  # 0.3 m/s at most (the raw knee stays put: only the shin swings)
+    np.testing.assert_allclose(new_knee[weight == 0], knee[weight == 0], atol=1e-9)
+
+
 @pytest.mark.parametrize("clip", ["cmu_mocap/cgspeed_motionbuilder/02_01.bvh",
                                   "bandai_namco_motion/dataset-1/dataset-1_walk_normal_001.bvh"])
 def test_real_walk_with_added_sliding(clip):
