@@ -29,6 +29,10 @@ _NUM_LEG_JOINTS = 12  # joints 0..11 hold the pelvis, spine1..3 and both legs: a
 BLEND_SECONDS = 0.2
 #: Contact gaps up to this long (seconds) are closed before pinning (flickering contacts).
 GAP_SECONDS = 0.07
+#: A contact run along which its joint strays further than this (m, horizontally) from the run's mean place is not
+#: a stance but a mispredicted contact (a foot flagged planted while it travels): it is left as generated, as
+#: pinning it would stretch the leg towards a place far behind and pop the foot where the run ends.
+MAX_PIN = 0.3
 #: A knee bent backwards by this much (radians) or more flexes only as far as the foot is pinned (see
 #: :func:`_two_bone_ik`); between straight and this, partly.
 HYPEREXTENSION = np.radians(3.0)
@@ -70,6 +74,8 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
     contacts = np.asarray(contacts, dtype=np.float64)
     on = _close_gaps(np.nan_to_num(contacts) > 0.5, gap)
     column = {j: i for i, j in enumerate(FOOT_JOINTS)}
+    for j, c in column.items():
+        on[:, c] = _stances(on[:, c], pos[:, j, :2])
 
     for hip, knee, ankle, toe in LEGS:
         c_a, d_a = _correction(pos[:, ankle], on[:, column[ankle]], b, CONTACT_HEIGHT[ankle])
@@ -151,6 +157,16 @@ def _close_gaps(on: np.ndarray, gap: int) -> np.ndarray:
             if s > 0 and e < len(on) and e - s <= gap:
                 on[s:e, k] = True
     return on
+
+
+def _stances(on: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """The contact flags (T,) without the runs along which the joint (horizontal positions ``xy`` (T, 2)) strays
+    more than :data:`MAX_PIN` from the run's mean place."""
+    out = on.copy()
+    for s, e in zip(*_runs(on)):
+        if np.linalg.norm(xy[s:e] - xy[s:e].mean(axis=0), axis=-1).max() > MAX_PIN:
+            out[s:e] = False
+    return out
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:

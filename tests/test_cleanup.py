@@ -119,7 +119,7 @@ def test_out_of_reach_targets_give_no_nan():
     m = march(seconds=2.0, drift=0.0)
     t = np.arange(len(m)) / m.fps
     m.trans[:, 2] += 0.6 * t  # rises 1.2 m
-    m.trans[:, 0] += 1.0 * t
+    m.trans[:, 0] += 0.2 * t  # and moves 0.4 m: the feet stay within MAX_PIN of their place, so they are pinned
     out = cleanup_feet(m, contacts=np.ones((len(m), 4)))
     assert np.all(np.isfinite(out.poses))
     j = out.joints()
@@ -130,6 +130,22 @@ def test_out_of_reach_targets_give_no_nan():
         assert np.all(reach <= full + 1e-9)
         assert reach[-1] > 0.97 * full[-1]  # stretched out towards the unreachable floor (the hinge is skewed)
         assert np.abs(np.diff(out.poses[:, knee], axis=0)).max() < 0.2  # eased into extension, no knee pop
+
+
+def test_a_contact_run_that_travels_is_left_as_generated():
+    """A foot flagged planted while the body walks 2 m on (a mispredicted contact) is not pinned: pinning it would
+    drag the leg towards a place a metre behind. The same flags over a short stretch are pinned."""
+    m = march(seconds=2.0, drift=0.0)
+    t = np.arange(len(m)) / m.fps
+    m.trans[:, 0] += 1.0 * t
+    out = cleanup_feet(m, contacts=np.ones((len(m), 4)))
+    np.testing.assert_array_equal(out.poses, m.poses)
+    short = np.zeros((len(m), 4))
+    short[10:16] = 1.0  # 0.2 s: the feet travel 20 cm, within MAX_PIN (0.3 m) of their place
+    out = cleanup_feet(m, contacts=short)
+    assert np.abs(out.poses[10:16, LEG_JOINTS] - m.poses[10:16, LEG_JOINTS]).max() > 0.05
+    feet = out.joints()[10:16, list(FOOT_JOINTS)]
+    assert np.abs(feet[:, :, 0] - feet[:, :, 0].mean(axis=0)).max() < 0.01  # pinned
 
 
 def test_contacts_default_and_soft_probabilities():
