@@ -30,8 +30,8 @@ BLEND_SECONDS = 0.2
 #: Contact gaps up to this long (seconds) are closed before pinning (flickering contacts).
 GAP_SECONDS = 0.07
 #: A contact run along which its joint strays further than this (m, horizontally) from the run's mean place is not
-#: a stance but a mispredicted contact (a foot flagged planted while it travels): it is left as generated, as
-#: pinning it would stretch the leg towards a place far behind and pop the foot where the run ends.
+#: one stance (a foot flagged planted while it travels on): only its stretch round its slowest frame is pinned, the
+#: rest left as generated, as pinning all of it would stretch the leg towards a place far behind and pop the foot.
 MAX_PIN = 0.3
 #: A knee bent backwards by this much (radians) or more flexes only as far as the foot is pinned (see
 #: :func:`_two_bone_ik`); between straight and this, partly.
@@ -160,12 +160,30 @@ def _close_gaps(on: np.ndarray, gap: int) -> np.ndarray:
 
 
 def _stances(on: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """The contact flags (T,) without the runs along which the joint (horizontal positions ``xy`` (T, 2)) strays
-    more than :data:`MAX_PIN` from the run's mean place."""
+    """The contact flags (T,) with every run along which the joint (horizontal positions ``xy`` (T, 2)) strays more
+    than :data:`MAX_PIN` from the run's mean place cut down to its stance: the stretch round its slowest frame,
+    grown towards the slower side frame by frame while the joint stays within :data:`MAX_PIN` of its mean place."""
     out = on.copy()
+    speed = np.r_[0.0, np.linalg.norm(np.diff(xy, axis=0), axis=-1)]
+    speed[0] = speed[1] if len(speed) > 1 else 0.0
+
+    def fits(a: int, b: int) -> bool:
+        return np.linalg.norm(xy[a:b] - xy[a:b].mean(axis=0), axis=-1).max() <= MAX_PIN
+
     for s, e in zip(*_runs(on)):
-        if np.linalg.norm(xy[s:e] - xy[s:e].mean(axis=0), axis=-1).max() > MAX_PIN:
-            out[s:e] = False
+        if fits(s, e):
+            continue
+        a = s + int(np.argmin(speed[s:e]))
+        b = a + 1
+        while True:
+            sides = [(speed[a - 1], a - 1, b)] if a > s else []
+            sides += [(speed[b], a, b + 1)] if b < e else []
+            grown = next(((na, nb) for _, na, nb in sorted(sides) if fits(na, nb)), None)
+            if grown is None:
+                break
+            a, b = grown
+        out[s:e] = False
+        out[a:b] = True
     return out
 
 
