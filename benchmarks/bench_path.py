@@ -18,7 +18,9 @@ the gait's own pace). ``--num`` seeds each. Per path:
   over frames of the fastest joint's speed (which does not grow with the length looked at); cadence (foot contact
   onsets per second) and root speed against an unconstrained sample of the same seed and length;
 - coverage (the project's metric, against the label's training clips) of the path samples and of unconstrained
-  samples of the same seeds and length.
+  samples of the same seeds and length; and its reverse, the share of a sample's own windows that lie as near some
+  window of those clips as coverage asks (``plausible``): coverage asks a sample to hold all of the clips (a steady
+  path cannot hold their starts, stops and turns), this asks only that what it holds be like them.
 
 Usage::
 
@@ -119,6 +121,17 @@ def fast_p99(motions) -> float:
     return float(np.percentile(np.concatenate([joint_speeds(m) for m in motions]), 99))
 
 
+def plausible(sample, refs) -> float:
+    """Share (0-1) of the sample's (features (T, F)) coverage windows within the coverage threshold of a window of
+    one of the clips ``refs`` (features): coverage with the roles of sample and clips swapped."""
+    from mrgen_core.metrics.coverage import THRESHOLD, WINDOW, coverage_costs
+
+    if len(sample) < WINDOW:
+        return float("nan")
+    best = np.min([coverage_costs(r, sample) for r in refs if len(r) >= WINDOW], axis=0)
+    return float(np.mean(best < THRESHOLD))
+
+
 def bench(model_path: str, name: str, label: str | None, seconds: float, num: int) -> list[dict]:
     from mrgen_core import sampling
     from mrgen_core.metrics.coverage import coverage
@@ -144,9 +157,11 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             speed = float(np.mean([root_speed(m) for m in free]))
     fastest_clip = max(root_speed(r) for r in refs)
     free_cov = float(np.mean([coverage(motion_features(m), ref_feats) for m in free]))
+    free_plaus = float(np.mean([plausible(motion_features(m), ref_feats) for m in free]))
     base = dict(model=name, label=label, seconds=seconds, num=num, gait_speed=round(speed, 3),
                 train_skate=round(ref_skate, 2), train_fastest_joint=round(ref_fast, 2),
-                free_coverage=round(free_cov, 4), free_cadence=round(float(np.mean([cadence(m) for m in free])), 3),
+                free_coverage=round(free_cov, 4), free_plausible=round(free_plaus, 4),
+                free_cadence=round(float(np.mean([cadence(m) for m in free])), 3),
                 free_skate=round(float(np.mean([foot_skating(m) or 0.0 for m in free])), 2),
                 free_fastest_joint=round(max(fastest_joint(m) for m in free), 2),
                 train_fast_p99=round(fast_p99(refs), 2), free_fast_p99=round(fast_p99(free), 2))
@@ -157,7 +172,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     rows = []
     for pname, path in paths.items():
         errs, maxs, heads, skates, fastj, cads, speeds, covs, warns, done = [], [], [], [], [], [], [], [], [], []
-        own, own_max, own_head, methods, steered, nudge = [], [], [], [], [], []
+        own, own_max, own_head, methods, steered, nudge, plaus = [], [], [], [], [], [], []
         for k in range(num):
             try:
                 motions, warnings = follow(model, path, labels=label, seed=k)
@@ -181,6 +196,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             cads.append(cadence(m))
             speeds.append(root_speed(m))
             covs.append(coverage(motion_features(m), ref_feats))
+            plaus.append(plausible(motion_features(m), ref_feats))
             warns.extend(w for w in warnings if w not in warns)
         row = dict(base, path=pname, path_seconds=round(m.meta["path_seconds"] if errs else path.duration or 0, 2),
                    path_length=round(path.length, 2), warnings=warns,
@@ -195,6 +211,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
                        heading=round(float(np.mean(heads)), 2), skate=round(float(np.mean(skates)), 2),
                        fastest_joint=round(float(np.max(fastj)), 2), cadence=round(float(np.mean(cads)), 3),
                        speed=round(float(np.mean(speeds)), 3), coverage=round(float(np.mean(covs)), 4),
+                       plausible=round(float(np.mean(plaus)), 4),
                        fast_p99=round(fast_p99(done), 2))
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -239,10 +256,13 @@ def report(rows: list[dict]) -> str:
             cell += f"; p99 {f(r['fast_p99'])} ({f(r['train_fast_p99'])}, {f(r['free_fast_p99'])})"
         return cell
 
+    def plausible_cell(r):
+        return f"; {f(100 * r['plausible'])} ({f(100 * r['free_plausible'])})" if "plausible" in r else ""
+
     out = ["| model (label), gait speed | path | route | path error mean / max (cm) | heading error (deg) | model "
            "alone: path error mean / max (cm), heading (deg); steered (cm); nudge (deg) | foot skating (cm/s; "
            "clips') | fastest joint (m/s; clips', free; p99: 99th percentile over frames, where measured) | "
-           "cadence (/s; free) | coverage % (free) |",
+           "cadence (/s; free) | coverage % (free); plausible windows %, where measured (free) |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error_mean" not in r:
@@ -254,7 +274,7 @@ def report(rows: list[dict]) -> str:
                    f"{f(r['heading'])} | {alone(r)} | "
                    f"{f(r['skate'])} ({f(r['train_skate'])}) | {fastest(r)}"
                    f" | {f(r['cadence'], 2)} ({f(r['free_cadence'], 2)}) | {f(100 * r['coverage'])} "
-                   f"({f(100 * r['free_coverage'])}) |")
+                   f"({f(100 * r['free_coverage'])}){plausible_cell(r)} |")
     return "\n".join(out)
 
 
@@ -267,8 +287,16 @@ def summary(rows: list[dict]) -> str:
 
     out = ["| model (label) | model alone, mean path error per path (cm) | paths with a warp hand-over | path error "
            "mean / max, worst path (cm) | heading, worst (deg) | foot skating / clips', worst | fastest joint / "
-           "clips', worst: max, p99 | paths with coverage within 5 points of free |",
-           "|---|---|---|---|---|---|---|---|"]
+           "clips', worst: max, p99 | paths with coverage within 5 points of free | plausible windows, worst path "
+           "(free) |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    def plaus(rs):
+        rs = [r for r in rs if "plausible" in r]
+        if not rs:
+            return "-"
+        worst = min(rs, key=lambda r: r["plausible"])
+        return f"{f(100 * worst['plausible'], 0)} % ({f(100 * worst['free_plausible'], 0)} %)"
+
     groups: dict[tuple, list] = {}
     for r in rows:
         if "2x" not in r["path"] and "error_mean" in r:
@@ -283,7 +311,7 @@ def summary(rows: list[dict]) -> str:
             f"{f(max(r['skate'] / r['train_skate'] for r in rs), 2)}x | "
             f"{f(max(r['fastest_joint'] / r['train_fastest_joint'] for r in rs), 2)}x, "
             f"{f(max(p99), 2) + 'x' if p99 else '-'} | "
-            f"{sum(r['coverage'] >= r['free_coverage'] - 0.05 for r in rs)} of {len(rs)} |")
+            f"{sum(r['coverage'] >= r['free_coverage'] - 0.05 for r in rs)} of {len(rs)} | {plaus(rs)} |")
     return "\n".join(out)
 
 
