@@ -2,14 +2,17 @@
 
 For each foot joint (ankle, toe) every contact run gets one target: its mean horizontal position over the run (a
 toe planted together with its ankle takes the place the pinned ankle carries it to, so the two targets agree), at
-its own height clamped to between the floor and the contact height. The correction ``target - position`` applies
-inside the run and fades out over ``blend_frames`` on either side (smoothstep), so nothing pops. An ankle that is not
-planted itself follows its toe's correction and vice versa (the foot moves rigidly); a planted toe whose ankle is
-free, or out of the leg's reach, turns the foot about the toe (the heel lifts) rather than sliding.
+its own height clamped to between the floor and the contact height. A run along which the joint travels on (it
+strays more than :data:`MAX_PIN` from that place: a mispredicted contact) is first cut to its stance, the stretch
+round its slowest frame. The correction ``target - position`` applies inside the run and fades out over
+``blend_frames`` on either side (smoothstep), so nothing pops. An ankle that is not planted itself follows its toe's
+correction and vice versa (the foot moves rigidly); a planted toe whose ankle is free, or out of the leg's reach,
+turns the foot about the toe (the heel lifts) rather than sliding.
 Each leg then reaches its corrected ankle with an analytic two-bone IK (the knee turns about its own hinge axis and
-stays flexed, easing into full extension rather than locking; the hip swings the leg onto the target), and the ankle
-turns the foot so the toe reaches its corrected position. Only the hip, knee and ankle rotations change; the root,
-the upper body and every frame away from a contact stay exactly as they were. Vectorised over frames.
+flexes, a knee bent backwards included, easing into full extension rather than locking; the hip swings the leg onto
+the target), and the ankle turns the foot so the toe reaches its corrected position. Only the hip, knee and ankle
+rotations change; the root, the upper body and every frame away from a contact stay exactly as they were.
+Vectorised over frames.
 """
 from __future__ import annotations
 
