@@ -48,6 +48,8 @@ ABSURD_RATIO = 5.0
 ABSURD_SPEED = 12.0  # m/s
 #: A label whose training clips travel slower than this (m/s) cannot follow a path.
 MIN_TRAVEL_SPEED = 0.15
+#: A path that stands still (slower than MIN_TRAVEL_SPEED) this long (s) for a label whose clips never do is warned.
+STOP_SECONDS = 0.5
 #: The trained route hands over to the warp where the model, steered, still faces this far (degrees, on average)
 #: from the wanted facing: the nudge would have to turn the whole body that much.
 MAX_NUDGE_DEGREES = 30.0
@@ -186,7 +188,18 @@ def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = 
     if moving.any() and float(np.median(v[moving])) < SLOW_SHARE * stats.slowest:
         warnings.append(f"the path moves at {float(np.median(v[moving])):.2f} m/s, slower than the training clips "
                         f"({stats.slowest:.2f}-{stats.fastest:.2f} m/s): the gait plays in slow motion")
+    stop = _longest_run(v < MIN_TRAVEL_SPEED) / fps
+    if stop >= STOP_SECONDS and stats.slowest > MIN_TRAVEL_SPEED:
+        warnings.append(f"the path stands still for {stop:.1f} s, but the training clips never do (their slowest "
+                        f"5 % of frames: {stats.slowest:.2f} m/s): outside what the model has seen, expect the body "
+                        f"to move oddly while it stands")
     return PathPlan(path, fps, distance, warnings + notes)
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of True in a 1-D bool array."""
+    d = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return int((np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).max(initial=0))
 
 
 # --- the gait -------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from mrgen_core.cli import main
 from mrgen_core.errors import MrgenError
 from mrgen_core.metrics.realism import foot_skating
 from mrgen_core.motion_files import load_motion, save_motion
-from mrgen_core.path_follow import follow
+from mrgen_core.path_follow import GaitStats, follow, plan
 from mrgen_core.paths import check_path, parse_facing, read_path
 from mrgen_core.sampling import load_model
 
@@ -144,6 +144,18 @@ def test_too_fast_paths_warn_and_fall_behind_absurd_ones_are_refused(tiny_model)
     assert second.max() < 1.6 * 1.3  # never faster than the capped gait (1.6x its own speed, about 1.1 m/s)
     with pytest.raises(MrgenError, match="refusing above"):
         follow(model, check_path([[0, 0], [100, 0]], [0, 4]))
+
+
+def test_a_stop_is_warned_where_the_clips_never_stand_still():
+    """A path that stands still for a second: warned for a gait whose clips always walk (as the Bandai walks, whose
+    models flail their arms at a stop), not for one whose clips stand too (as CMU 131's)."""
+    path = check_path([[0, 0], [3, 0], [3, 0], [6, 0]], [0, 3, 4.5, 7.5])
+    walks = GaitStats(natural=1.0, slowest=0.9, fastest=1.2, turn=0.5, period=1.0)
+    stands = GaitStats(natural=1.0, slowest=0.05, fastest=1.2, turn=0.5, period=1.0)
+    warned = [w for w in plan(path, walks, 30.0).warnings if "stands still" in w]
+    assert len(warned) == 1 and "never do" in warned[0] and "0.90 m/s" in warned[0]
+    assert not any("stands still" in w for w in plan(path, stands, 30.0).warnings)
+    assert not any("stands still" in w for w in plan(check_path([[0, 0], [6, 0]], [0, 6]), walks, 30.0).warnings)
 
 
 def test_a_label_schedule_combines_with_a_path(tmp_path, tiny_labelled_model):
