@@ -80,6 +80,31 @@ def test_two_processes_same_seed_same_model_and_resume_continues_exactly(clips, 
         train([], tmp_path / "x.pt", resume=part, procs=1, quiet=True)
 
 
+def test_the_recall_term_is_the_whole_batchs_on_every_rank():
+    """The patch loss's recall (every real patch near a generated one) over two ranks' shares, each rank seeing the
+    other's patches detached, gives the gradients of one process with the whole batch once averaged over the ranks
+    (as :meth:`Group.average_grads` does). With each rank's recall on its share alone it did not: a real patch had
+    half the generated patches to be near to, and 2-process models covered fewer of their clip's windows."""
+    from training.losses import patch_nn_loss_by_key
+
+    gen = torch.Generator().manual_seed(0)
+    pools = {0: torch.randn(30, 12, generator=gen), 1: torch.randn(20, 12, generator=gen)}
+    q = torch.randn(16, 12, generator=gen)
+    key = torch.tensor([0] * 5 + [1] * 3 + [0] * 6 + [1] * 2)  # each rank's share: 8 patches, keys mixed
+    kw = dict(size=4, margin=0.1, recall=3.0)
+    whole = q.clone().requires_grad_(True)
+    patch_nn_loss_by_key(whole, key, pools, **kw).backward()
+    averaged = torch.zeros_like(q)
+    for own, other in ((slice(0, 8), slice(8, 16)), (slice(8, 16), slice(0, 8))):
+        mine = q[own].clone().requires_grad_(True)
+        patch_nn_loss_by_key(mine, key[own], pools, others=(q[other], key[other]), world=2, **kw).backward()
+        averaged[own] = mine.grad / 2
+    torch.testing.assert_close(averaged, whole.grad, rtol=1e-5, atol=1e-7)
+    alone = q[:8].clone().requires_grad_(True)  # the share's recall alone: not the whole batch's
+    patch_nn_loss_by_key(alone, key[:8], pools, **kw).backward()
+    assert not torch.allclose(alone.grad / 2, whole.grad[:8], atol=1e-4)
+
+
 def test_one_process_never_touches_the_distributed_path(clips, tmp_path, monkeypatch):
     """``procs=1`` (and N = 1 however it is reached) trains in this process with none of the group code: the
     models are exactly those of mrgen before data-parallel training (the recipes pin ``--procs 1``)."""

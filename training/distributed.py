@@ -132,6 +132,16 @@ class Group:
             else:
                 p.grad.copy_(g)
 
+    def others(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The other ranks' ``tensors`` (detached), each concatenated over those ranks along the first dimension
+        (their sizes may differ: one all-gather of objects)."""
+        import torch.distributed as dist
+
+        out = [None] * self.world
+        dist.all_gather_object(out, tuple(t.detach().cpu() for t in tensors))
+        rest = [o for r, o in enumerate(out) if r != self.rank]
+        return tuple(torch.cat([o[i] for o in rest]).to(tensors[i].device) for i in range(len(tensors)))
+
     def any(self, flag: bool) -> bool:
         """True on every rank when ``flag`` is true on any (the stop agreement)."""
         import torch.distributed as dist

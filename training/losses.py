@@ -151,11 +151,18 @@ def patch_recall_per_sample(fake: torch.Tensor, pool: torch.Tensor, size: int, m
 
 def patch_nn_loss_by_key(q: torch.Tensor, key: torch.Tensor, pools: dict, size: int, margin: float = 0.0,
                          recall: float = 0.0, pool_max: int | None = None, generator: torch.Generator | None = None,
-                         total: torch.Tensor | None = None) -> torch.Tensor:
+                         total: torch.Tensor | None = None,
+                         others: tuple[torch.Tensor, torch.Tensor] | None = None, world: int = 1) -> torch.Tensor:
     """:func:`patch_nn_loss_patches` of generated patches ``q`` (Q, C*size), each against the real patches of its
     key ``key`` (Q,) in ``pools`` (key -> (P, C*size); at most ``pool_max`` of them, a random subset drawn from
     ``generator``), the keys in ascending order, each weighted by its share of the patches and added to ``total``
-    (zero when None). Patches whose key has no pool (a label no clip mostly carries) are left out."""
+    (zero when None). Patches whose key has no pool (a label no clip mostly carries) are left out.
+
+    ``others``: in a data-parallel run of ``world`` ranks, the other ranks' patches and keys (detached). The recall
+    term then asks every real patch to be near a patch of the whole step's batch, as one process with all the crops
+    does, rather than of this rank's share alone; it is weighted by the key's share of the whole batch and by
+    ``world``, so the gradients averaged over the ranks are those of the whole batch's recall.
+    """
     total = q.new_zeros(()) if total is None else total
     for k in torch.unique(key).tolist():
         if k not in pools:
@@ -164,8 +171,20 @@ def patch_nn_loss_by_key(q: torch.Tensor, key: torch.Tensor, pools: dict, size: 
         pool = pools[k]
         if pool_max is not None and pool.shape[0] > pool_max:
             pool = pool[torch.randperm(pool.shape[0], generator=generator)[:pool_max]]
-        loss = patch_nn_loss_patches(q[sel], pool, size, margin, recall)
-        total = total + loss * (len(sel) / len(key))
+        if others is None:
+            loss = patch_nn_loss_patches(q[sel], pool, size, margin, recall)
+            total = total + loss * (len(sel) / len(key))
+            continue
+        d = torch.cdist(q[sel], pool) / math.sqrt(size)
+        total = total + F.relu(d.min(dim=1).values - margin).mean() * (len(sel) / len(key))
+        if recall:
+            q_o, key_o = others
+            near = d.min(dim=0).values
+            sel_o = torch.nonzero(key_o == k).flatten().to(q_o.device)
+            if len(sel_o):
+                near = torch.minimum(near, (torch.cdist(q_o[sel_o], pool) / math.sqrt(size)).min(dim=0).values)
+            whole = (len(sel) + len(sel_o)) / (len(key) + len(key_o))
+            total = total + recall * F.relu(near - margin).mean() * whole * world
     return total
 
 
