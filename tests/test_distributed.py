@@ -105,6 +105,14 @@ def test_the_recall_term_is_the_whole_batchs_on_every_rank():
     assert not torch.allclose(alone.grad / 2, whole.grad[:8], atol=1e-4)
 
 
+def test_uneven_shares_train_and_stay_in_step(clips, tmp_path):
+    """3 crops over 2 processes (2 and 1): the ranks' patches differ in number for the recall's all-gather, and the
+    weights stay identical on both (checked bit for bit by the ranks at the end)."""
+    out = train(clips, tmp_path / "uneven.pt", procs=2, **{**KW, "overrides": dict(KW["overrides"], batch=3)})
+    model, _ = load_checkpoint(out)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
 def test_one_process_never_touches_the_distributed_path(clips, tmp_path, monkeypatch):
     """``procs=1`` (and N = 1 however it is reached) trains in this process with none of the group code: the
     models are exactly those of mrgen before data-parallel training (the recipes pin ``--procs 1``)."""

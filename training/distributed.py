@@ -134,13 +134,22 @@ class Group:
 
     def others(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The other ranks' ``tensors`` (detached), each concatenated over those ranks along the first dimension
-        (their sizes may differ: one all-gather of objects)."""
+        (their lengths may differ: each is padded to the longest for the all-gather and cut back)."""
         import torch.distributed as dist
 
-        out = [None] * self.world
-        dist.all_gather_object(out, tuple(t.detach().cpu() for t in tensors))
-        rest = [o for r, o in enumerate(out) if r != self.rank]
-        return tuple(torch.cat([o[i] for o in rest]).to(tensors[i].device) for i in range(len(tensors)))
+        sizes = self._on_device(torch.tensor([len(t) for t in tensors], dtype=torch.int64))
+        all_sizes = [torch.empty_like(sizes) for _ in range(self.world)]
+        dist.all_gather(all_sizes, sizes)
+        out = []
+        for i, t in enumerate(tensors):
+            longest = int(max(int(s[i]) for s in all_sizes))
+            buf = self._on_device(t.detach().new_zeros((longest, *t.shape[1:])))
+            buf[:len(t)] = self._on_device(t.detach())
+            parts = [torch.empty_like(buf) for _ in range(self.world)]
+            dist.all_gather(parts, buf)
+            out.append(torch.cat([p[:int(s[i])] for r, (p, s) in enumerate(zip(parts, all_sizes)) if r != self.rank])
+                       .to(t.device))
+        return tuple(out)
 
     def any(self, flag: bool) -> bool:
         """True on every rank when ``flag`` is true on any (the stop agreement)."""
