@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from . import features as feat
-from .cleanup import cleanup_feet
+from .cleanup import _runs, cleanup_feet
 from .contacts import foot_contacts, joint_speed
 from .errors import MrgenError
 from .geometry import rotate_heading, rz
@@ -188,18 +188,13 @@ def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = 
     if moving.any() and float(np.median(v[moving])) < SLOW_SHARE * stats.slowest:
         warnings.append(f"the path moves at {float(np.median(v[moving])):.2f} m/s, slower than the training clips "
                         f"({stats.slowest:.2f}-{stats.fastest:.2f} m/s): the gait plays in slow motion")
-    stop = _longest_run(v < MIN_TRAVEL_SPEED) / fps
+    starts, ends = _runs(v < MIN_TRAVEL_SPEED)
+    stop = float((ends - starts).max(initial=0)) / fps
     if stop >= STOP_SECONDS and stats.slowest > MIN_TRAVEL_SPEED:
         warnings.append(f"the path stands still for {stop:.1f} s, but the training clips never do (their slowest "
                         f"5 % of frames: {stats.slowest:.2f} m/s): outside what the model has seen, expect the body "
                         f"to move oddly while it stands")
     return PathPlan(path, fps, distance, warnings + notes)
-
-
-def _longest_run(flags: np.ndarray) -> int:
-    """Length of the longest run of True in a 1-D bool array."""
-    d = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    return int((np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).max(initial=0))
 
 
 # --- the gait -------------------------------------------------------------------------------------------------------
