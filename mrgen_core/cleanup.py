@@ -41,6 +41,9 @@ MAX_PIN = 0.3
 HYPEREXTENSION = np.radians(3.0)
 #: Share of a leg's remaining extension the IK follows exactly; beyond it, it eases towards the full length.
 SOFT_START = 0.75
+#: A toe below the floor is raised fully where its foot's horizontal extent is at least this share of its length
+#: (30 degrees or more from vertical), less on a steeper foot, not at all on a vertical one.
+TOE_LEVEL = 0.5
 
 
 def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frames: int | None = None,
@@ -51,8 +54,9 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
     (left ankle, left toe, right ankle, right toe), e.g. the model's predicted contacts; ``None`` derives them from
     the motion with :func:`~mrgen_core.contacts.foot_contacts`. ``blend_frames``: frames over which the correction
     fades in and out at each contact run (default 0.2 s). ``fill_gaps``: contact gaps up to this many frames are
-    closed (default 0.07 s). Toes left below the floor are raised onto it (the foot pitched about the ankle). Only
-    hip, knee and ankle rotations in ``poses`` change.
+    closed (default 0.07 s). Toes left below the floor are raised onto it (the foot pitched about the ankle; less,
+    down to not at all, where the foot points nearly straight down). Only hip, knee and ankle rotations in ``poses``
+    change.
     """
     t = motion.num_frames
     fps = motion.fps
@@ -118,25 +122,43 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
 
 def _toes_above_floor(motion: Motion) -> Motion:
     """``motion`` with every toe joint that lies below the floor (z < 0) raised onto it by pitching its foot about
-    the ankle (the toe keeps its heading; continuous, as the turn is nil where the toe meets the floor)."""
+    the ankle's own lateral axis, by the smallest angle that puts it on the floor (or as near as the foot's length
+    allows). A foot pointing nearly straight down (a swing foot passing through the floor) is raised less, and not
+    at all where it is vertical: there the smallest turn flips from toe-back to toe-forward, a jump of the whole foot
+    length in one frame. Continuous: nil where the toe meets the floor, and where the foot is vertical."""
     offsets = motion.skeleton.offsets[:_NUM_LEG_JOINTS]
     local = axis_angle_to_matrix(motion.poses[:, :_NUM_LEG_JOINTS])
     pos, glob = forward_kinematics(local, motion.trans + offsets[0], offsets, PARENTS[:_NUM_LEG_JOINTS])
     out = motion
+    up = offsets[3] + offsets[6] + offsets[9]  # pelvis to neck in the rest pose (the skeleton's own up)
     for _, knee, ankle, toe in LEGS:
         f = np.flatnonzero(pos[:, toe, 2] < 0.0)
         if not len(f):
             continue
-        foot = pos[f, toe] - pos[f, ankle]
-        length = np.linalg.norm(foot, axis=-1)
-        up = np.minimum(-pos[f, ankle, 2], length)  # the toe's height above the ankle that puts it on the floor
-        flat = foot[:, :2] / np.maximum(np.linalg.norm(foot[:, :2], axis=-1, keepdims=True), 1e-9)
-        want = np.concatenate([flat * np.sqrt(np.maximum(length ** 2 - up ** 2, 0.0))[:, None], up[:, None]], axis=1)
-        g_ankle = rotation_between(unit(foot), unit(want)) @ glob[f, ankle]
+        axis = unit(glob[f, ankle] @ unit(np.cross(up, offsets[toe])))  # the ankle's pitch axis
+        angle = _pitch_to_height(pos[f, toe] - pos[f, ankle], axis, -pos[f, ankle, 2])
+        g_ankle = axis_angle_to_matrix(axis * angle[:, None]) @ glob[f, ankle]
         if out is motion:
             out = motion.copy()
         out.poses[f, ankle] = matrix_to_axis_angle(_t(glob[f, knee]) @ g_ankle)
     return out
+
+
+def _pitch_to_height(v: np.ndarray, axis: np.ndarray, height: np.ndarray) -> np.ndarray:
+    """Angles (N,) that turn vectors ``v`` (N, 3) about unit ``axis`` (N, 3) so that their z becomes ``height``
+    (N,): the smallest such angle (where none reaches it, the one that comes nearest), scaled down where ``v``,
+    seen along the axis, points within 30 degrees of straight down or up (:data:`TOE_LEVEL`), to nil where it points
+    straight down or up: there the smallest angle changes sign (a toe is then left below the floor)."""
+    along = np.sum(axis * v, axis=-1)
+    c = axis[:, 2] * along  # z of the part along the axis, which the turn keeps
+    a = v[:, 2] - c  # z(angle) = a cos(angle) + b sin(angle) + c
+    b = np.cross(axis, v)[:, 2]
+    r = np.maximum(np.hypot(a, b), 1e-12)
+    phi = np.arctan2(b, a)
+    delta = np.arccos(np.clip((height - c) / r, -1.0, 1.0))
+    both = (np.stack([phi + delta, phi - delta]) + np.pi) % (2 * np.pi) - np.pi
+    smallest = np.take_along_axis(both, np.argmin(np.abs(both), axis=0)[None], axis=0)[0]
+    return _smoothstep(np.abs(b) / r / TOE_LEVEL) * smallest
 
 
 def _t(m: np.ndarray) -> np.ndarray:

@@ -287,3 +287,32 @@ def test_toes_below_the_floor_are_raised_onto_it():
     assert len(lifted) > 10
     foot = np.linalg.norm(after[:, toes] - after[:, ankles], axis=-1)
     np.testing.assert_allclose(foot, np.linalg.norm(before[:, toes] - before[:, ankles], axis=-1), atol=1e-9)
+
+
+def test_a_foot_swinging_through_the_floor_does_not_flip():
+    """A low ankle (5 cm) whose foot pitches from toe-back through straight down to toe-forward, the toe under the
+    floor all the way: raising the toe by the smallest turn would flip the foot from behind the ankle to in front of
+    it in one frame (a 25 cm jump). The toe moves at most 4x as far per frame as it did, and is raised onto the floor
+    where the foot is well away from vertical."""
+    from mrgen_core.cleanup import _toes_above_floor
+    from mrgen_core.rotations import unit
+
+    n = 61
+    lateral = unit(np.cross(Motion(np.zeros((1, 24, 3)), np.zeros((1, 3)), FPS).skeleton.offsets[10], [0, 1.0, 0]))
+    poses = np.zeros((n, 24, 3))
+    poses[:, 0, 0] = np.pi / 2
+    poses[:, 7] = np.linspace(-2.6, -0.3, n)[:, None] * lateral  # left foot: back, down, forward (pitch only)
+    m = Motion(poses, np.zeros((n, 3)), FPS)
+    m = m.copy(trans=np.c_[np.zeros((n, 2)), 0.05 - m.joints()[:, 7, 2]])
+    before = m.joints()
+    foot = before[:, 10] - before[:, 7]
+    assert before[8:, 10, 2].max() < 0 and (foot[0] @ foot[-1]) < 0  # under the floor, from behind to in front
+    after = _toes_above_floor(m).joints()
+    step = lambda j: np.linalg.norm(np.diff(j[:, 10], axis=0), axis=-1)  # noqa: E731
+    assert step(after).max() < 4 * step(before).max(), (step(after).max(), step(before).max())
+    level = (np.linalg.norm(foot[:, :2], axis=-1) / np.linalg.norm(foot, axis=-1) >= 0.6) & (before[:, 10, 2] < 0)
+    assert level.sum() > 10
+    assert after[:, 10, 2].min() > before[:, 10, 2].min() - 1e-9  # never pushed deeper
+    assert np.abs(after[level, 10, 2]).max() < 1e-6
+    np.testing.assert_allclose(np.linalg.norm(after[:, 10] - after[:, 7], axis=-1), np.linalg.norm(foot, axis=-1),
+                               atol=1e-9)
