@@ -154,8 +154,12 @@ def run_mrgen(name: str, spec: dict, clips: list[Path], models: Path, preset: st
         before = load_avg()
         t0 = time.perf_counter()
         mrgen("train", *clips, *labels, "--preset", preset, "--seed", seed, "-o", model, log=log)
+        from training.launch import plan
+        from training.presets import get_preset
+
+        procs = plan(None, "cpu", int(get_preset(preset)["batch"]))  # what `mrgen train` ran by default
         train = dict(train_s=round(time.perf_counter() - t0, 1), train_load_before=before,
-                     train_load_after=load_avg())
+                     train_load_after=load_avg(), procs=procs)
     rows = []
     for cleanup in (True, False):
         scores = work / f"mrgen_{name}_{preset}_{seed}{'' if cleanup else '_raw'}.json"
@@ -220,6 +224,8 @@ def report(rows: list[dict]) -> str:
             tool = (f"mrgen {'shipped model' if r['preset'] == 'shipped' else r['preset'] + ', seed ' + str(r['seed'])}"
                     f"{'' if r['cleanup'] else ', raw'}")
             train = f"{r['train_s']:.0f} s" if r.get("train_s") else r.get("train_note", "(earlier)")
+            if r.get("procs"):
+                train += f", {r['procs']} proc{'s' if r['procs'] > 1 else ''}"
         f, lit = r["fair"], r["literal"]
         lines.append(
             f"| {r['bench']} | {tool} | {r['samples']} | {_pct(f['coverage'])} / {_pct(lit['coverage'])} | "
