@@ -19,6 +19,7 @@ from mrgen_core.checkpoint import load_checkpoint, read_blob
 from mrgen_core.errors import MrgenError
 from mrgen_core.motion_files import load_motion
 from training import launch
+from training.presets import get_preset
 from training.train import train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -113,6 +114,18 @@ def test_uneven_shares_train_and_stay_in_step(clips, tmp_path):
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+@pytest.mark.timeout(240)
+def test_batch_per_process_is_a_batch_n_times_as_large(clips, tmp_path):
+    """With ``batch_per_process`` each of N = 2 processes takes ``batch`` crops (4): bit for bit the run of a step's
+    batch of 8 split over the two (so the setting is honoured, and nothing else changes). ``default`` has it on;
+    ``fast`` keeps shares (its time budget)."""
+    over = dict(KW["overrides"])
+    per = train(clips, tmp_path / "per.pt", procs=2, **{**KW, "overrides": dict(over, batch_per_process=True)})
+    split = train(clips, tmp_path / "split.pt", procs=2, **{**KW, "overrides": dict(over, batch=8)})
+    assert_same(weights(per), weights(split))
+    assert get_preset("default")["batch_per_process"] and not get_preset("fast")["batch_per_process"]
+
+
 def test_one_process_never_touches_the_distributed_path(clips, tmp_path, monkeypatch):
     """``procs=1`` (and N = 1 however it is reached) trains in this process with none of the group code: the
     models are exactly those of mrgen before data-parallel training (the recipes pin ``--procs 1``)."""
@@ -157,7 +170,7 @@ def test_procs_are_checked_and_capped(capsys, monkeypatch):
     assert "--procs 3: this machine has 2 physical CPU core(s); using 2" in capsys.readouterr().err
     monkeypatch.setattr(launch, "physical_cores", lambda: 16)
     assert launch.plan(6, "cpu", 4) == 4
-    assert "each process at least one; using 4" in capsys.readouterr().err
+    assert "at most 4 training processes with batch=4" in capsys.readouterr().err
     with pytest.raises(MrgenError, match="--procs must be at least 1, got 0"):
         launch.plan(0, "cpu", 4)
     assert launch.physical_cores() >= 1

@@ -1,7 +1,8 @@
 """``mrgen train --procs N``: how many training processes, and starting N of them on this machine.
 
-:func:`plan` picks N: by default one per physical CPU core (one per GPU on CUDA), at most one per crop of the
-step's batch; more than that is capped with a warning on stderr. :func:`launch` serves a TCP store on a port the
+:func:`plan` picks N: by default one per physical CPU core (one per GPU on CUDA), at most ``batch`` (one per crop
+of a step's batch; with ``batch_per_process`` each process takes ``batch`` crops, so a step takes at most
+``batch`` squared); more than that is capped with a warning on stderr. :func:`launch` serves a TCP store on a port the
 OS picks (so the port is never in use), starts ``python -m training.rank JOB`` N times with ``RANK``,
 ``WORLD_SIZE`` and ``LOCAL_RANK`` set as torchrun sets them (each in its own session, one torch thread each) and
 waits, relaying:
@@ -87,8 +88,8 @@ def plan(procs: int | None, device: str, batch: int) -> int:
         _warn(f"--procs {n}: this machine has {avail} {what}; using {avail}")
         n = avail
     if n > batch:
-        _warn(f"--procs {n}: a step takes {batch} crops and each process at least one; using {batch} "
-              f"(--set batch=N for more)")
+        _warn(f"--procs {n}: at most {batch} training processes with batch={batch} (a process takes at least one "
+              f"crop of a step); using {batch} (--set batch=N for more)")
         n = batch
     return n
 

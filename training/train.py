@@ -171,10 +171,12 @@ class Trainer:
     def __init__(self, model: MotionModel, settings: dict, generator: torch.Generator, device: torch.device,
                  group: Group | None = None):
         self.model, self.s, self.gen, self.device, self.group = model, settings, generator, device, group
-        # crops per step: all of them alone, this rank's share in a data-parallel run (each at least one)
+        # crops per step: all of them alone; in a data-parallel run this rank's share (each at least one), or all of
+        # them again with batch_per_process (the step's batch N times as large); the reconstruction's are shared
         self.batch, self.rec_batch = int(settings["batch"]), int(settings["rec_batch"])
         if group is not None:
-            self.batch = share(self.batch, group.world, group.rank)
+            if not settings.get("batch_per_process", False):  # models saved before the setting: shares
+                self.batch = share(self.batch, group.world, group.rank)
             self.rec_batch = min(self.batch, share(self.rec_batch, group.world, group.rank))
         self.offsets = torch.as_tensor(OFFSETS[model.config.get("gender", "neutral")], dtype=torch.float32,
                                        device=device)
