@@ -19,10 +19,11 @@ Ctrl-C (or ``should_stop()``) stops between two steps and saves a checkpoint wit
 exactly: weights, optimiser states, RNG state, level, step, the bank (and the mixed-label entries). ``resume=``
 continues it.
 
-``procs`` > 1 (or a ``torchrun`` launch) trains data-parallel: N processes, each drawing its share of every step's
-crops from its own random stream, the gradients averaged (:mod:`training.distributed` says what is shared, what
-each rank keeps, and how they agree to stop; :mod:`training.launch` starts them). ``procs=1`` runs none of that: a
-one-process run is the same, bit for bit, as before data-parallel training existed.
+``procs`` > 1 (or a ``torchrun`` launch) trains data-parallel: N processes, each drawing its crops of every step
+(``batch`` each with ``batch_per_process``, else its share of ``batch``) from its own random stream, the gradients
+averaged (:mod:`training.distributed` says what is shared, what each rank keeps, and how they agree to stop;
+:mod:`training.launch` starts them). ``procs=1`` runs none of that: a one-process run is the same, bit for bit, as
+before data-parallel training existed.
 """
 from __future__ import annotations
 
