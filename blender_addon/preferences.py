@@ -148,9 +148,8 @@ class MRGEN_AddonPreferences(bpy.types.AddonPreferences):
                                                 ("cuda", "CUDA", "Run the model on an NVIDIA GPU")], default="cpu")
     train_procs: IntProperty(
         name="Training processes", default=0, min=0, max=256,
-        description="Processes that train a model together (default preset: each on 4 crops of every step, so "
-                    "more processes train on a larger batch; 0: one per physical CPU core, or per GPU with CUDA; "
-                    "1: a single process)")
+        description="Processes that train a model together, each on a share of every step's crops (0: one per "
+                    "physical CPU core, or per GPU with CUDA; 1: a single process)")
     model_folder: StringProperty(name="Model folder", subtype="DIR_PATH", default="",
                                  description="Folder with trained models (empty: the models shipped with the add-on)")
     smpl_model_file: StringProperty(name="SMPL model file (optional)", subtype="FILE_PATH", default="",

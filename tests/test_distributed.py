@@ -117,13 +117,13 @@ def test_uneven_shares_train_and_stay_in_step(clips, tmp_path):
 @pytest.mark.timeout(240)
 def test_batch_per_process_is_a_batch_n_times_as_large(clips, tmp_path):
     """With ``batch_per_process`` each of N = 2 processes takes ``batch`` crops (4): bit for bit the run of a step's
-    batch of 8 split over the two (so the setting is honoured, and nothing else changes). ``default`` has it on;
-    ``fast`` keeps shares (its time budget)."""
+    batch of 8 split over the two (so the setting is honoured, and nothing else changes). It is opt-in: the presets
+    split their crops."""
     over = dict(KW["overrides"])
     per = train(clips, tmp_path / "per.pt", procs=2, **{**KW, "overrides": dict(over, batch_per_process=True)})
     split = train(clips, tmp_path / "split.pt", procs=2, **{**KW, "overrides": dict(over, batch=8)})
     assert_same(weights(per), weights(split))
-    assert get_preset("default")["batch_per_process"] and not get_preset("fast")["batch_per_process"]
+    assert not any(get_preset(name)["batch_per_process"] for name in ("fast", "default", "quality"))
 
 
 def test_one_process_never_touches_the_distributed_path(clips, tmp_path, monkeypatch):

@@ -13,8 +13,8 @@ What the ranks share and what each keeps (:class:`training.train.Trainer`):
   the level in training are averaged over the ranks (:meth:`Group.average_grads`, one all-reduce per network per
   step), so every rank's Adam makes the same update and the weights stay identical (checked bit for bit at the end,
   :meth:`Group.check_same`).
-- **The batch.** Each rank draws its own crops: ``batch`` of them with the ``batch_per_process`` setting (on in
-  ``default``: a step's batch is N times as large), else its share of the step's ``batch`` (rank r: ``batch // N``,
+- **The batch.** Each rank draws its own crops: ``batch`` of them with the ``batch_per_process`` setting (opt-in:
+  a step's batch N times as large), else its share of the step's ``batch`` (rank r: ``batch // N``,
   plus one for the first ``batch % N`` ranks; at least one); and its share of the reconstruction crops (at least one
   each). The one
   term that looks across the batch, the patch loss's recall (every real patch near some generated one), sees the

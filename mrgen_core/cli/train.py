@@ -53,10 +53,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--resume", metavar="CKPT", help="continue a stopped run from its checkpoint")
     p.add_argument("--procs", type=int, metavar="N",
-                   help="data-parallel training processes (default: one per physical CPU core, or per GPU with "
-                        "--device cuda, at most 4; a resumed run: as many as before). With --preset default each "
-                        "takes 4 crops of every step (more processes: a larger batch), with fast a share of them. "
-                        "--procs 1: one process. Under torchrun, leave it out")
+                   help="data-parallel training processes, each taking a share of every step's crops (default: "
+                        "one per physical CPU core, or per GPU with --device cuda, at most the 4 crops of a step; "
+                        "a resumed run: as many as before; --set batch_per_process=true: 4 crops each, a larger "
+                        "batch). --procs 1: one process. Under torchrun, leave it out")
     p.set_defaults(func=run)
 
 
