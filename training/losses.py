@@ -130,13 +130,20 @@ def patch_nn_loss(fake: torch.Tensor, pool: torch.Tensor, size: int, margin: flo
     return patch_nn_loss_patches(patches(fake, size), pool, size, margin, recall)
 
 
+def _nearest(q: torch.Tensor, pool: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distance of each generated patch ``q`` (Q, C*size) to its nearest real one in ``pool`` (P, C*size), and of
+    each real patch to its nearest generated one: per-frame RMS-like distances, (Q,) and (P,)."""
+    d = torch.cdist(q, pool) / math.sqrt(size)  # (Q, P)
+    return d.min(dim=1).values, d.min(dim=0).values
+
+
 def patch_nn_loss_patches(q: torch.Tensor, pool: torch.Tensor, size: int, margin: float = 0.0,
                           recall: float = 0.0) -> torch.Tensor:
     """:func:`patch_nn_loss` on generated patches already cut, ``q`` (Q, C*size)."""
-    d = torch.cdist(q, pool) / math.sqrt(size)  # (Q, P) per-frame RMS-like distance
-    loss = F.relu(d.min(dim=1).values - margin).mean()
+    to_real, to_fake = _nearest(q, pool, size)
+    loss = F.relu(to_real - margin).mean()
     if recall:
-        loss = loss + recall * F.relu(d.min(dim=0).values - margin).mean()
+        loss = loss + recall * F.relu(to_fake - margin).mean()
     return loss
 
 
@@ -175,14 +182,13 @@ def patch_nn_loss_by_key(q: torch.Tensor, key: torch.Tensor, pools: dict, size: 
             loss = patch_nn_loss_patches(q[sel], pool, size, margin, recall)
             total = total + loss * (len(sel) / len(key))
             continue
-        d = torch.cdist(q[sel], pool) / math.sqrt(size)
-        total = total + F.relu(d.min(dim=1).values - margin).mean() * (len(sel) / len(key))
+        to_real, near = _nearest(q[sel], pool, size)
+        total = total + F.relu(to_real - margin).mean() * (len(sel) / len(key))
         if recall:
             q_o, key_o = others
-            near = d.min(dim=0).values
             sel_o = torch.nonzero(key_o == k).flatten().to(q_o.device)
             if len(sel_o):
-                near = torch.minimum(near, (torch.cdist(q_o[sel_o], pool) / math.sqrt(size)).min(dim=0).values)
+                near = torch.minimum(near, _nearest(q_o[sel_o], pool, size)[1])
             whole = (len(sel) + len(sel_o)) / (len(key) + len(key_o))
             total = total + recall * F.relu(near - margin).mean() * whole * world
     return total
