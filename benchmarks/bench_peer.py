@@ -142,8 +142,9 @@ def run_genmm(name: str, clips: list[Path], work: Path, genmm: Path, python: str
 
 
 def run_mrgen(name: str, spec: dict, clips: list[Path], models: Path, preset: str, seed: int, samples: int,
-              work: Path, log: Path) -> list[dict]:
-    """The mrgen model of this bench (trained here when missing, timed), scored by ``mrgen eval --model``."""
+              work: Path, log: Path, settings: list[str] = ()) -> list[dict]:
+    """The mrgen model of this bench (trained here when missing, timed, with ``settings`` as ``--set`` over the
+    preset), scored by ``mrgen eval --model``."""
     model = spec.get("model") or models / f"{name}_{preset}_{seed}.pt"
     if spec.get("model"):
         preset, seed = "shipped", 0
@@ -151,15 +152,19 @@ def run_mrgen(name: str, spec: dict, clips: list[Path], models: Path, preset: st
     if not model.exists():
         models.mkdir(parents=True, exist_ok=True)
         labels = [a for lab in spec["labels"] for a in ("--label", lab)] if spec["labels"] else []
+        from training.launch import plan
+        from training.presets import get_preset, parse_setting
+
+        chosen = get_preset(preset, **dict(parse_setting(kv, preset) for kv in settings))
+        procs = plan(None, "cpu", int(chosen["batch"]))  # what `mrgen train` runs by default
+        sets = [a for kv in settings for a in ("--set", kv)]
         before = load_avg()
         t0 = time.perf_counter()
-        mrgen("train", *clips, *labels, "--preset", preset, "--seed", seed, "-o", model, log=log)
-        from training.launch import plan
-        from training.presets import get_preset
-
-        procs = plan(None, "cpu", int(get_preset(preset)["batch"]))  # what `mrgen train` ran by default
+        mrgen("train", *clips, *labels, "--preset", preset, "--seed", seed, *sets, "-o", model, log=log)
         train = dict(train_s=round(time.perf_counter() - t0, 1), train_load_before=before,
                      train_load_after=load_avg(), procs=procs)
+        if settings:
+            train["settings"] = ", ".join(settings)
     rows = []
     for cleanup in (True, False):
         scores = work / f"mrgen_{name}_{preset}_{seed}{'' if cleanup else '_raw'}.json"
@@ -324,6 +329,8 @@ def main(argv=None) -> int:
                                                    "there when missing; default: a temp folder)")
     ap.add_argument("--preset", default="default")
     ap.add_argument("--seed", type=int, nargs="+", default=[0], help="mrgen training seeds")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="training setting over the preset for models trained here (recorded in the rows)")
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--genmm-seed", type=int, default=0)
     ap.add_argument("--no-genmm", action="store_true", help="score only the mrgen models")
@@ -364,7 +371,8 @@ def main(argv=None) -> int:
             row = run_genmm(spec["genmm"], clips, work, genmm, python, args.samples, args.genmm_seed, log)
             emit(dict(bench=spec["genmm"], machine=info, **row), args.json)
         for seed in (args.seed if "model" not in spec else [0]):
-            for row in run_mrgen(name, spec, clips, models, args.preset, seed, args.samples, work, log):
+            for row in run_mrgen(name, spec, clips, models, args.preset, seed, args.samples, work, log,
+                                 args.set):
                 emit(dict(bench=name, machine=info, **row), args.json)
     print(f"work folder: {work}", file=sys.stderr)
     return 0
