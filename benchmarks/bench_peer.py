@@ -19,8 +19,9 @@ dependencies (torch, unfoldNd, pyyaml, tqdm, imageio), e.g.
    syntheses of twice the clips' total length; ``mrgen import`` reads them back; ``mrgen eval --samples-dir``
    scores them against the original clips;
 3. the mrgen model ``MODELS/<bench>_<preset>_<seed>.pt`` (trained with ``mrgen train`` into that path, timed, when
-   it is not there yet) is scored by ``mrgen eval --model`` (the same protocol: ``--samples`` samples of twice the
-   clips' length, noise at the coarsest level), as users get it (feet cleaned up) and raw (``--no-cleanup``).
+   it is not there yet; ``--set KEY=VALUE`` trains it with settings over the preset, recorded in its rows) is scored
+   by ``mrgen eval --model`` (the same protocol: ``--samples`` samples of twice the clips' length, noise at the
+   coarsest level), as users get it (feet cleaned up) and raw (``--no-cleanup``).
 
 Every row has coverage and both diversities on the fair and on GANimator's literal features, foot skating and
 jitter (and the clips' own), and times: GenMM's synthesis of one sample (in process, median), mrgen's training
