@@ -36,6 +36,10 @@ GAP_SECONDS = 0.07
 #: one stance (a foot flagged planted while it travels on): only its stretch round its slowest frame is pinned, the
 #: rest left as generated, as pinning all of it would stretch the leg towards a place far behind and pop the foot.
 MAX_PIN = 0.3
+#: A contact run along which its joint never moves slower than this (m/s, horizontally; 3x the speed under which
+#: :func:`~mrgen_core.contacts.foot_contacts` finds a contact) is not a stance at all: it is left as generated, as
+#: pinning any stretch of it would hold the foot back from its travel and hand it back in a fast swing.
+MAX_STANCE_SPEED = 1.5
 #: A knee bent backwards by this much (radians) or more flexes only as far as the foot is pinned (see
 #: :func:`_two_bone_ik`); between straight and this, partly.
 HYPEREXTENSION = np.radians(3.0)
@@ -54,9 +58,10 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
     (left ankle, left toe, right ankle, right toe), e.g. the model's predicted contacts; ``None`` derives them from
     the motion with :func:`~mrgen_core.contacts.foot_contacts`. ``blend_frames``: frames over which the correction
     fades in and out at each contact run (default 0.2 s). ``fill_gaps``: contact gaps up to this many frames are
-    closed (default 0.07 s). Toes left below the floor are raised onto it (the foot pitched about the ankle; less,
-    down to not at all, where the foot points nearly straight down). Only hip, knee and ankle rotations in ``poses``
-    change.
+    closed (default 0.07 s). A contact run whose joint never slows to :data:`MAX_STANCE_SPEED` is no stance and is
+    left alone; one that strays further than :data:`MAX_PIN` is pinned round its slowest frame. Toes left below the
+    floor are raised onto it (the foot pitched about the ankle; less, down to not at all, where the foot points
+    nearly straight down). Only hip, knee and ankle rotations in ``poses`` change.
     """
     t = motion.num_frames
     fps = motion.fps
@@ -82,7 +87,7 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
     on = _close_gaps(np.nan_to_num(contacts) > 0.5, gap)
     column = {j: i for i, j in enumerate(FOOT_JOINTS)}
     for j, c in column.items():
-        on[:, c] = _stances(on[:, c], pos[:, j, :2])
+        on[:, c] = _stances(on[:, c], pos[:, j, :2], fps)
 
     for hip, knee, ankle, toe in LEGS:
         c_a, d_a = _correction(pos[:, ankle], on[:, column[ankle]], b, CONTACT_HEIGHT[ankle])
@@ -184,10 +189,11 @@ def _close_gaps(on: np.ndarray, gap: int) -> np.ndarray:
     return on
 
 
-def _stances(on: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """The contact flags (T,) with every run along which the joint (horizontal positions ``xy`` (T, 2)) strays more
-    than :data:`MAX_PIN` from the run's mean place cut down to its stance: the stretch round its slowest frame,
-    grown towards the slower side frame by frame while the joint stays within :data:`MAX_PIN` of its mean place."""
+def _stances(on: np.ndarray, xy: np.ndarray, fps: float) -> np.ndarray:
+    """The contact flags (T,) without the runs along which the joint (horizontal positions ``xy`` (T, 2)) is never
+    slower than :data:`MAX_STANCE_SPEED`, and with every run along which it strays more than :data:`MAX_PIN` from the
+    run's mean place cut down to its stance: the stretch round its slowest frame, grown towards the slower side frame
+    by frame while the joint stays within :data:`MAX_PIN` of its mean place."""
     out = on.copy()
     speed = np.r_[0.0, np.linalg.norm(np.diff(xy, axis=0), axis=-1)]
     speed[0] = speed[1] if len(speed) > 1 else 0.0
@@ -196,6 +202,9 @@ def _stances(on: np.ndarray, xy: np.ndarray) -> np.ndarray:
         return np.linalg.norm(xy[a:b] - xy[a:b].mean(axis=0), axis=-1).max() <= MAX_PIN
 
     for s, e in zip(*_runs(on)):
+        if speed[s:e].min() * fps > MAX_STANCE_SPEED:
+            out[s:e] = False
+            continue
         if fits(s, e):
             continue
         a = s + int(np.argmin(speed[s:e]))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import data_path
-from mrgen_core.cleanup import LEGS, MAX_PIN, _exact_reach, _two_bone_ik, cleanup_feet
+from mrgen_core.cleanup import LEGS, MAX_PIN, MAX_STANCE_SPEED, _exact_reach, _two_bone_ik, cleanup_feet
 from mrgen_core.contacts import foot_contacts, joint_speed
 from mrgen_core.errors import MrgenError
 from mrgen_core.metrics import foot_skating_joints, jitter_joints
@@ -149,6 +149,26 @@ def test_a_contact_run_that_travels_is_cut_to_its_stance():
     short[10:16] = 1.0  # 0.2 s: the feet travel 20 cm, within MAX_PIN (0.3 m) of their place
     out = cleanup_feet(m, contacts=short)
     assert np.abs(out.poses[10:16, LEG_JOINTS] - m.poses[10:16, LEG_JOINTS]).max() > 0.05
+    feet = out.joints()[10:16, list(FOOT_JOINTS)]
+    assert np.abs(feet[:, :, 0] - feet[:, :, 0].mean(axis=0)).max() < 0.01  # pinned
+
+
+def test_a_contact_run_that_never_slows_down_is_not_pinned():
+    """A foot flagged planted while it slides on at 2.5 m/s throughout (a mispredicted contact) is left as generated,
+    a long run and a short one alike: pinning any stretch of it would hold the foot back and hand it back in a fast
+    swing. The same flags at 1.2 m/s (a foot that slows to a stance speed) are still pinned."""
+    m = march(seconds=2.0, drift=0.0)
+    t = np.arange(len(m)) / m.fps
+    fast = m.copy()
+    fast.trans[:, 0] += 2.5 * t
+    assert joint_speed(fast.joints()[:, list(FOOT_JOINTS), :2], m.fps).min() > MAX_STANCE_SPEED
+    short = np.zeros((len(m), 4))
+    short[10:16] = 1.0  # 0.2 s, 0.5 m of travel: within MAX_PIN of its place, so only its speed gives it away
+    for flags in (np.ones((len(m), 4)), short):
+        np.testing.assert_array_equal(cleanup_feet(fast, contacts=flags).poses, fast.poses)
+    slower = m.copy()
+    slower.trans[:, 0] += 1.2 * t
+    out = cleanup_feet(slower, contacts=short)
     feet = out.joints()[10:16, list(FOOT_JOINTS)]
     assert np.abs(feet[:, :, 0] - feet[:, :, 0].mean(axis=0)).max() < 0.01  # pinned
 
