@@ -347,6 +347,14 @@ def main(argv=None) -> int:
         write_section(REPO / "BENCHMARKS.md", "peer", report(rows))
         print(f"wrote the peer section of {REPO / 'BENCHMARKS.md'} from {len(rows)} rows")
         return 0
+    from mrgen_core.errors import MrgenError
+    from training.presets import parse_setting
+
+    for kv in args.set:  # a bad setting is refused before any work
+        try:
+            parse_setting(kv, args.preset)
+        except MrgenError as e:
+            ap.error(str(e))
     genmm = None
     if not args.no_genmm:
         if not args.genmm:
