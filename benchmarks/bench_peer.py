@@ -143,9 +143,9 @@ def run_genmm(name: str, clips: list[Path], work: Path, genmm: Path, python: str
 
 
 def run_mrgen(name: str, spec: dict, clips: list[Path], models: Path, preset: str, seed: int, samples: int,
-              work: Path, log: Path, settings: list[str] = ()) -> list[dict]:
-    """The mrgen model of this bench (trained here when missing, timed, with ``settings`` as ``--set`` over the
-    preset), scored by ``mrgen eval --model``."""
+              work: Path, log: Path, overrides: dict | None = None) -> list[dict]:
+    """The mrgen model of this bench (trained here when missing, timed, with ``overrides`` (checked settings) as
+    ``--set`` over the preset), scored by ``mrgen eval --model``."""
     model = spec.get("model") or models / f"{name}_{preset}_{seed}.pt"
     if spec.get("model"):
         preset, seed = "shipped", 0
@@ -154,10 +154,11 @@ def run_mrgen(name: str, spec: dict, clips: list[Path], models: Path, preset: st
         models.mkdir(parents=True, exist_ok=True)
         labels = [a for lab in spec["labels"] for a in ("--label", lab)] if spec["labels"] else []
         from training.launch import plan
-        from training.presets import get_preset, parse_setting
+        from training.presets import get_preset
 
-        chosen = get_preset(preset, **dict(parse_setting(kv, preset) for kv in settings))
-        procs = plan(None, "cpu", int(chosen["batch"]))  # what `mrgen train` runs by default
+        overrides = overrides or {}
+        procs = plan(None, "cpu", int(get_preset(preset, **overrides)["batch"]))  # what `mrgen train` runs by default
+        settings = [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
         sets = [a for kv in settings for a in ("--set", kv)]
         before = load_avg()
         t0 = time.perf_counter()
@@ -350,11 +351,10 @@ def main(argv=None) -> int:
     from mrgen_core.errors import MrgenError
     from training.presets import parse_setting
 
-    for kv in args.set:  # a bad setting is refused before any work
-        try:
-            parse_setting(kv, args.preset)
-        except MrgenError as e:
-            ap.error(str(e))
+    try:  # a bad setting is refused before any work
+        overrides = dict(parse_setting(kv, args.preset) for kv in args.set)
+    except MrgenError as e:
+        ap.error(str(e))
     genmm = None
     if not args.no_genmm:
         if not args.genmm:
@@ -381,7 +381,7 @@ def main(argv=None) -> int:
             emit(dict(bench=spec["genmm"], machine=info, **row), args.json)
         for seed in (args.seed if "model" not in spec else [0]):
             for row in run_mrgen(name, spec, clips, models, args.preset, seed, args.samples, work, log,
-                                 args.set):
+                                 overrides):
                 emit(dict(bench=name, machine=info, **row), args.json)
     print(f"work folder: {work}", file=sys.stderr)
     return 0
