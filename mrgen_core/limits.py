@@ -247,6 +247,7 @@ SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
     "vary_weight": (0.0, 1e6, False), "vary_ratio": (0.0, 1e6, False), "vary_from": (0.0, 1.0, False),
     "patch_pool": (1, 1_000_000, False), "patch_control": (0.0, 1e6, False), "label_mix": (0.0, 1.0, False),
     "bank_frames": (1, MAX_FRAMES, False), "bank_refresh": (1, 10_000_000, False), "threads": (0, 1024, False),
+    "batch_per_process_seconds": (0.0, 1e9, False),
 }
 #: Settings that take one of a few words.
 SETTING_CHOICES = {"loss": ("wgan-gp", "ns-r1")}

@@ -114,16 +114,40 @@ def test_uneven_shares_train_and_stay_in_step(clips, tmp_path):
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(360)
 def test_batch_per_process_is_a_batch_n_times_as_large(clips, tmp_path):
     """With ``batch_per_process`` each of N = 2 processes takes ``batch`` crops (4): bit for bit the run of a step's
-    batch of 8 split over the two (so the setting is honoured, and nothing else changes). It is opt-in: the presets
-    split their crops."""
+    batch of 8 split over the two (so the setting is honoured, and nothing else changes). Clips no longer than
+    ``batch_per_process_seconds`` get the same run without it."""
     over = dict(KW["overrides"])
     per = train(clips, tmp_path / "per.pt", procs=2, **{**KW, "overrides": dict(over, batch_per_process=True)})
     split = train(clips, tmp_path / "split.pt", procs=2, **{**KW, "overrides": dict(over, batch=8)})
     assert_same(weights(per), weights(split))
-    assert not any(get_preset(name)["batch_per_process"] for name in ("fast", "default", "quality"))
+    seconds = sum(c.num_frames / c.fps for c in clips)
+    short = train(clips, tmp_path / "short.pt", procs=2,
+                  **{**KW, "overrides": dict(over, batch_per_process_seconds=seconds + 1.0)})
+    assert_same(weights(short), weights(per))
+
+
+def test_a_batch_per_process_by_default_only_on_short_motion():
+    """``default`` gives each process its own batch where all the training motion lasts at most 15 s (CMU 05_06,
+    7.4 s), and splits it on longer motion (CMU 131_01-03, 27.9 s; the mirrored clips count too); the other
+    presets always split, and ``batch_per_process`` asks for it on any length."""
+    from types import SimpleNamespace
+
+    from training.train import batch_per_process
+
+    def motion(*seconds):
+        return SimpleNamespace(fps=30.0, clips=[dict(frames=round(s * 30)) for s in seconds])
+
+    default = get_preset("default")
+    assert batch_per_process(default, motion(7.4)) and batch_per_process(default, motion(15.0))
+    assert not batch_per_process(default, motion(8.3, 10.4, 9.2))
+    assert not batch_per_process(default, motion(7.4, 7.4, 7.4))  # three short clips: 22 s in all
+    for name in ("fast", "quality", "tiny"):
+        assert not batch_per_process(get_preset(name), motion(2.0))
+    assert batch_per_process(get_preset("fast", batch_per_process=True), motion(8.3, 10.4, 9.2))
+    assert not batch_per_process({"batch": 4}, motion(1.0))  # settings saved before either setting: shares
 
 
 def test_one_process_never_touches_the_distributed_path(clips, tmp_path, monkeypatch):

@@ -13,13 +13,14 @@ What the ranks share and what each keeps (:class:`training.train.Trainer`):
   the level in training are averaged over the ranks (:meth:`Group.average_grads`, one all-reduce per network per
   step), so every rank's Adam makes the same update and the weights stay identical (checked bit for bit at the end,
   :meth:`Group.check_same`).
-- **The batch.** Each rank draws its own crops: ``batch`` of them with the ``batch_per_process`` setting (opt-in:
-  a step's batch N times as large), else its share of the step's ``batch`` (rank r: ``batch // N``, plus one for
-  the first ``batch % N`` ranks; at least one); and its share of the reconstruction crops (at least one each). The
-  one term that looks across the batch, the patch loss's recall (every real patch near some generated one), sees the
-  other ranks' generated patches too (:meth:`Group.others`, detached), so it asks what one process with the whole
-  batch asks; on each rank's share alone, 2-process models of CMU 05_06 covered 85-95 % of the clip's windows
-  against 94-99 % for one process (BENCHMARKS.md, "Data-parallel training").
+- **The batch.** Each rank draws its own crops: ``batch`` of them with a batch per process (the
+  ``batch_per_process`` setting, or training motion no longer than ``batch_per_process_seconds``: 15 s with
+  ``default``; a step's batch N times as large), else its share of the step's ``batch`` (rank r: ``batch // N``,
+  plus one for the first ``batch % N`` ranks; at least one); and its share of the reconstruction crops (at least
+  one each). The one term that looks across the batch, the patch loss's recall (every real patch near some generated
+  one), sees the other ranks' generated patches too (:meth:`Group.others`, detached), so it asks what one process
+  with the whole batch asks; on each rank's share alone, 2-process models of CMU 05_06 covered 85-95 % of the
+  clip's windows against 94-99 % for one process (BENCHMARKS.md, "Data-parallel training").
 - **Random numbers.** Rank 0 draws from the generator seeded with ``--seed`` exactly as a one-process run does;
   rank r > 0 draws from its own stream, seeded with :func:`rank_seed` once the model is prepared. Each rank's bank
   of samples of the levels below comes from its own stream. A stopped run's checkpoint holds every rank's RNG

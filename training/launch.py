@@ -1,7 +1,7 @@
 """``mrgen train --procs N``: how many training processes, and starting N of them on this machine.
 
 :func:`plan` picks N: by default one per physical CPU core (one per GPU on CUDA), at most ``batch`` (one per crop
-of a step's batch; with ``batch_per_process`` each process takes ``batch`` crops, so a step takes at most
+of a step's batch; with a batch per process each process takes ``batch`` crops, so a step takes at most
 ``batch`` squared); more than that is capped with a warning on stderr. :func:`launch` serves a TCP store on a port the
 OS picks (so the port is never in use), starts ``python -m training.rank JOB`` N times with ``RANK``,
 ``WORLD_SIZE`` and ``LOCAL_RANK`` set as torchrun sets them (each in its own session, one torch thread each) and

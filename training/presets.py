@@ -31,9 +31,11 @@ _BASE = dict(
     coarse_boost=1.0,         # shift steps to the coarse levels: level i gets iterations * (1 + boost*(0.5 - i/(L-1)))
     batch=4,                  # random crops per step
     batch_per_process=False,  # data-parallel runs (--procs N): each process takes `batch` crops, so a step's batch
-                              # grows with N (more cores buy coverage, not speed); False: each takes its share. With
-                              # `default` on 2 cores: 05_06 covers more, CMU 131's diversity falls below issue 17's
-                              # target and training takes 1.3x as long (PROFILE.md, "A batch per process")
+                              # grows with N (more cores buy coverage, not speed); False: each takes its share
+    batch_per_process_seconds=0.0,  # ... and also, without it, where the training motion (all clips, mirrored ones
+                              # too) lasts at most this many seconds. `default`: 15 s. On 2 cores the larger batch made
+                              # 05_06 (7 s) cover more within the budget, but cost CMU 131 (28 s) 1.2-1.5x the time and
+                              # its labelled diversity (PROFILE.md, "A batch per process")
     crop=48,                  # crop length in frames at each level (the whole clip when shorter)
     loss="wgan-gp",           # "wgan-gp" or "ns-r1" (non-saturating + R1)
     d_steps=1,                # discriminator steps per generator step
@@ -76,7 +78,7 @@ PRESETS: dict[str, dict] = {
     "fast": dict(_BASE, iterations=360, sample_recall=3.0),
     # `default` has wider layers than `fast`: coverage no longer hangs on the seed (95.9-99.5 % over seeds 0-3)
     "default": dict(_BASE, iterations=600, g_widths=[4, 8, 8], d_widths=[3, 6, 6], patch_recall=6.0,
-                    sample_recall=10.0, vary_weight=100.0, vary_from=0.5),
+                    sample_recall=10.0, vary_weight=100.0, vary_from=0.5, batch_per_process_seconds=15.0),
     "quality": dict(_BASE, iterations=2000, g_widths=[4, 8, 8], d_widths=[3, 6, 6]),
     # For the test suite only: a few seconds of training on a tiny network. Not for real use.
     "tiny": dict(_BASE, iterations=20, batch=4, crop=24, g_widths=[2, 2], d_widths=[2, 2], embed_dim=8,

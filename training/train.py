@@ -20,10 +20,10 @@ exactly: weights, optimiser states, RNG state, level, step, the bank (and the mi
 continues it.
 
 ``procs`` > 1 (or a ``torchrun`` launch) trains data-parallel: N processes, each drawing its crops of every step
-(``batch`` each with ``batch_per_process``, else its share of ``batch``) from its own random stream, the gradients
-averaged (:mod:`training.distributed` says what is shared, what each rank keeps, and how they agree to stop;
-:mod:`training.launch` starts them). ``procs=1`` runs none of that: a one-process run is the same, bit for bit, as
-before data-parallel training existed.
+(``batch`` each with a batch per process, :func:`batch_per_process`, else its share of ``batch``) from its own random
+stream, the gradients averaged (:mod:`training.distributed` says what is shared, what each rank keeps, and how they
+agree to stop; :mod:`training.launch` starts them). ``procs=1`` runs none of that: a one-process run is the same,
+bit for bit, as before data-parallel training existed.
 """
 from __future__ import annotations
 
@@ -166,6 +166,15 @@ def level_iterations(settings: dict, levels: int) -> list[int]:
     return [max(1, int(round(n * (1 + boost * (0.5 - i / (levels - 1)))))) for i in range(levels)]
 
 
+def batch_per_process(settings: dict, model: MotionModel) -> bool:
+    """Whether each process of a data-parallel run takes ``batch`` crops (rather than its share of them): with
+    ``batch_per_process``, or where the model's training motion lasts at most ``batch_per_process_seconds``
+    (models saved before these settings: shares)."""
+    seconds = sum(c["frames"] for c in model.clips) / model.fps
+    below = float(settings.get("batch_per_process_seconds", 0.0))
+    return bool(settings.get("batch_per_process", False)) or seconds <= below
+
+
 class Trainer:
     """One training run: the model, settings, RNG and the optimisers of the level in training."""
 
@@ -173,10 +182,10 @@ class Trainer:
                  group: Group | None = None):
         self.model, self.s, self.gen, self.device, self.group = model, settings, generator, device, group
         # crops per step: all of them alone; in a data-parallel run this rank's share (each at least one), or all of
-        # them again with batch_per_process (the step's batch N times as large); the reconstruction's are shared
+        # them again with a batch per process (the step's batch N times as large); the reconstruction's are shared
         self.batch, self.rec_batch = int(settings["batch"]), int(settings["rec_batch"])
         if group is not None:
-            if not settings.get("batch_per_process", False):  # models saved before the setting: shares
+            if not batch_per_process(settings, model):
                 self.batch = share(self.batch, group.world, group.rank)
             self.rec_batch = min(self.batch, share(self.rec_batch, group.world, group.rank))
         self.offsets = torch.as_tensor(OFFSETS[model.config.get("gender", "neutral")], dtype=torch.float32,

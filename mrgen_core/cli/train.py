@@ -55,8 +55,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--procs", type=int, metavar="N",
                    help="data-parallel training processes, each taking a share of every step's crops (default: "
                         "one per physical CPU core, or per GPU with --device cuda, at most the 4 crops of a step; "
-                        "a resumed run: as many as before; --set batch_per_process=true: 4 crops each, a larger "
-                        "batch). --procs 1: one process. Under torchrun, leave it out")
+                        "a resumed run: as many as before. With --preset default on up to 15 s of motion, and with "
+                        "--set batch_per_process=true on any, each takes 4 crops: a larger batch). --procs 1: one "
+                        "process. Under torchrun, leave it out")
     p.set_defaults(func=run)
 
 
