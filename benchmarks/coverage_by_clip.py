@@ -22,12 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def _stretches(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of every run of True in ``flags``."""
-    edges = np.diff(np.r_[0, flags.astype(int), 0])
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -35,18 +29,33 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="append one row per sample to this JSON-lines file")
     args = ap.parse_args(argv)
+    from mrgen_core.errors import MrgenError
+
+    try:
+        return _run(args)
+    except MrgenError as e:
+        print(f"coverage_by_clip: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     import torch
 
     from mrgen_core import sampling
+    from mrgen_core.cleanup import _runs
+    from mrgen_core.errors import MrgenError
     from mrgen_core.metrics.coverage import THRESHOLD, WINDOW, coverage_costs
-    from mrgen_core.metrics.distance import row_blocks, window_sums
+    from mrgen_core.metrics.diversity import nearest_window_distances
     from mrgen_core.metrics.features import feature_set
 
     torch.set_num_threads(1)
     model = sampling.load_model(args.model)
+    if len(getattr(model, "labels", ()) or ()) > 1:
+        raise MrgenError("a labelled model: `mrgen eval --model` scores it label by label", args.model)
     refs = model.training_motions()
+    total = sum(r.num_frames for r in refs)
     names = [r.name for r in refs]
-    frames = 2 * sum(r.num_frames for r in refs)
+    frames = 2 * total
     samples = sampling.generate(model, frames=frames, seed=args.seed, num=args.samples, noise="auto")
     ref_feats = [feature_set(r, "fair") for r in refs]
     print(f"{args.model}: {len(samples)} samples of {frames} frames; clips {', '.join(names)}")
@@ -55,16 +64,12 @@ def main(argv=None) -> int:
     for k, motion in enumerate(samples):
         f = feature_set(motion, "fair")
         covered = [coverage_costs(f, r) < THRESHOLD for r in ref_feats]
-        nearest = []  # per sample window, its smallest distance to a window of each clip
-        for r in ref_feats:
-            best = np.full(len(f) - WINDOW + 1, np.inf)
-            for _, d in row_blocks(r, f, WINDOW - 1):
-                np.minimum(best, window_sums(d, WINDOW).min(axis=0), out=best)
-            nearest.append(best)
+        nearest = [nearest_window_distances(f, [r], WINDOW) for r in ref_feats]  # per sample window, per clip
         share = np.bincount(np.argmin(nearest, axis=0), minlength=len(refs)) / (len(f) - WINDOW + 1)
         row = dict(model=str(args.model), seed=args.seed, sample=k,
                    coverage=float(np.concatenate(covered).mean()),
-                   clips={n: dict(covered=float(c.mean()), nearest_share=float(s), missed=_stretches(~c))
+                   clips={n: dict(covered=float(c.mean()), nearest_share=float(s),
+                                  missed=list(zip(*(x.tolist() for x in _runs(~c)))))
                           for n, c, s in zip(names, covered, share)})
         rows.append(row)
         missed = "; ".join(f"{n}: " + ", ".join(f"{a}-{b}" for a, b in c["missed"])
@@ -75,7 +80,7 @@ def main(argv=None) -> int:
     print(f"mean coverage {np.mean([r['coverage'] for r in rows]) * 100:.1f} %; per clip: "
           + ", ".join(f"{n} {np.mean([r['clips'][n]['covered'] for r in rows]) * 100:.1f} % covered, "
                       f"{np.mean([r['clips'][n]['nearest_share'] for r in rows]) * 100:.0f} % of the samples nearest"
-                      f" (clips: {refs[i].num_frames / sum(r.num_frames for r in refs) * 100:.0f} %)"
+                      f" (clips: {refs[i].num_frames / total * 100:.0f} %)"
                       for i, n in enumerate(names)))
     if args.json:
         with open(args.json, "a") as out:
