@@ -74,7 +74,8 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
 def _blend_keep(model, src, k, n, ranges, seed, num, labels, src_labels, cleanup, progress) -> list[Motion]:
     pad = source_padding(model, n, k) if k else (0, 0)
     raw = feat.encode(src)
-    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels, pad, source_travel(model, raw))
+    controls, idx = _level_controls(model, n, labels, None, None, None, src_labels, pad, source_travel(model, raw),
+                                    tour_seed=seed)
     src_raw = _mirror(raw, pad)
     total = n + sum(pad)
     lengths = model.lengths(total)

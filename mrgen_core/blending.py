@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from . import features as feat
+from .clip_codes import tour, uses_clip_codes
 from .control import fit_length, parse_schedule, smooth
 from .errors import MrgenError
 from .geometry import ground_path, rotate_heading
@@ -107,9 +108,11 @@ def source_travel(model: MotionModel, raw: np.ndarray) -> np.ndarray | None:
 
 
 def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labels, switch_level, source_labels,
-                    pad: tuple[int, int] = (0, 0), travel: np.ndarray | None = None) -> tuple[list, np.ndarray | None]:
+                    pad: tuple[int, int] = (0, 0), travel: np.ndarray | None = None, tour_seed: int | None = None
+                    ) -> tuple[list, np.ndarray | None]:
     """Per-level control tensors (of ``n`` frames mirrored by ``pad``) and the per-frame label indices (of ``n``
-    frames) to attach to the result; ``travel``: the path control (n, 3) of a path-controlled model."""
+    frames) to attach to the result; ``travel``: the path control (n, 3) of a path-controlled model. A model trained
+    with clip codes given neither labels nor a labelled source: the tour of seed ``tour_seed`` (when given)."""
     lengths = model.lengths(n + sum(pad))
     if coarse_labels is not None or fine_labels is not None:
         if coarse_labels is None or fine_labels is None or switch_level is None:
@@ -129,6 +132,8 @@ def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labe
         full = model.control_spec.build(n, labels=source_labels,
                                         continuous=None if travel is None else fit_length(travel, n))
         return model.control_levels(_mirror(full, pad), lengths, crossfade=True), source_labels
+    if not labels and source_labels is None and tour_seed is not None and uses_clip_codes(model):
+        labels = tour(model, n, tour_seed)
     full, idx = build_control(model, n, labels, travel)
     return model.control_levels(_mirror(full, pad), lengths, crossfade=True), idx
 
@@ -168,7 +173,8 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
     """``num`` motions with the coarse structure of ``source`` (levels below ``keep_levels``) and new detail.
 
     ``source``: a Motion, one of the model's training clips by name, or a .npz/.bvh file. ``labels`` (a schedule
-    or one label) drives the regenerated levels; default the source's own labels where the model knows them.
+    or one label) drives the regenerated levels; default the source's own labels where the model knows them (for
+    an unlabelled source and a model trained with clip codes: a tour of its clips, :mod:`mrgen_core.clip_codes`).
     ``coarse_labels``/``fine_labels``/``switch_level`` mix controls across levels instead. Sample ``k`` uses
     seed ``seed + k``. ``cleanup``: foot cleanup on the predicted contacts. A source too short for the kept levels
     is mirrored to their length and the result cut back to the source's frames (:func:`source_padding`).
@@ -185,7 +191,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
             parse_schedule(text)
     raw = feat.encode(src)
     controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
-                                    _source_labels(model, src), pad, source_travel(model, raw))
+                                    _source_labels(model, src), pad, source_travel(model, raw), tour_seed=seed)
     src_raw = _mirror(raw, pad)
     base = downsample(model.normalize(src_raw), lengths[k - 1])
     cutoff = 2.0 * lengths[-1] / lengths[k - 1]  # the kept levels' sample spacing, in output frames

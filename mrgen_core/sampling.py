@@ -15,6 +15,7 @@ from .errors import MrgenError
 from .limits import MAX_FRAMES, check_frames
 from . import features as feat, path_control
 from .cleanup import cleanup_feet
+from .clip_codes import tour, uses_clip_codes
 from .features import Start
 from .model.pyramid import MotionModel
 from .motion import Motion
@@ -68,13 +69,16 @@ def _frames(model: MotionModel, seconds, frames, schedule) -> int:
     return n
 
 
-def label_control(model: MotionModel, labels: str | None, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """One-hot control (n, K) and per-frame label indices for a schedule string (or a single label name)."""
+def label_control(model: MotionModel, labels: str | list | None, n: int
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One-hot control (n, K) and per-frame label indices for a schedule string (or a single label name, or an
+    already parsed schedule)."""
     if not model.labels:
         if labels:
             raise MrgenError(f"this model was trained without labels; cannot use --labels {labels!r}")
         return None, None
-    schedule = parse_schedule(labels) if labels else [(0.0, None, model.labels[0])]
+    schedule = (labels if isinstance(labels, list) else parse_schedule(labels)) if labels else \
+        [(0.0, None, model.labels[0])]
     oh = schedule_onehot(schedule, model.labels, n, model.fps)
     return oh, oh.argmax(axis=1)
 
@@ -173,10 +177,11 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     """``num`` new motions of ``seconds`` (or ``frames``) at the model's frame rate.
 
     ``labels``: a schedule ``"walk:0-4,jump:4-6"`` (seconds; gaps take the nearest label) or one label name;
-    default the model's first label. ``control``: continuous per-frame control (T, F) for models trained with
-    it. ``noise``: ``"coarsest"`` (only level 0 draws noise, GANimator's evaluation protocol; the finer levels add
-    detail deterministically), ``"all"`` (every level adds noise: more variation in the detail) or ``"auto"``
-    (default: :func:`noise_mode`).
+    default the model's first label, except that a free sample of a model trained with clip codes visits every
+    clip in turn (:func:`mrgen_core.clip_codes.tour`; a loop: the first clip's). ``control``: continuous per-frame
+    control (T, F) for models trained with it. ``noise``: ``"coarsest"`` (only level 0 draws noise, GANimator's
+    evaluation protocol; the finer levels add detail deterministically), ``"all"`` (every level adds noise: more
+    variation in the detail) or ``"auto"`` (default: :func:`noise_mode`).
     Sample ``k`` uses seed ``seed + k``, so it does not depend on ``num``. ``progress(fraction, message)``.
     ``cleanup``: pin the feet where the model predicts contact (:func:`mrgen_core.cleanup.cleanup_feet`).
     ``threads``: torch threads while sampling (one is fastest for these small convolutions, and safe on a busy
@@ -190,12 +195,18 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     schedule = parse_schedule(labels) if labels else None
     n = _frames(model, seconds, frames, schedule)
     lengths = model.lengths(n)
+    asked = [labels] * num
+    if not labels and not loop and uses_clip_codes(model):  # a free sample visits every clip in turn
+        asked = [tour(model, n, int(seed) + k) for k in range(num)]
+    idxs = [label_control(model, a, n)[1] for a in asked]
     if control is None and path_control.follows_paths(model):  # each sample travels its own way
-        idx = label_control(model, labels, n)[1]
-        controls = [_travel_controls(model, n, labels, idx, lengths, int(seed) + k, loop) for k in range(num)]
+        controls = [_travel_controls(model, n, asked[k], idxs[k], lengths, int(seed) + k, loop) for k in range(num)]
+    elif asked[0] is labels:  # one request for every sample: one control
+        controls = [model.control_levels(build_control(model, n, labels, control)[0], lengths, crossfade=True)] * num
     else:
-        full, idx = build_control(model, n, labels, control)
-        controls = [model.control_levels(full, lengths, crossfade=True)] * num
+        controls = [model.control_levels(build_control(model, n, a, control)[0], lengths, crossfade=True)
+                    for a in asked]
+    idx = idxs[0]
     pins = constrain = None
     if loop or keys is not None:
         from . import directing
@@ -222,8 +233,8 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
                 progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
     if loop or pins is not None:
         return [directing.finish(model, out[0], start=start, name=f"{'loop' if loop else 'keys'}_{int(seed) + k}",
-                                 labels=idx, cleanup=cleanup, loop=loop, pins=pins) for k, out in enumerate(outs)]
-    return [finish(model, out[0], start=start, name=f"sample_{int(seed) + k}", labels=idx, cleanup=cleanup)
+                                 labels=idxs[k], cleanup=cleanup, loop=loop, pins=pins) for k, out in enumerate(outs)]
+    return [finish(model, out[0], start=start, name=f"sample_{int(seed) + k}", labels=idxs[k], cleanup=cleanup)
             for k, out in enumerate(outs)]
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 from .atomic import is_temporary, writing
 from . import limits
 from .control import PATH_SOURCE, follows_paths
+from .clip_codes import uses_clip_codes
 from .errors import MrgenError
 
 Progress = Callable[[float, str], None]
@@ -119,7 +120,8 @@ def model_info(model, path: PathLike) -> dict:
             "fps": float(getattr(model, "fps", 0) or 0), "num_levels": int(getattr(model, "num_levels", 0) or 0),
             "clip_names": [str(x) for x in (getattr(model, "clip_names", ()) or ())],
             "clip_lengths": [int(x) for x in (getattr(model, "clip_lengths", ()) or ())],
-            "audio": audio_kind(model), "path_control": follows_paths(model)}
+            "audio": audio_kind(model), "path_control": follows_paths(model),
+            "clip_codes": uses_clip_codes(model)}
 
 
 def audio_kind(model) -> str:
@@ -496,7 +498,8 @@ def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: 
     trained with path control, :func:`mrgen_core.sampling.noise_mode`), the clips to score them
     against, and ``G(z*)`` of every training clip when they are the model's own. A labelled model scored
     against its own clips: one group of samples per label (or ``label`` alone), each scored against the parts of
-    the clips that carry its label (returned as ``[(label, samples, refs), ...]`` in place of samples and refs)."""
+    the clips that carry its label (returned as ``[(label, samples, refs), ...]`` in place of samples and refs).
+    A model trained with clip codes is scored as an unlabelled one: its free samples against all its clips."""
     from . import sampling
 
     m = sampling.load_model(model)
@@ -518,7 +521,7 @@ def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: 
     if reconstruct is not None and not reference:
         recs = list(reconstruct(m))
     protocol = {"model": str(model), "seed": seed}
-    if not reference and (len(vocab) > 1 or label is not None):
+    if not reference and ((len(vocab) > 1 and not uses_clip_codes(m)) or label is not None):
         groups = []
         names = [label] if label is not None else list(vocab)
         for k, name in enumerate(names):

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from mrgen_core import features as feat
 from mrgen_core import path_control
+from mrgen_core.clip_codes import code_names
 from mrgen_core.control import ControlSpec, frame_labels, read_label_file, segments_for
 from mrgen_core.errors import MrgenError
 from mrgen_core.limits import MIN_TRAIN_FRAMES
@@ -96,6 +97,10 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
         raise MrgenError("no training clips given")
     motions = [load_clip(c, fps) for c in clips]
     vocab, frame_lbls = clip_labels(motions, labels, label_per_clip)
+    codes = bool(settings.get("clip_codes")) and not vocab and len(motions) > 1
+    if codes:  # several unlabelled clips: each learnt under a label of its own (mrgen_core/clip_codes.py)
+        vocab, frame_lbls = clip_labels(motions, label_per_clip=code_names([m.name or Path(m.source).stem
+                                                                            for m in motions]))
     if controls is not None and len(controls) != len(motions):
         raise MrgenError(f"{len(controls)} control arrays for {len(motions)} clips")
     if settings.get("mirror"):  # every clip also mirrored left to right, with its labels and control
@@ -125,6 +130,8 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
     config = default_config(fps, num_levels=levels, control=spec.to_dict(), gender=motions[0].gender,
                             **{k: settings[k] for k in MODEL_KEYS if k != "coarse_seconds"})
     config["coarse_seconds"] = settings["coarse_seconds"]
+    if codes:
+        config["clip_codes"] = True
     model = MotionModel(config)
     model.mean.copy_(torch.as_tensor(norm.mean, dtype=torch.float32))
     model.std.copy_(torch.as_tensor(norm.std, dtype=torch.float32))

@@ -57,6 +57,9 @@ _BASE = dict(
     patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)
     patch_recall=3.0,         # weight of the reverse term (every real patch near a generated one: coverage)
     sample_recall=0.0,        # recall of each sample on its own where a crop is a whole clip (coarse levels)
+    clip_codes=False,         # several clips and no labels: each clip learnt under a label of its own, and a free
+                              # sample visits them all in turn (mrgen_core/clip_codes.py; on in every public preset,
+                              # measured on `default`: training/PROFILE.md, "Clip codes")
     vary_weight=0.0,          # mode seeking above level 0: fresh noise must change the output (blend variations)
     vary_ratio=1.0,           # ... by at least this times the noise difference (mean absolute values)
     vary_from=0.0,            # ... on the levels from this fraction of the pyramid up (0: all above level 0)
@@ -75,11 +78,12 @@ PRESETS: dict[str, dict] = {
     # per-sample recall lifts coverage; fewer steps keep diversity; mode seeking (vary_weight) makes the fine levels
     # use their noise, so blends and samples vary (training/PROFILE.md, "Where the quality goes"); `fast` leaves it
     # out to stay within its time budget
-    "fast": dict(_BASE, iterations=360, sample_recall=3.0),
+    "fast": dict(_BASE, iterations=360, sample_recall=3.0, clip_codes=True),
     # `default` has wider layers than `fast`: coverage no longer hangs on the seed (95.9-99.5 % over seeds 0-3)
     "default": dict(_BASE, iterations=600, g_widths=[4, 8, 8], d_widths=[3, 6, 6], patch_recall=6.0,
-                    sample_recall=10.0, vary_weight=100.0, vary_from=0.5, batch_per_process_seconds=15.0),
-    "quality": dict(_BASE, iterations=2000, g_widths=[4, 8, 8], d_widths=[3, 6, 6]),
+                    sample_recall=10.0, vary_weight=100.0, vary_from=0.5, batch_per_process_seconds=15.0,
+                    clip_codes=True),
+    "quality": dict(_BASE, iterations=2000, g_widths=[4, 8, 8], d_widths=[3, 6, 6], clip_codes=True),
     # For the test suite only: a few seconds of training on a tiny network. Not for real use.
     "tiny": dict(_BASE, iterations=20, batch=4, crop=24, g_widths=[2, 2], d_widths=[2, 2], embed_dim=8,
                  coarse_seconds=1.5, bank_frames=100, bank_refresh=10, patch_pool=256, lr_g=2e-3, lr_d=2e-3,

@@ -32,6 +32,8 @@ def store_model_info(settings, info: dict | None) -> None:
     settings.num_levels = int(info.get("num_levels") or 0)
     settings.model_audio = str(info.get("audio") or "")
     labels = ", ".join(info.get("labels") or ()) or "none"
+    if info.get("clip_codes"):
+        labels = f"its clips ({labels}; leave Label empty to visit them all)"
     speech = ", follows speech" if settings.model_audio else ""
     settings.model_info = f"{settings.num_levels} levels, {info.get('fps', 0):g} fps, labels: {labels}{speech}"
 

@@ -16,6 +16,8 @@ examples:
 
 labels file: JSON {"131_01": "walk", "131_03": [[0, 2.5, "walk"], [2.5, 9.2, "hop"]]}
              or CSV rows  clip,start,end,label  (seconds; empty start/end = whole clip)
+no labels, several clips: each clip is learnt under a label named after it (clip codes), and a
+             free sample visits every clip in turn; `generate --labels CLIP` asks for one (--set clip_codes=false: off)
 """
 
 

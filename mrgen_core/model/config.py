@@ -36,8 +36,9 @@ def check_config(cfg) -> None:
                              f"{limits.MAX_WIDTH}, got {w!r}"[:200])
     limits.finite_number(cfg["embed_dim"], "config embed_dim", 1, limits.MAX_EMBED, integer=True)
     limits.finite_number(cfg["neighbour_distance"], "config neighbour_distance", 0, 64, integer=True)
-    if not isinstance(cfg.get("full_noise", False), bool):
-        raise MrgenError(f"config full_noise must be true or false, got {cfg.get('full_noise')!r}")
+    for key in ("full_noise", "clip_codes"):
+        if not isinstance(cfg.get(key, False), bool):
+            raise MrgenError(f"config {key} must be true or false, got {cfg.get(key)!r}"[:200])
     from ..skeleton import GENDERS
 
     if cfg.get("gender", "neutral") not in GENDERS:
