@@ -114,3 +114,22 @@ def test_a_blend_of_an_unlabelled_source_tours_the_clips(coded, clips):
     assert out.label_names()[0] == want[0] and set(out.label_names()) == set(want)
     own = blend(model, model.training_motions()[1], 3, seed=7)[0]  # a labelled source keeps its labels
     assert set(own.label_names()) == {"002_03"}
+
+
+def test_codes_with_mirrored_clips_and_path_control(clips, tmp_path):
+    """Mirrored copies share their clip's code and add no visit to a tour; a path-controlled coded model samples free
+    tours and follows a path."""
+    from mrgen_core import path_control
+
+    out = train(clips, tmp_path / "pc.pt", preset="tiny", seed=0, quiet=True, control_source=path_control.SOURCE,
+                overrides=dict(iterations=6, clip_codes=True, mirror=True))
+    model = load_model(out)
+    assert uses_clip_codes(model) and list(model.labels) == ["02_01", "002_03"] and len(model.clips) == 4
+    plan = tour(model, 4 * sum(c["frames"] for c in model.clips[:2]), seed=1)
+    assert sorted(s[2] for s in plan[:2]) == ["002_03", "02_01"]
+    own = {c["name"]: c["frames"] / c["fps"] for c in model.clips if not c.get("mirrored")}
+    assert all(b - a == pytest.approx(own[name]) for a, b, name in plan[:2])  # each for its own clip's length
+    free = generate(model, frames=300, seed=1)[0]
+    assert set(free.label_names()) <= set(model.labels) and len(set(free.label_names())) == 2
+    res = tasks.generate(model=out, outputs=[tmp_path / "route.npz"], path=[[0, 0, 0], [2, 0, 4]], seed=0)
+    assert (tmp_path / "route.npz").is_file() and res.frames
