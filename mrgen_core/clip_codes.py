@@ -21,9 +21,11 @@ def uses_clip_codes(model) -> bool:
 
 
 def code_names(names: list[str]) -> list[str]:
-    """One label per clip: its name, made unique (``"walk"``, ``"walk (2)"``) where two clips share one."""
+    """One label per clip: its name, made unique (``"walk"``, ``"walk (2)"``) where two clips share one, with the
+    characters that label schedules use (``:`` and ``,``) replaced by ``_`` so that it can be asked for by name."""
     out: list[str] = []
     for name in names:
+        name = name.replace(":", "_").replace(",", "_").strip() or "clip"
         code, k = name, 2
         while code in out:
             code, k = f"{name} ({k})", k + 1

@@ -38,6 +38,7 @@ def _same_weights(a, b) -> bool:
 
 def test_code_names_are_the_clips_names_made_unique():
     assert code_names(["walk", "run", "walk", "walk"]) == ["walk", "run", "walk (2)", "walk (3)"]
+    assert code_names(["take:1,a", " "]) == ["take_1_a", "clip"]  # a name a schedule can hold
 
 
 def test_a_coded_model_is_the_model_trained_with_a_label_per_clip(clips, coded, tmp_path):
