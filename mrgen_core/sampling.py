@@ -195,17 +195,19 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     schedule = parse_schedule(labels) if labels else None
     n = _frames(model, seconds, frames, schedule)
     lengths = model.lengths(n)
-    asked = [labels] * num
-    if not labels and not loop and uses_clip_codes(model):  # a free sample visits every clip in turn
+    asked = [labels]  # one request for every sample, or (clip codes, free samples) a tour of the clips each
+    if not labels and not loop and uses_clip_codes(model):
         asked = [tour(model, n, int(seed) + k) for k in range(num)]
-    idxs = [label_control(model, a, n)[1] for a in asked]
+    own = (lambda k: k) if len(asked) > 1 else (lambda k: 0)  # sample k's request
     if control is None and path_control.follows_paths(model):  # each sample travels its own way
-        controls = [_travel_controls(model, n, asked[k], idxs[k], lengths, int(seed) + k, loop) for k in range(num)]
-    elif asked[0] is labels:  # one request for every sample: one control
-        controls = [model.control_levels(build_control(model, n, labels, control)[0], lengths, crossfade=True)] * num
+        idxs = [label_control(model, a, n)[1] for a in asked]
+        controls = [_travel_controls(model, n, asked[own(k)], idxs[own(k)], lengths, int(seed) + k, loop)
+                    for k in range(num)]
     else:
-        controls = [model.control_levels(build_control(model, n, a, control)[0], lengths, crossfade=True)
-                    for a in asked]
+        built = [build_control(model, n, a, control) for a in asked]
+        idxs = [i for _, i in built]
+        per_request = [model.control_levels(full, lengths, crossfade=True) for full, _ in built]
+        controls = [per_request[own(k)] for k in range(num)]
     idx = idxs[0]
     pins = constrain = None
     if loop or keys is not None:
@@ -233,8 +235,9 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
                 progress((i + 1) / model.num_levels, f"level {i + 1}/{model.num_levels}")
     if loop or pins is not None:
         return [directing.finish(model, out[0], start=start, name=f"{'loop' if loop else 'keys'}_{int(seed) + k}",
-                                 labels=idxs[k], cleanup=cleanup, loop=loop, pins=pins) for k, out in enumerate(outs)]
-    return [finish(model, out[0], start=start, name=f"sample_{int(seed) + k}", labels=idxs[k], cleanup=cleanup)
+                                 labels=idxs[own(k)], cleanup=cleanup, loop=loop, pins=pins)
+                for k, out in enumerate(outs)]
+    return [finish(model, out[0], start=start, name=f"sample_{int(seed) + k}", labels=idxs[own(k)], cleanup=cleanup)
             for k, out in enumerate(outs)]
 
 

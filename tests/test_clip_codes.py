@@ -5,7 +5,6 @@ Real clips (CMU 02_01 walk, CMU 002_03 run) on the ``tiny`` test preset.
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from conftest import data_path
