@@ -1,7 +1,8 @@
 """The shipped model's recipe and variants of it, scored as `training/PROFILE.md`'s "A larger batch" table is.
 
     .venv/bin/python benchmarks/bench_shipped.py --model mrgen_core/models/default.pt --json rows.jsonl
-    .venv/bin/python benchmarks/bench_shipped.py --train /tmp/b12.pt --set batch=12 [--seed 1] [--codes] --json rows.jsonl
+    .venv/bin/python benchmarks/bench_shipped.py --train /tmp/b12.pt --set batch=12 [--seed 1] [--codes] \
+        --json rows.jsonl
 
 ``--train OUT.pt`` trains the recipe (`training/recipes/default_model.sh`: its clips, labels and settings, read from
 the script) with the given ``--set`` changes and seed, then scores it. ``--codes``: every clip under a label of its
