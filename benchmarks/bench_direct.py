@@ -74,7 +74,7 @@ def label_clips(model, label: str | None):
     motions = model.training_motions()
     if not label or not model.labels:
         return motions
-    out = [m for m in motions if m.labels is not None and (m.labels == model.labels.index(label)).mean() > 0.5]
+    out = [m for m in motions if m.labels is not None and (np.array(m.label_names()) == label).mean() > 0.5]
     return out or motions
 
 

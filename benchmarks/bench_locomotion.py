@@ -78,10 +78,12 @@ def main() -> int:
 
     model = load_model(args.model)
     rows = []
-    for li, label in enumerate(model.labels):
+    from mrgen_core.clip_codes import label_indices, public_labels
+
+    for label in public_labels(model):
         clips = []
-        for clip in model.clips:
-            if clip.get("labels") and int(np.bincount(clip["labels"]).argmax()) == li:
+        for clip in model.clips:  # (a label trained with label codes: all its clips)
+            if clip.get("labels") and int(np.bincount(clip["labels"]).argmax()) in label_indices(model, label):
                 path = Path(clip["source"])
                 path = path if path.is_absolute() else (REPO / path).resolve()
                 clips.append((clip["name"], locomotion(load_motion(path, fps=model.fps))))

@@ -86,8 +86,8 @@ def label_clips(model, label):
     motions = model.training_motions()
     if not label or not model.labels:
         return motions
-    k = model.labels.index(label)
-    return [m for m in motions if m.labels is not None and (m.labels == k).mean() > 0.5] or motions
+    return [m for m in motions if m.labels is not None and (np.array(m.label_names()) == label).mean() > 0.5] \
+        or motions
 
 
 def cadence(motion) -> float:

@@ -8,6 +8,8 @@
 the script) with the given ``--set`` changes and seed, then scores it. ``--codes``: every clip under a label of its
 own (its clip code: ``--label 02_01 --label 131_01 ...``), and each of the recipe's labels sampled as a tour of its
 clips' codes (rounds of every clip of the label, each round in a random order, each clip for as long as it lasts).
+``--set label_codes=true`` trains the same model with the labels kept (the training setting does the tours), so its
+label accuracy and schedules are scored too.
 
 Figures (clips from ../shared/data/raw, or $MRGEN_DATA):
 - coverage label by label, as `mrgen eval --model M --samples 10` scores a labelled model (10 samples per label of

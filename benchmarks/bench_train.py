@@ -210,7 +210,9 @@ def label_accuracy(model, per_label: int, seed: int, seconds: float | None = Non
     refs = model.training_motions()
     by_label = features_by_label(refs)
     right, total, per = 0, 0, {}
-    for lab in model.labels:
+    from mrgen_core.clip_codes import public_labels
+
+    for lab in public_labels(model):
         n_frames = int(round((seconds or np.mean([len(f) for f in by_label[lab]]) / model.fps) * model.fps))
         outs = _generate(model, frames=n_frames, seed=seed, labels=lab, num=per_label, noise="coarsest")
         ok = sum(int(nearest_label(m, by_label) == lab) for m in outs)
@@ -233,7 +235,10 @@ def schedule_accuracy(model, seeds: int, seed: int, seconds: float = 4.0) -> dic
     refs = model.training_motions()
     by_label = features_by_label(refs)
     train_max = max(float(joint_speed(m.joints(), m.fps).max()) for m in refs)
-    orders = [list(model.labels) + [model.labels[0]], list(reversed(model.labels)) + [model.labels[-1]]]
+    from mrgen_core.clip_codes import public_labels
+
+    names = list(public_labels(model))
+    orders = [names + [names[0]], list(reversed(names)) + [names[-1]]]
     right = total = far_right = far_total = 0
     worst, switch_max = 1.0, 0.0
     pooled = {}  # (order, segment) -> [right, total]

@@ -65,7 +65,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
     n = src.num_frames
     if ranges is not None:
         ranges = [(min(x, n - 1), min(y, n - 1)) for x, y in ranges]
-    src_labels = _source_labels(model, src)
+    src_labels = _source_labels(model, src, seed)
     if loop:
         return _blend_loop(model, src, k, n, seed, num, labels, src_labels, cleanup, progress)
     return _blend_keep(model, src, k, n, ranges, seed, num, labels, src_labels, cleanup, progress)

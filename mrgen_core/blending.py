@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from . import features as feat
-from .clip_codes import tour, uses_clip_codes
-from .control import fit_length, parse_schedule, smooth
+from .clip_codes import groups_of, public_labels, resolve, tour, uses_clip_codes
+from .control import fit_length, parse_schedule, schedule_onehot, smooth
 from .errors import MrgenError
 from .geometry import ground_path, rotate_heading
 from .model.pyramid import MotionModel, downsample
@@ -138,10 +138,23 @@ def _level_controls(model: MotionModel, n: int, labels, coarse_labels, fine_labe
     return model.control_levels(_mirror(full, pad), lengths, crossfade=True), idx
 
 
-def _source_labels(model: MotionModel, motion: Motion) -> np.ndarray | None:
-    """The source's per-frame labels mapped onto the model's vocabulary (None if it has none the model knows)."""
+def _source_labels(model: MotionModel, motion: Motion, seed: int = 0) -> np.ndarray | None:
+    """The source's per-frame labels mapped onto the model's vocabulary (None if it has none the model knows); a
+    model trained with label codes plays each run of a label as a tour of its clips (drawn from ``seed``)."""
     if motion.labels is None or not model.labels:
         return None
+    if groups_of(model):
+        names, fps, segs = motion.label_names(), float(motion.fps), []
+        known = set(public_labels(model)) | set(model.labels)
+        for t, name in enumerate(names):
+            if name in known and (not segs or segs[-1][2] != name or segs[-1][1] < t / fps - 1e-9):
+                segs.append([t / fps, (t + 1) / fps, name])
+            elif name in known:
+                segs[-1][1] = (t + 1) / fps
+        if not segs:
+            return None
+        sched = resolve(model, [tuple(x) for x in segs], len(names), seed)
+        return schedule_onehot(sched, model.labels, len(names), fps).argmax(axis=1)
     lut = np.array([model.labels.index(v) if v in model.labels else -1 for v in motion.vocab] + [-1])
     idx = lut[motion.labels]
     return idx if np.any(idx >= 0) else None
@@ -191,7 +204,7 @@ def blend(model: MotionModel, source: Motion | str | os.PathLike, keep_levels: i
             parse_schedule(text)
     raw = feat.encode(src)
     controls, idx = _level_controls(model, n, labels, coarse_labels, fine_labels, switch_level,
-                                    _source_labels(model, src), pad, source_travel(model, raw), tour_seed=seed)
+                                    _source_labels(model, src, seed), pad, source_travel(model, raw), tour_seed=seed)
     src_raw = _mirror(raw, pad)
     base = downsample(model.normalize(src_raw), lengths[k - 1])
     cutoff = 2.0 * lengths[-1] / lengths[k - 1]  # the kept levels' sample spacing, in output frames

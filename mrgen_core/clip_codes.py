@@ -56,3 +56,87 @@ def tour(model, frames: int, seed: int) -> list[Segment]:
             if t >= end:
                 break
     return out
+
+
+# --- label codes: several clips under one label -------------------------------------------------------------------
+
+def label_codes(clip_labels: list[str | None], names: list[str]) -> tuple[dict[str, list[str]], list[str]] | None:
+    """Label codes (training setting ``label_codes``): where several clips share one label, each of them is learnt
+    under a code of its own, ``label/clip``, and the label is played as a tour of its clips. ``clip_labels``: each
+    clip's one label (None where a clip carries several). Returns the groups (every label -> its codes, in order)
+    and each clip's code, or None where no label has two clips or a clip carries several labels."""
+    if any(lab is None for lab in clip_labels):
+        return None
+    count = {lab: clip_labels.count(lab) for lab in clip_labels}
+    if max(count.values()) < 2:
+        return None
+    codes = code_names([f"{lab}/{name}" if count[lab] > 1 else lab for lab, name in zip(clip_labels, names)])
+    groups: dict[str, list[str]] = {}
+    for lab, code in zip(clip_labels, codes):
+        groups.setdefault(lab, []).append(code)
+    return groups, codes
+
+
+def groups_of(model) -> dict[str, list[str]] | None:
+    """A model's label groups (label -> its clip codes), or None for a model trained without label codes."""
+    return getattr(model, "config", {}).get("label_groups") or None
+
+
+def public_labels(model) -> tuple[str, ...]:
+    """The labels a user asks for: the groups of a model trained with label codes, else its labels."""
+    groups = groups_of(model)
+    return tuple(groups) if groups else tuple(model.labels)
+
+
+def label_indices(model, name: str) -> list[int]:
+    """The model's label indices that ``name`` stands for: all the codes of a group, or one label (or code)."""
+    groups = groups_of(model) or {}
+    if name in groups:
+        return [model.labels.index(c) for c in groups[name]]
+    if name in model.labels:
+        return [model.labels.index(name)]
+    from .errors import MrgenError
+
+    raise MrgenError(f"unknown label {name!r}; the model knows: {', '.join(public_labels(model))}")
+
+
+def resolve(model, segments: list[Segment], frames: int, seed: int) -> list[Segment]:
+    """A label schedule in the model's own labels: each segment of a group label (label codes) becomes a tour of its
+    clips' codes inside the segment (rounds of every code, each round in a random order drawn from ``seed``, each
+    code for as long as its clip); other segments are kept."""
+    groups = groups_of(model)
+    if not groups:
+        return segments
+    fps = float(model.fps)
+    seconds = {}
+    for clip in model.clips:
+        if not clip.get("mirrored") and clip.get("labels") is not None:
+            seconds.setdefault(model.labels[int(clip["labels"][0])], max(clip["frames"], 1) / clip["fps"])
+    rng = np.random.default_rng(int(seed))
+    out: list[Segment] = []
+    for start, end, label in segments:
+        codes = groups.get(label)
+        if not codes or len(codes) == 1:
+            out.append((start, end, codes[0] if codes else label))
+            continue
+        stop_at = frames / fps if end is None else float(end)
+        t = float(start)
+        while t < stop_at - 1e-9:
+            for c in rng.permutation(len(codes)):
+                stop = min(t + seconds.get(codes[c], stop_at - t), stop_at)
+                out.append((t, stop, codes[c]))
+                t = stop
+                if t >= stop_at - 1e-9:
+                    break
+    return out
+
+
+def public_track(model, labels):
+    """Per-frame label indices in the model's labels -> (indices in :func:`public_labels`, that vocabulary)."""
+    groups = groups_of(model)
+    if not groups or labels is None:
+        return labels, tuple(model.labels)
+    names = list(groups)
+    of_code = {c: names.index(g) for g, cs in groups.items() for c in cs}
+    lut = np.array([of_code.get(c, -1) for c in model.labels] + [-1])
+    return lut[np.where(np.asarray(labels) >= 0, labels, len(model.labels))], tuple(names)

@@ -18,6 +18,7 @@ from . import features as feat
 from . import keys as keymod
 from . import loops
 from .cleanup import cleanup_feet
+from .clip_codes import label_indices, public_labels, public_track
 from .errors import MrgenError
 from .features import Start
 from .model.pyramid import MotionModel, downsample
@@ -67,22 +68,20 @@ def label_period(model: MotionModel, label: str | None = None) -> float:
     has no labels): :func:`mrgen_core.loops.dominant_period` of their joint rotations."""
     idx = None
     if label and model.labels:
-        if label not in model.labels:
-            raise MrgenError(f"unknown label {label!r}; the model knows: {', '.join(model.labels)}")
-        idx = model.labels.index(label)
+        idx = label_indices(model, label)  # a group of label codes: all its clips
     elif model.labels:
-        idx = 0  # as generate: the model's first label by default
+        idx = label_indices(model, public_labels(model)[0])  # as generate: the model's first label by default
     xs = []
     for clip, x in zip(model.clips, model.clip_features):
         x = x.T.detach().cpu().double().numpy()[:, feat.ROT]
         lab = clip.get("labels")
         if idx is not None and lab is not None:
-            x = x[np.asarray(lab) == idx]
+            x = x[np.isin(np.asarray(lab), idx)]
         if len(x):
             xs.append(x)
     period, strength = loops.dominant_period(xs, model.fps)
     if period is None:
-        what = f"label {model.labels[idx]!r}" if idx is not None else "its clips"
+        what = f"label {label or public_labels(model)[0]!r}" if idx is not None else "its clips"
         raise MrgenError(f"--cycles: the model's training clips of {what} have no clear period (autocorrelation "
                          f"{strength:.2f} < {loops.MIN_PERIODICITY}); give the loop's length with --seconds")
     return period
@@ -115,7 +114,8 @@ def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: st
     motion = feat.decode(raw, model.fps, gender=model.config.get("gender", "neutral"), start=start, name=name,
                          credit="; ".join(sorted({c["credit"] for c in model.clips if c.get("credit")})))
     if labels is not None:
-        motion = motion.copy(labels=labels, vocab=model.labels)
+        labels, vocab = public_track(model, labels)
+        motion = motion.copy(labels=labels, vocab=vocab)
     if cleanup:
         contacts = feat.contacts_of(raw)
         cleaned = loops.cleanup_loop(motion, contacts) if loop else cleanup_feet(motion, contacts=contacts)

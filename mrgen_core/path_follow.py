@@ -28,6 +28,7 @@ from scipy.ndimage import uniform_filter1d
 
 from . import features as feat
 from .cleanup import _runs, cleanup_feet
+from .clip_codes import label_indices, public_labels
 from .contacts import foot_contacts, joint_speed
 from .errors import MrgenError
 from .geometry import rotate_heading, rz
@@ -85,11 +86,8 @@ class GaitStats:
 
         names = [s[2] for s in parse_schedule(labels)] if labels else []
         idx = None
-        if model.labels:
-            for n in names:
-                if n not in model.labels:
-                    raise MrgenError(f"unknown label {n!r}; the model knows: {', '.join(model.labels)}")
-            idx = [model.labels.index(n) for n in names] if names else [0]
+        if model.labels:  # a group of label codes stands for all its clips
+            idx = sorted({i for n in (names or [public_labels(model)[0]]) for i in label_indices(model, n)})
         period = _period(model, names[0] if len(set(names)) == 1 else None)
         win = max(1, int(round(period * model.fps)))
         speeds, turns = [], []

@@ -15,7 +15,7 @@ from .errors import MrgenError
 from .limits import MAX_FRAMES, check_frames
 from . import features as feat, path_control
 from .cleanup import cleanup_feet
-from .clip_codes import tour, uses_clip_codes
+from .clip_codes import groups_of, label_indices, public_labels, public_track, resolve, tour, uses_clip_codes
 from .features import Start
 from .model.pyramid import MotionModel
 from .motion import Motion
@@ -69,17 +69,20 @@ def _frames(model: MotionModel, seconds, frames, schedule) -> int:
     return n
 
 
-def label_control(model: MotionModel, labels: str | list | None, n: int
+def label_control(model: MotionModel, labels: str | list | None, n: int, seed: int = 0
                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """One-hot control (n, K) and per-frame label indices for a schedule string (or a single label name, or an
-    already parsed schedule)."""
+    already parsed schedule); a label of a model trained with label codes plays a tour of its clips drawn from
+    ``seed`` (:func:`mrgen_core.clip_codes.resolve`)."""
     if not model.labels:
         if labels:
             raise MrgenError(f"this model was trained without labels; cannot use --labels {labels!r}")
         return None, None
     schedule = (labels if isinstance(labels, list) else parse_schedule(labels)) if labels else \
-        [(0.0, None, model.labels[0])]
-    oh = schedule_onehot(schedule, model.labels, n, model.fps)
+        [(0.0, None, public_labels(model)[0])]
+    for _, _, name in schedule:
+        label_indices(model, name)  # a label, a group of label codes, or a code; else a one-line error
+    oh = schedule_onehot(resolve(model, schedule, n, seed), model.labels, n, model.fps)
     return oh, oh.argmax(axis=1)
 
 
@@ -134,7 +137,8 @@ def finish(model: MotionModel, x: torch.Tensor, *, start: Start | None, name: st
     """Decode one normalised (C, T) output; with ``cleanup``, pin the feet on the model's predicted contacts."""
     motion = model.to_motion(x, start=start, name=name)
     if labels is not None:
-        motion = motion.copy(labels=labels, vocab=model.labels)
+        labels, vocab = public_track(model, labels)
+        motion = motion.copy(labels=labels, vocab=vocab)
     if cleanup:
         raw = model.denormalize(x.detach().float()).T.cpu().double().numpy()
         motion = cleanup_feet(motion, contacts=feat.contacts_of(raw))
@@ -198,6 +202,12 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     asked = [labels]  # one request for every sample, or (clip codes, free samples) a tour of the clips each
     if not labels and not loop and uses_clip_codes(model):
         asked = [tour(model, n, int(seed) + k) for k in range(num)]
+    elif groups_of(model):  # label codes: each sample tours its labels' clips in its own order (a loop: the first)
+        wanted = schedule or [(0.0, None, public_labels(model)[0])]
+        if loop:
+            asked = [[(a, b, (groups_of(model).get(lab) or [lab])[0]) for a, b, lab in wanted]]
+        else:
+            asked = [resolve(model, wanted, n, int(seed) + k) for k in range(num)]
     own = (lambda k: k) if len(asked) > 1 else (lambda k: 0)  # sample k's request
     if control is None and path_control.follows_paths(model):  # each sample travels its own way
         idxs = [label_control(model, a, n)[1] for a in asked]

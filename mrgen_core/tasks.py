@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from .atomic import is_temporary, writing
 from . import limits
 from .control import PATH_SOURCE, follows_paths
-from .clip_codes import uses_clip_codes
+from .clip_codes import public_labels, uses_clip_codes
 from .errors import MrgenError
 
 Progress = Callable[[float, str], None]
@@ -116,7 +116,8 @@ def load_model(model: PathLike, device: str = "cpu", models: ModelCache | None =
 
 def model_info(model, path: PathLike) -> dict:
     """What a client needs to know about a loaded model (plain values)."""
-    return {"model": str(path), "labels": [str(x) for x in (getattr(model, "labels", ()) or ())],
+    labels = public_labels(model) if getattr(model, "labels", None) else ()
+    return {"model": str(path), "labels": [str(x) for x in labels],
             "fps": float(getattr(model, "fps", 0) or 0), "num_levels": int(getattr(model, "num_levels", 0) or 0),
             "clip_names": [str(x) for x in (getattr(model, "clip_names", ()) or ())],
             "clip_lengths": [int(x) for x in (getattr(model, "clip_lengths", ()) or ())],
@@ -504,7 +505,7 @@ def _model_samples(model: PathLike, reference, samples: int, seed: int, frames: 
 
     m = sampling.load_model(model)
     fps = float(m.fps)
-    vocab = tuple(getattr(m, "labels", ()) or ())
+    vocab = public_labels(m) if getattr(m, "labels", None) else ()
     if label is not None and label not in vocab:
         raise MrgenError(f"--label {label!r}: the model's labels are {', '.join(vocab) or 'none'}", model)
     if reference:

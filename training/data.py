@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from mrgen_core import features as feat
 from mrgen_core import path_control
-from mrgen_core.clip_codes import code_names
+from mrgen_core.clip_codes import code_names, label_codes
 from mrgen_core.control import ControlSpec, frame_labels, read_label_file, segments_for
 from mrgen_core.errors import MrgenError
 from mrgen_core.limits import MIN_TRAIN_FRAMES
@@ -101,6 +101,14 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
     if codes:  # several unlabelled clips: each learnt under a label of its own (mrgen_core/clip_codes.py)
         vocab, frame_lbls = clip_labels(motions, label_per_clip=code_names([m.name or Path(m.source).stem
                                                                             for m in motions]))
+    groups = None
+    if settings.get("label_codes") and vocab:  # several clips under one label: a code per clip (clip_codes.py)
+        one = [vocab[int(lb[0])] if lb is not None and len(set(lb.tolist())) == 1 and lb[0] >= 0 else None
+               for lb in frame_lbls]
+        found = label_codes(one, [m.name or Path(m.source).stem for m in motions])
+        if found is not None:
+            groups, per_clip = found
+            vocab, frame_lbls = clip_labels(motions, label_per_clip=per_clip)
     if controls is not None and len(controls) != len(motions):
         raise MrgenError(f"{len(controls)} control arrays for {len(motions)} clips")
     if settings.get("mirror"):  # every clip also mirrored left to right, with its labels and control
@@ -132,6 +140,8 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
     config["coarse_seconds"] = settings["coarse_seconds"]
     if codes:
         config["clip_codes"] = True
+    if groups:
+        config["label_groups"] = groups
     model = MotionModel(config)
     model.mean.copy_(torch.as_tensor(norm.mean, dtype=torch.float32))
     model.std.copy_(torch.as_tensor(norm.std, dtype=torch.float32))

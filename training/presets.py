@@ -60,6 +60,9 @@ _BASE = dict(
     clip_codes=False,         # several clips and no labels: each clip learnt under a label of its own, and a free
                               # sample visits them all in turn (mrgen_core/clip_codes.py; on in every public preset,
                               # measured on `default`: training/PROFILE.md, "Clip codes")
+    label_codes=False,        # several clips under one label: each clip learnt under a code of its own (label/clip),
+                              # and the label played as a tour of its clips (mrgen_core/clip_codes.py; measured on
+                              # the shipped model's clips: training/PROFILE.md, "A larger batch")
     vary_weight=0.0,          # mode seeking above level 0: fresh noise must change the output (blend variations)
     vary_ratio=1.0,           # ... by at least this times the noise difference (mean absolute values)
     vary_from=0.0,            # ... on the levels from this fraction of the pyramid up (0: all above level 0)

@@ -18,6 +18,8 @@ labels file: JSON {"131_01": "walk", "131_03": [[0, 2.5, "walk"], [2.5, 9.2, "ho
              or CSV rows  clip,start,end,label  (seconds; empty start/end = whole clip)
 no labels, several clips: each clip is learnt under a label named after it (clip codes), and a
              free sample visits every clip in turn; `generate --labels CLIP` asks for one (--set clip_codes=false: off)
+several clips under one label, --set label_codes=true: each clip is learnt under a code of its own (label/clip),
+             and the label plays a tour of its clips; users still ask for the label (`--labels walk/CLIP`: one clip)
 """
 
 

@@ -59,6 +59,13 @@ def check_config(cfg) -> None:
     limits.finite_number(c.get("transition_frames", 4.0), "config control transition_frames", 0, 1000)
     if not isinstance(c.get("source", ""), str):
         raise MrgenError("config control source must be a string")
+    groups = cfg.get("label_groups")
+    if groups is not None:  # label codes: every label -> its clips' codes, each code in one group
+        codes = [x for cs in groups.values() for x in cs] if isinstance(groups, dict) else None
+        if not (codes is not None and all(isinstance(k, str) and isinstance(cs, list) and cs
+                                          for k, cs in groups.items())
+                and sorted(codes, key=str) == sorted(vocab, key=str)):
+            raise MrgenError("config label_groups must map every label to its codes, each of the vocab's once")
     # the dense size of every level's generator and discriminator (before masking)
     from ..features import NUM_FEATURES
 

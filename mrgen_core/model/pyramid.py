@@ -18,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import features as feat
+from ..clip_codes import public_track
 from ..control import ControlSpec
 from ..motion import Motion
 from .config import check_config
@@ -298,7 +299,8 @@ class MotionModel(nn.Module):
             m = feat.decode(self.denormalize(x).T.cpu().double().numpy(), self.fps,
                             gender=self.config.get("gender", "neutral"), start=feat.Start(*c["start"]),
                             name=c["name"], source=c.get("source", ""), credit=c.get("credit", ""))
-            if c.get("labels") is not None and self.labels:
-                m = m.copy(labels=np.asarray(c["labels"], dtype=np.int64), vocab=self.labels)
+            if c.get("labels") is not None and self.labels:  # (label codes: the label each clip is under)
+                labels, vocab = public_track(self, np.asarray(c["labels"], dtype=np.int64))
+                m = m.copy(labels=labels, vocab=vocab)
             out.append(m)
         return out
