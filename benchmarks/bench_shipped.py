@@ -70,15 +70,9 @@ def train(out: Path, changes: list[str], seed: int | None, codes: bool) -> float
 def tour(groups: dict[str, list[str]], seconds: dict[str, float], label: str, start: float, end: float,
          rng: np.random.Generator) -> list[str]:
     """Schedule parts that play ``label``'s clip codes from ``start`` to ``end`` s, round after round."""
-    parts, t = [], start
-    while t < end - 1e-6:
-        for code in rng.permutation(groups[label]):
-            stop = min(t + seconds[code], end)
-            parts.append(f"{code}:{t:.3f}-{stop:.3f}")
-            t = stop
-            if t >= end - 1e-6:
-                break
-    return parts
+    from mrgen_core.clip_codes import rounds
+
+    return [f"{code}:{a:.3f}-{b:.3f}" for a, b, code in rounds(groups[label], seconds, start, end, rng)]
 
 
 def score(path: Path, codes: bool) -> dict:

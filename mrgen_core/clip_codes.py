@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .control import Segment
+from .errors import MrgenError
+
+_EPS = 1e-9  # (s) a round ends where it reaches the end of its stretch up to float rounding
 
 
 def uses_clip_codes(model) -> bool:
@@ -33,29 +36,39 @@ def code_names(names: list[str]) -> list[str]:
     return out
 
 
+def rounds(codes: list[str], seconds: dict[str, float], start: float, end: float,
+           rng: np.random.Generator) -> list[Segment]:
+    """Schedule segments from ``start`` to ``end`` (s): rounds that play every one of ``codes`` once, each round in a
+    random order drawn from ``rng``, each code for ``seconds[code]`` (the last one cut at ``end``)."""
+    out: list[Segment] = []
+    t = float(start)
+    while t < end - _EPS:
+        for c in rng.permutation(len(codes)):
+            stop = min(t + seconds.get(codes[c], end - t), end)
+            out.append((t, stop, codes[c]))
+            t = stop
+            if t >= end - _EPS:
+                break
+    return out
+
+
+def _clip_seconds(model) -> dict[str, float]:
+    """How long each clip's code lasts: its clip's length in seconds (mirrored copies share their clip's code)."""
+    seconds: dict[str, float] = {}
+    for clip in model.clips:
+        if not clip.get("mirrored") and clip.get("labels") is not None:
+            seconds.setdefault(model.labels[int(clip["labels"][0])], max(clip["frames"], 1) / clip["fps"])
+    return seconds
+
+
 def tour(model, frames: int, seed: int) -> list[Segment]:
     """A free sample's label schedule of ``frames`` frames: rounds that visit every clip's code once, each round in
     a random order drawn from ``seed``, each code for as long as its clip (mirrored copies share their clip's code
     and do not add a visit)."""
-    fps = float(model.fps)
-    seconds = {}
-    for clip in model.clips:
-        if clip.get("mirrored") or clip.get("labels") is None:
-            continue
-        seconds.setdefault(model.labels[int(clip["labels"][0])], max(clip["frames"], 1) / clip["fps"])  # one per clip
-    codes = list(seconds)
-    if not codes:  # nothing to tour (a model file without its clips' labels): the first label, as for any model
+    seconds = _clip_seconds(model)
+    if not seconds:  # nothing to tour (a model file without its clips' labels): the first label, as for any model
         return [(0.0, None, model.labels[0])]
-    rng = np.random.default_rng(int(seed))
-    end, t, out = frames / fps, 0.0, []
-    while t < end:
-        for c in rng.permutation(len(codes)):
-            stop = min(t + seconds[codes[c]], end)
-            out.append((t, stop, codes[c]))
-            t = stop
-            if t >= end:
-                break
-    return out
+    return rounds(list(seconds), seconds, 0.0, frames / float(model.fps), np.random.default_rng(int(seed)))
 
 
 # --- label codes: several clips under one label -------------------------------------------------------------------
@@ -95,8 +108,6 @@ def label_indices(model, name: str) -> list[int]:
         return [model.labels.index(c) for c in groups[name]]
     if name in model.labels:
         return [model.labels.index(name)]
-    from .errors import MrgenError
-
     raise MrgenError(f"unknown label {name!r}; the model knows: {', '.join(public_labels(model))}")
 
 
@@ -107,27 +118,14 @@ def resolve(model, segments: list[Segment], frames: int, seed: int) -> list[Segm
     groups = groups_of(model)
     if not groups:
         return segments
-    fps = float(model.fps)
-    seconds = {}
-    for clip in model.clips:
-        if not clip.get("mirrored") and clip.get("labels") is not None:
-            seconds.setdefault(model.labels[int(clip["labels"][0])], max(clip["frames"], 1) / clip["fps"])
-    rng = np.random.default_rng(int(seed))
+    seconds, rng = _clip_seconds(model), np.random.default_rng(int(seed))
     out: list[Segment] = []
     for start, end, label in segments:
         codes = groups.get(label)
         if not codes or len(codes) == 1:
             out.append((start, end, codes[0] if codes else label))
-            continue
-        stop_at = frames / fps if end is None else float(end)
-        t = float(start)
-        while t < stop_at - 1e-9:
-            for c in rng.permutation(len(codes)):
-                stop = min(t + seconds.get(codes[c], stop_at - t), stop_at)
-                out.append((t, stop, codes[c]))
-                t = stop
-                if t >= stop_at - 1e-9:
-                    break
+        else:
+            out += rounds(codes, seconds, float(start), frames / float(model.fps) if end is None else float(end), rng)
     return out
 
 

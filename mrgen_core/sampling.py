@@ -69,11 +69,11 @@ def _frames(model: MotionModel, seconds, frames, schedule) -> int:
     return n
 
 
-def label_control(model: MotionModel, labels: str | list | None, n: int, seed: int = 0
+def label_control(model: MotionModel, labels: str | list | None, n: int
                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """One-hot control (n, K) and per-frame label indices for a schedule string (or a single label name, or an
-    already parsed schedule); a label of a model trained with label codes plays a tour of its clips drawn from
-    ``seed`` (:func:`mrgen_core.clip_codes.resolve`)."""
+    already parsed schedule); a label of a model trained with label codes plays a tour of its clips
+    (:func:`mrgen_core.clip_codes.resolve`, seed 0; :func:`generate` resolves each sample's own first)."""
     if not model.labels:
         if labels:
             raise MrgenError(f"this model was trained without labels; cannot use --labels {labels!r}")
@@ -82,7 +82,7 @@ def label_control(model: MotionModel, labels: str | list | None, n: int, seed: i
         [(0.0, None, public_labels(model)[0])]
     for _, _, name in schedule:
         label_indices(model, name)  # a label, a group of label codes, or a code; else a one-line error
-    oh = schedule_onehot(resolve(model, schedule, n, seed), model.labels, n, model.fps)
+    oh = schedule_onehot(resolve(model, schedule, n, 0), model.labels, n, model.fps)
     return oh, oh.argmax(axis=1)
 
 

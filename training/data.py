@@ -97,15 +97,15 @@ def prepare(clips, settings: dict, *, labels=None, label_per_clip=None, controls
         raise MrgenError("no training clips given")
     motions = [load_clip(c, fps) for c in clips]
     vocab, frame_lbls = clip_labels(motions, labels, label_per_clip)
+    names = [m.name or Path(m.source).stem for m in motions]
     codes = bool(settings.get("clip_codes")) and not vocab and len(motions) > 1
     if codes:  # several unlabelled clips: each learnt under a label of its own (mrgen_core/clip_codes.py)
-        vocab, frame_lbls = clip_labels(motions, label_per_clip=code_names([m.name or Path(m.source).stem
-                                                                            for m in motions]))
+        vocab, frame_lbls = clip_labels(motions, label_per_clip=code_names(names))
     groups = None
     if settings.get("label_codes") and vocab:  # several clips under one label: a code per clip (clip_codes.py)
         one = [vocab[int(lb[0])] if lb is not None and len(set(lb.tolist())) == 1 and lb[0] >= 0 else None
                for lb in frame_lbls]
-        found = label_codes(one, [m.name or Path(m.source).stem for m in motions])
+        found = label_codes(one, names)
         if found is not None:
             groups, per_clip = found
             vocab, frame_lbls = clip_labels(motions, label_per_clip=per_clip)
