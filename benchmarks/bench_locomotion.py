@@ -30,14 +30,17 @@ TOES = (10, 11)
 
 
 #: What the shipped model's figures say (written with the table; keep it true when the model changes).
-NOTE = ("The shipped model is trained with `--path-control` (training/recipes/default_model.sh): without a path, a "
-        "label travels as its training clips do, from a point of their travel drawn by the seed, with noise at every "
-        "level (`--noise auto`). Walk, against the issue's targets: speed met (0.20-0.83 m/s against the clips' "
-        "0.18-1.28; the model before: 0.06-0.08), cadence met (84-120 steps/min against 72-133; before 36-72), toes "
-        "met (lowest -0.0 cm, none below -1 cm; before -9 cm, 45 % of walk frames below -2 cm): the foot cleanup "
-        "now raises a toe left below the floor onto it, pitching the foot about the ankle (it was the cleanup's own "
-        "pinning that pushed one sample's toe from -1 to -10 cm). The clips' own toes reach -6 cm (the SMPL toe joint "
-        "after retargeting the BVH). Run keeps its speed but few strikes are found in its samples (feet that rarely "
+NOTE = ("The shipped model is trained with `--path-control` (training/recipes/default_model.sh): without a path, "
+        "a label travels as its training clips do, from a point of their travel drawn by the seed, with noise at "
+        "every level (`--noise auto`); since 2026-12-06 it learns each clip of a shared label under a code of its"
+        " own, and a label's sample tours its clips. Walk, against the issue's targets: speed met on 4 of 5 seeds"
+        " (0.45-0.85 m/s against the clips' 0.18-1.28; seed 0 0.15, a tour that starts on the slow 131_02; the "
+        "model before path control: 0.06-0.08), cadence met (102-126 steps/min against 72-133; before 36-72), "
+        "toes met (lowest -0.6 cm, none below -1 cm; before -9 cm, 45 % of walk frames below -2 cm): the foot "
+        "cleanup raises a toe left below the floor onto it (fully on a flat foot, less on a steep one), pitching "
+        "the foot about the ankle. The clips' own toes reach -6 cm (the SMPL toe joint after retargeting the "
+        "BVH); on run, jump and dance a toe reaches -2 to -5 cm in a few frames of one or two seeds (at most 3 % "
+        "of frames below -2 cm). Run keeps its speed but few strikes are found in its samples (feet that rarely "
         "settle: low and slow at once); dance and salsa travel less than their clips.")
 
 

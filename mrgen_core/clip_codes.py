@@ -129,6 +129,13 @@ def resolve(model, segments: list[Segment], frames: int, seed: int) -> list[Segm
     return out
 
 
+def loop_code(model, label: str, seed: int) -> str:
+    """The code a loop of ``label`` follows: one clip of its group, picked by ``seed`` (a loop cannot tour, its seam
+    would join two clips); a label without a group is itself."""
+    codes = (groups_of(model) or {}).get(label) or [label]
+    return codes[int(seed) % len(codes)]
+
+
 def public_track(model, labels):
     """Per-frame label indices in the model's labels -> (indices in :func:`public_labels`, that vocabulary)."""
     groups = groups_of(model)

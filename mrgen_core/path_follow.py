@@ -54,7 +54,8 @@ STOP_SECONDS = 0.5
 #: The trained route hands over to the warp where the model, steered, still faces this far (degrees, on average)
 #: from the wanted facing: the nudge would have to turn the whole body that much.
 MAX_NUDGE_DEGREES = 30.0
-#: ... or where its limbs move slower than this share of the clips' (90th percentiles of the fastest joint): a glide.
+#: ... or where its limbs move slower than this share of the clips' (90th percentiles of the fastest joint, in the
+#: world or relative to the pelvis: a fast gait's travel alone moves every joint): a glide.
 GLIDE_SHARE = 0.4
 #: ... or faster than this multiple of the clips' (a hard turn by the nudge, or steps too quick), provided the warp
 #: keeps the path (its mean path error at most WARP_KEEPS_CM); else the steered result stays, with a warning.
@@ -79,6 +80,7 @@ class GaitStats:
     period: float
     limbs: float = 0.0  # the fastest joint's speed (m/s) in a frame, 90th percentile over the clips' frames (0 for
     # models without path control, which are never steered)
+    own_limbs: float = 0.0  # the same relative to the pelvis: the limbs' own motion, without the travel
 
     @classmethod
     def of(cls, model, labels: str | None) -> "GaitStats":
@@ -109,18 +111,28 @@ class GaitStats:
         return cls(natural=float(np.median(moving if moving.size > 0.2 * v.size else v)),
                    slowest=float(np.percentile(v, 5)),
                    fastest=float(np.percentile(v, 99)), turn=float(np.percentile(w, 99)), period=period,
-                   limbs=_limbs(model, idx) if follows_paths(model) else 0.0)
+                   **(_limbs(model, idx) if follows_paths(model) else {}))
 
 
-def _limbs(model, idx: list[int] | None) -> float:
-    """90th percentile over the frames of the training clips (of labels ``idx``) of their fastest joint's speed (m/s):
-    what :func:`_cannot_steer` compares a steered result with (only path-controlled models are steered)."""
-    limbs = []
+def fastest_joints(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the fastest joint's speed (m/s) in the world and relative to the pelvis."""
+    joints = motion.joints()
+    return (joint_speed(joints, motion.fps).max(axis=1),
+            joint_speed(joints - joints[:, :1], motion.fps).max(axis=1))
+
+
+def _limbs(model, idx: list[int] | None) -> dict[str, float]:
+    """90th percentiles over the frames of the training clips (of labels ``idx``) of :func:`fastest_joints`: what
+    :func:`_cannot_steer` compares a steered result with (only path-controlled models are steered)."""
+    world, own = [], []
     for motion, clip in zip(model.training_motions(), model.clips):
-        fastest = joint_speed(motion.joints(), motion.fps).max(axis=1)
         lab = clip.get("labels")
-        limbs.append(fastest if idx is None or lab is None else fastest[np.isin(np.asarray(lab), idx)])
-    return float(np.percentile(np.concatenate(limbs), 90))
+        keep = slice(None) if idx is None or lab is None else np.isin(np.asarray(lab), idx)
+        w, o = fastest_joints(motion)
+        world.append(w[keep])
+        own.append(o[keep])
+    return dict(limbs=float(np.percentile(np.concatenate(world), 90)),
+                own_limbs=float(np.percentile(np.concatenate(own), 90)))
 
 
 def _period(model, label: str | None) -> float:
@@ -418,13 +430,16 @@ def _cannot_steer(motion: Motion, figures: dict, stats: GaitStats) -> tuple[str,
     if figures["nudge_deg"]["mean"] > MAX_NUDGE_DEGREES:
         return (f"the model, steered, faced {figures['nudge_deg']['mean']:.0f} deg away from the path on average "
                 f"(more than {MAX_NUDGE_DEGREES:g})"), False
-    limbs = float(np.percentile(joint_speed(motion.joints(), motion.fps).max(axis=1), 90))
-    if stats.limbs and limbs < GLIDE_SHARE * stats.limbs:
-        return (f"the model, steered, glided (its fastest joint at {limbs:.1f} m/s, the clips' "
+    world, own = (float(np.percentile(v, 90)) for v in fastest_joints(motion))
+    if stats.limbs and world < GLIDE_SHARE * stats.limbs:
+        return (f"the model, steered, glided (its fastest joint at {world:.1f} m/s, the clips' "
                 f"{stats.limbs:.1f} m/s)"), False
-    if stats.limbs and limbs > FAST_SHARE * stats.limbs:
-        return (f"the model, steered, moved its limbs {limbs / stats.limbs:.2f}x as fast as its clips (fastest "
-                f"joint {limbs:.1f} m/s, the clips' {stats.limbs:.1f} m/s; 90th percentiles)"), True
+    if stats.own_limbs and own < GLIDE_SHARE * stats.own_limbs:
+        return (f"the model, steered, glided (its fastest joint at {own:.1f} m/s relative to the pelvis, the "
+                f"clips' {stats.own_limbs:.1f} m/s)"), False
+    if stats.limbs and world > FAST_SHARE * stats.limbs:
+        return (f"the model, steered, moved its limbs {world / stats.limbs:.2f}x as fast as its clips (fastest "
+                f"joint {world:.1f} m/s, the clips' {stats.limbs:.1f} m/s; 90th percentiles)"), True
     return None
 
 

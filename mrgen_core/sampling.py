@@ -15,7 +15,8 @@ from .errors import MrgenError
 from .limits import MAX_FRAMES, check_frames
 from . import features as feat, path_control
 from .cleanup import cleanup_feet
-from .clip_codes import groups_of, label_indices, public_labels, public_track, resolve, tour, uses_clip_codes
+from .clip_codes import (groups_of, label_indices, loop_code, public_labels, public_track, resolve, tour,
+                         uses_clip_codes)
 from .features import Start
 from .model.pyramid import MotionModel
 from .motion import Motion
@@ -182,10 +183,11 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
 
     ``labels``: a schedule ``"walk:0-4,jump:4-6"`` (seconds; gaps take the nearest label) or one label name;
     default the model's first label, except that a free sample of a model trained with clip codes visits every
-    clip in turn (:func:`mrgen_core.clip_codes.tour`; a loop: the first clip's). ``control``: continuous per-frame
-    control (T, F) for models trained with it. ``noise``: ``"coarsest"`` (only level 0 draws noise, GANimator's
-    evaluation protocol; the finer levels add detail deterministically), ``"all"`` (every level adds noise: more
-    variation in the detail) or ``"auto"`` (default: :func:`noise_mode`).
+    clip in turn (:func:`mrgen_core.clip_codes.tour`); a loop follows one clip, picked by the seed (a label of a
+    model trained with label codes too: :func:`mrgen_core.clip_codes.loop_code`). ``control``: continuous
+    per-frame control (T, F) for models trained with it. ``noise``: ``"coarsest"`` (only level 0 draws noise,
+    GANimator's evaluation protocol; the finer levels add detail deterministically), ``"all"`` (every level adds
+    noise: more variation in the detail) or ``"auto"`` (default: :func:`noise_mode`).
     Sample ``k`` uses seed ``seed + k``, so it does not depend on ``num``. ``progress(fraction, message)``.
     ``cleanup``: pin the feet where the model predicts contact (:func:`mrgen_core.cleanup.cleanup_feet`).
     ``threads``: torch threads while sampling (one is fastest for these small convolutions, and safe on a busy
@@ -200,12 +202,13 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     n = _frames(model, seconds, frames, schedule)
     lengths = model.lengths(n)
     asked = [labels]  # one request for every sample, or (clip codes, free samples) a tour of the clips each
-    if not labels and not loop and uses_clip_codes(model):
-        asked = [tour(model, n, int(seed) + k) for k in range(num)]
-    elif groups_of(model):  # label codes: each sample tours its labels' clips in its own order (a loop: the first)
+    if not labels and uses_clip_codes(model):  # a loop follows one clip, picked by the seed (loop_code)
+        asked = [[(0.0, None, model.labels[(int(seed) + k) % len(model.labels)])] if loop
+                 else tour(model, n, int(seed) + k) for k in range(num)]
+    elif groups_of(model):  # label codes: each sample tours its labels' clips in its own order (a loop: one clip)
         wanted = schedule or [(0.0, None, public_labels(model)[0])]
         if loop:
-            asked = [[(a, b, (groups_of(model).get(lab) or [lab])[0]) for a, b, lab in wanted]]
+            asked = [[(a, b, loop_code(model, lab, int(seed) + k)) for a, b, lab in wanted] for k in range(num)]
         else:
             asked = [resolve(model, wanted, n, int(seed) + k) for k in range(num)]
     own = (lambda k: k) if len(asked) > 1 else (lambda k: 0)  # sample k's request

@@ -10,7 +10,7 @@ from conftest import data_path
 
 from mrgen_core import tasks
 from mrgen_core.blending import blend
-from mrgen_core.clip_codes import groups_of, label_codes, public_labels, resolve
+from mrgen_core.clip_codes import groups_of, label_codes, loop_code, public_labels, resolve
 from mrgen_core.errors import MrgenError
 from mrgen_core.motion_files import load_motion
 from mrgen_core.sampling import generate, load_model
@@ -79,8 +79,13 @@ def test_eval_loops_and_blends_use_the_labels(coded):
     model = load_model(coded)
     res = tasks.evaluate(model=coded, samples=2, frames=120)
     assert set(res["per_label"]) == {"walk", "run"}
-    loop = generate(model, labels="walk", seconds=2, loop=True, cleanup=False)[0]
-    assert set(loop.label_names()) == {"walk"}
+    loops = generate(model, labels="walk", seconds=2, loop=True, cleanup=False, seed=4, num=2)
+    assert all(set(loop.label_names()) == {"walk"} for loop in loops)
+    assert [loop_code(model, "walk", s) for s in (4, 5, 6)] == ["walk/02_01", "walk/131_01", "walk/02_01"]
+    assert loop_code(model, "run", 5) == "run"
+    for k, code in enumerate(["walk/02_01", "walk/131_01"]):  # a loop follows one clip, picked by its seed
+        alone = generate(model, labels=code, seconds=2, loop=True, cleanup=False, seed=4 + k)[0]
+        np.testing.assert_array_equal(loops[k].poses, alone.poses)
     src = generate(model, labels="walk:0-3,run:3-5", seed=3, cleanup=False)[0]
     out = blend(model, src, keep_levels=2, seed=1)[0]
     assert out.vocab == ("walk", "run") and out.label_names()[0] == "walk" and out.label_names()[-1] == "run"

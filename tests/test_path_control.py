@@ -196,6 +196,23 @@ def test_limbs_faster_than_the_clips_hand_over_to_the_warp_only_where_it_keeps_t
     assert not any("moved its limbs" in w for w in follow(model, line, labels="walk", seed=0)[1])
 
 
+def test_a_fast_glide_is_told_by_the_limbs_own_speed():
+    """A body that travels fast without moving its limbs glides, though its joints move as fast as the travel: the
+    glide check also compares the fastest joint relative to the pelvis with the clips' (the shipped model's run,
+    steered along a line at 2.4 m/s: 0.3x its clip's own limb speed, 0.6x in the world)."""
+    from mrgen_core.motion import Motion
+    from mrgen_core.path_follow import GaitStats, _cannot_steer
+
+    t = np.arange(60)
+    glide = Motion(poses=np.zeros((60, 24, 3)), trans=np.stack([2.4 * t / 30, np.full(60, 0.9), 0 * t], 1), fps=30)
+    figures = {"nudge_deg": {"mean": 0.0}}
+    stats = GaitStats(natural=2.4, slowest=2.0, fastest=2.6, turn=0.5, period=0.7, limbs=5.5, own_limbs=3.0)
+    why, needs_path = _cannot_steer(glide, figures, stats)
+    assert "glided" in why and "relative to the pelvis" in why and not needs_path
+    assert _cannot_steer(glide, figures, GaitStats(natural=2.4, slowest=2.0, fastest=2.6, turn=0.5, period=0.7,
+                                                   limbs=5.5)) is None  # the world speed alone: 2.4 m/s, no glide
+
+
 def test_path_controlled_models_sample_with_noise_at_every_level(tiny_path_model, tiny_model):
     """``noise="auto"`` (the default): every level for a path-controlled model (its steps come from the finer
     levels' noise; a steady path gives them nothing else to step by), the coarsest only for other models."""
