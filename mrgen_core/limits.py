@@ -245,6 +245,7 @@ SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
     "slide_weight": (0.0, 1e6, False), "path_weight": (0.0, 1e6, False), "patch_weight": (0.0, 1e6, False), "patch_size": (1, 10_000, False),
     "patch_margin": (0.0, 1e6, False), "patch_recall": (0.0, 1e6, False), "sample_recall": (0.0, 1e6, False),
     "vary_weight": (0.0, 1e6, False), "vary_ratio": (0.0, 1e6, False), "vary_from": (0.0, 1.0, False),
+    "vary_smooth": (1, 31, False),
     "patch_pool": (1, 1_000_000, False), "patch_control": (0.0, 1e6, False), "label_mix": (0.0, 1.0, False),
     "bank_frames": (1, MAX_FRAMES, False), "bank_refresh": (1, 10_000_000, False), "threads": (0, 1024, False),
     "batch_per_process_seconds": (0.0, 1e9, False),

@@ -140,6 +140,27 @@ def test_per_sample_recall_asks_each_sample_for_the_whole_clip():
     assert float(patch_recall_per_sample(halves, pool, 8)) > 3 * batch_recall > 0
 
 
+def test_smooth_mode_seeking_asks_for_slow_variation_not_noise_passed_through():
+    """``vary_smooth`` > 1: an output that passes its noise straight through (frame-to-frame change) no longer
+    satisfies mode seeking and is penalised; one that varies as much but slowly does. Plain mode seeking takes
+    either."""
+    from training.losses import mode_seeking_loss
+
+    gen = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(2, 1, 4, 120, generator=gen)
+    dz = (z1 - z2).abs().mean()
+    through = z1[..., 2:-2] - z2[..., 2:-2]  # the output moves with its noise, frame by frame
+    t = torch.arange(116.0)
+    slow = torch.sin(2 * torch.pi * t / 40).expand(1, 4, -1)
+    slow = slow * dz / slow.abs().mean()  # as much change, over 40 frames
+    zero = torch.zeros_like(slow)
+    for fake in (through, slow):
+        assert float(mode_seeking_loss(fake, zero, z1, z2, 2, 1.0)) < 0.05
+    assert float(mode_seeking_loss(slow, zero, z1, z2, 2, 1.0, smooth=5)) < 0.2
+    assert float(mode_seeking_loss(through, zero, z1, z2, 2, 1.0, smooth=5)) > 1.0
+    assert float(mode_seeking_loss(through, zero, z1, z2, 2, 1.0, smooth=4)) > 1.0  # an even window keeps the length
+
+
 def test_variation_loss_makes_a_level_follow_its_noise(walk):
     """Mode seeking above level 0 (``vary_weight``): the loss is ``vary_ratio`` for a level that ignores its noise
     (a fresh level's residual is zero), falls as the level's output comes to move with its noise, and enters the

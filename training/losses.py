@@ -207,10 +207,17 @@ def sample_recall_loss(fake: torch.Tensor, pools: list, size: int, margin: float
 
 
 def mode_seeking_loss(fake: torch.Tensor, fake2: torch.Tensor, noise: torch.Tensor, noise2: torch.Tensor,
-                      margin: int, ratio: float) -> torch.Tensor:
+                      margin: int, ratio: float, smooth: int = 1) -> torch.Tensor:
     """Mode seeking (Mao et al. 2019): outputs ``fake``, ``fake2`` (B, C, n) of the same crops under noises
     ``noise``, ``noise2`` (B, C, n + 2 margin) must differ by at least ``ratio`` times the noise difference (mean
-    absolute values per crop), so a level's noise makes new detail instead of being ignored."""
+    absolute values per crop), so a level's noise makes new detail instead of being ignored. ``smooth`` > 1: only
+    the difference's moving average over that many frames counts towards the ratio, and what is left of it (the
+    frame-to-frame part: noise passed straight through, which shakes the motion) is added as a penalty."""
     dz = (noise - noise2)[..., margin:noise.shape[-1] - margin].abs().mean(dim=(1, 2))
-    r = (fake - fake2).abs().mean(dim=(1, 2)) / (dz + 1e-8)
+    d = fake - fake2
+    if smooth > 1:
+        low = F.avg_pool1d(d, smooth, stride=1, padding=smooth // 2, count_include_pad=False)[..., :d.shape[-1]]
+        r = low.abs().mean(dim=(1, 2)) / (dz + 1e-8)
+        return (F.relu(float(ratio) - r) + (d - low).abs().mean(dim=(1, 2)) / (dz + 1e-8)).mean()
+    r = d.abs().mean(dim=(1, 2)) / (dz + 1e-8)
     return F.relu(float(ratio) - r).mean()

@@ -65,6 +65,8 @@ _BASE = dict(
                               # the shipped model's clips: training/PROFILE.md, "A larger batch")
     vary_weight=0.0,          # mode seeking above level 0: fresh noise must change the output (blend variations)
     vary_ratio=1.0,           # ... by at least this times the noise difference (mean absolute values)
+    vary_smooth=1,            # ... >1: only the change's moving average over this many frames counts, the
+                              # frame-to-frame rest is penalised (noise passed straight through shakes the motion)
     vary_from=0.0,            # ... on the levels from this fraction of the pyramid up (0: all above level 0)
     patch_pool=2048,          # real patches compared per step at most (random subset beyond)
     patch_control=3.0,        # weight of continuous control channels in patch matching (matched with their control)

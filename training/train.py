@@ -427,7 +427,8 @@ class Trainer:
         ``x`` (base ``base`` + ``noise``) against its output on the same crops with fresh noise."""
         fresh = crop_noise(self.model, data, b, self.gen)
         fake2 = G(x - noise + fresh, b.ctrl_fake_pad) + base
-        return losses.mode_seeking_loss(fake, fake2, noise, fresh, self.model.margin, float(self.s["vary_ratio"]))
+        return losses.mode_seeking_loss(fake, fake2, noise, fresh, self.model.margin, float(self.s["vary_ratio"]),
+                                         int(self.s["vary_smooth"]))
 
 
 @contextmanager
