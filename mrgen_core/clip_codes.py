@@ -129,10 +129,10 @@ def resolve(model, segments: list[Segment], frames: int, seed: int) -> list[Segm
     return out
 
 
-def loop_code(model, label: str, seed: int) -> str:
+def loop_code(model, label: str | None, seed: int) -> str:
     """The code a loop of ``label`` follows: one clip of its group, picked by ``seed`` (a loop cannot tour, its seam
-    would join two clips); a label without a group is itself."""
-    codes = (groups_of(model) or {}).get(label) or [label]
+    would join two clips); no label: one of all the model's codes (clip codes); a label without a group is itself."""
+    codes = (groups_of(model) or {}).get(label) or ([label] if label else list(model.labels))
     return codes[int(seed) % len(codes)]
 
 

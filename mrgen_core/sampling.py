@@ -203,8 +203,8 @@ def generate(model: MotionModel, seconds: float | None = None, *, frames: int | 
     lengths = model.lengths(n)
     asked = [labels]  # one request for every sample, or (clip codes, free samples) a tour of the clips each
     if not labels and uses_clip_codes(model):  # a loop follows one clip, picked by the seed (loop_code)
-        asked = [[(0.0, None, model.labels[(int(seed) + k) % len(model.labels)])] if loop
-                 else tour(model, n, int(seed) + k) for k in range(num)]
+        asked = [[(0.0, None, loop_code(model, None, int(seed) + k))] if loop else tour(model, n, int(seed) + k)
+                 for k in range(num)]
     elif groups_of(model):  # label codes: each sample tours its labels' clips in its own order (a loop: one clip)
         wanted = schedule or [(0.0, None, public_labels(model)[0])]
         if loop:
