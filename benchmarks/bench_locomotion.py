@@ -34,14 +34,18 @@ NOTE = ("The shipped model is trained with `--path-control` (training/recipes/de
         "a label travels as its training clips do, from a point of their travel drawn by the seed, with noise at "
         "every level (`--noise auto`); since 2026-12-06 it learns each clip of a shared label under a code of its"
         " own, and a label's sample tours its clips. Walk, against the issue's targets: speed met on 4 of 5 seeds"
-        " (0.45-0.85 m/s against the clips' 0.18-1.28; seed 0 0.15, a tour that starts on the slow 131_02; the "
-        "model before path control: 0.06-0.08), cadence met (102-126 steps/min against 72-133; before 36-72), "
-        "toes met (lowest -0.6 cm, none below -1 cm; before -9 cm, 45 % of walk frames below -2 cm): the foot "
-        "cleanup raises a toe left below the floor onto it (fully on a flat foot, less on a steep one), pitching "
-        "the foot about the ankle. The clips' own toes reach -6 cm (the SMPL toe joint after retargeting the "
-        "BVH); on run, jump and dance a toe reaches -2 to -5 cm in a few frames of one or two seeds (at most 3 % "
-        "of frames below -2 cm). Run keeps its speed but few strikes are found in its samples (feet that rarely "
-        "settle: low and slow at once); dance and salsa travel less than their clips.")
+        " (0.45-0.85 m/s against the clips' 0.18-1.28; seed 0 0.16, a tour that starts on the slow 131_02; the "
+        "model before path control: 0.06-0.08), cadence met (84-96 steps/min against 72-133; before path control "
+        "36-72), toes met (lowest -0.0 cm; before -9 cm, 45 % of walk frames below -2 cm): the foot cleanup raises "
+        "a toe left below the floor onto it (fully on a flat foot, less on a steep one), pitching the foot about "
+        "the ankle, and a planted toe holds its foot (since 2026-12-06 23:15 UTC: before, a toe and an ankle pinned "
+        "closer together than the foot is long pushed the toe 3-5 cm under the floor, as in one walk seed and the "
+        "jumps). The cadence counts foot strikes on the cleaned motion: 90-126 steps/min before that change, whose "
+        "sliding toes broke their contacts more often. The clips' own toes reach -6 cm (the SMPL toe joint after "
+        "retargeting the BVH); on dance a toe reaches -3.7 cm in a few frames (3 % of frames below -2 cm: a swing "
+        "foot through the floor, pointing nearly straight down, which the cleanup leaves). Run keeps its speed but "
+        "few strikes are found in its samples (feet that rarely settle: low and slow at once); dance and salsa "
+        "travel less than their clips.")
 
 
 def locomotion(motion) -> dict:

@@ -14,6 +14,9 @@ label accuracy and schedules are scored too.
 Figures (clips from ../shared/data/raw, or $MRGEN_DATA):
 - coverage label by label, as `mrgen eval --model M --samples 10` scores a labelled model (10 samples per label of
   twice the label's length, seeds 0-9, fair features, feet cleaned up), and over all windows;
+- *snap*, label by label: the fastest joint's speed relative to the pelvis, its 95th percentile over frames (m/s),
+  averaged over the coverage samples, beside each of the label's clips' (do punches and dance hits keep their
+  speed, or did a smoother model slow them down?);
 - label accuracy (5 samples per label) and 7-label schedules (10 per order): `bench_train.py`'s measures (not for
   ``--codes``, whose labels are the clips);
 - *walk next to jump*: the schedule ``walk:0-4,jump:4-8,walk:8-12`` of `tests/test_default_model.py` over seeds
@@ -56,12 +59,14 @@ def code_of(clip: str) -> str:
     return Path(clip).stem.replace("_scaled", "")
 
 
-def train(out: Path, changes: list[str], seed: int | None, codes: bool) -> float:
-    """Train the recipe with ``changes`` (``KEY=VALUE``) into ``out``; the wall time in seconds."""
+def train(out: Path, changes: list[str], seed: int | None, codes: bool, procs: int | None = None) -> float:
+    """Train the recipe with ``changes`` (``KEY=VALUE``) into ``out`` (``procs``: training processes instead of the
+    recipe's); the wall time in seconds."""
     labels = [code_of(c) for c in SPEC["clips"]] if codes else SPEC["labels"]
     args = ["train", *[DATA / c for c in SPEC["clips"]], *[x for lab in labels for x in ("--label", lab)],
             *recipe_flags(), *[x for ch in changes for x in ("--set", ch)],
-            *(["--seed", str(seed)] if seed is not None else []), "-o", out]
+            *(["--seed", str(seed)] if seed is not None else []),
+            *(["--procs", str(procs)] if procs is not None else []), "-o", out]
     t0 = time.perf_counter()
     mrgen(*args)
     return time.perf_counter() - t0
@@ -73,6 +78,13 @@ def tour(groups: dict[str, list[str]], seconds: dict[str, float], label: str, st
     from mrgen_core.clip_codes import rounds
 
     return [f"{code}:{a:.3f}-{b:.3f}" for a, b, code in rounds(groups[label], seconds, start, end, rng)]
+
+
+def snap(motion) -> float:
+    """The 95th percentile over frames of the fastest joint's speed relative to the pelvis (m/s)."""
+    rel = motion.joints()
+    rel = rel - rel[:, :1]
+    return float(np.percentile((np.linalg.norm(np.diff(rel, axis=0), axis=-1) * motion.fps).max(axis=1), 95))
 
 
 def score(path: Path, codes: bool) -> dict:
@@ -110,7 +122,9 @@ def score(path: Path, codes: bool) -> dict:
         res = evaluate(samples, parts, features=["fair"])
         windows = sum(r.num_frames - 29 for r in parts)
         per_label[lab] = dict(coverage=round(res["coverage"], 4), local_diversity=round(res["local_diversity"], 3),
-                              global_diversity=round(res["global_diversity"], 3))
+                              global_diversity=round(res["global_diversity"], 3),
+                              snap=round(float(np.mean([snap(m) for m in samples])), 2),
+                              snap_clips=[round(snap(r), 2) for r in parts])
         weighted, total = weighted + res["coverage"] * windows, total + windows
         print(lab, per_label[lab], flush=True)
     row = dict(coverage=round(weighted / total, 4), per_label=per_label)
@@ -152,14 +166,15 @@ def main(argv=None) -> int:
     what.add_argument("--train", type=Path, metavar="OUT.pt", help="train the recipe with the changes, then score")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a change to the recipe's settings")
     ap.add_argument("--seed", type=int, default=None, help="training seed (default: the recipe's)")
+    ap.add_argument("--procs", type=int, default=None, help="training processes (default: the recipe's)")
     ap.add_argument("--codes", action="store_true", help="a code per clip; each label sampled as a tour of its clips")
     ap.add_argument("--json", default=None, help="append the row (one JSON object per line) to this file")
     args = ap.parse_args(argv)
     row = dict(bench="shipped recipe variants", changes=args.set, seed=args.seed, codes=args.codes,
-               machine=machine())
+               machine=machine(), **({"procs": args.procs} if args.procs is not None else {}))
     path = args.model
     if args.train:
-        row["train_s"] = round(train(args.train, args.set, args.seed, args.codes), 1)
+        row["train_s"] = round(train(args.train, args.set, args.seed, args.codes, args.procs), 1)
         path = args.train
     row["model"] = str(path)
     row.update(score(path, args.codes))

@@ -59,7 +59,8 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
     the motion with :func:`~mrgen_core.contacts.foot_contacts`. ``blend_frames``: frames over which the correction
     fades in and out at each contact run (default 0.2 s). ``fill_gaps``: contact gaps up to this many frames are
     closed (default 0.07 s). A contact run whose joint never slows to :data:`MAX_STANCE_SPEED` is no stance and is
-    left alone; one that strays further than :data:`MAX_PIN` is pinned round its slowest frame. Toes left below the
+    left alone; one that strays further than :data:`MAX_PIN` is pinned round its slowest frame. A planted toe holds
+    the foot (the ankle kept at the foot's length from it, the heel raised where needed). Toes left below the
     floor are raised onto it (the foot pitched about the ankle; less, down to not at all, where the foot points
     nearly straight down). Only hip, knee and ankle rotations in ``poses`` change.
     """
@@ -105,11 +106,13 @@ def cleanup_feet(motion: Motion, contacts: np.ndarray | None = None, blend_frame
         foot = p[:, toe] - p[:, ankle]
         ankle_to = p[:, ankle] + move_a[f]
         toe_to = p[:, toe] + move_t[f]
-        # a toe planted without its ankle holds the foot: the ankle goes on the foot-length sphere round the toe
+        # a planted toe holds the foot: the ankle goes on the foot-length sphere round the toe. Where the ankle is
+        # planted too, at a place nearer the toe's than the foot is long (pins from different runs), this raises
+        # the heel; aiming the foot at the toe's place from the ankle's instead pushed the toe under the floor.
         aim = toe_to - ankle_to
         length = np.linalg.norm(foot, axis=-1, keepdims=True)
         on_sphere = toe_to - aim * (length / np.maximum(np.linalg.norm(aim, axis=-1, keepdims=True), 1e-9))
-        ankle_to += (c_t * ~on[:, column[ankle]])[f, None] * (on_sphere - ankle_to)
+        ankle_to += c_t[f, None] * (on_sphere - ankle_to)
         # a planted toe the leg cannot reach with this ankle: lift the heel (ankle round the toe) instead of sliding
         hip_at = p[:, hip]
         reach = _exact_reach(hip_at, p[:, knee], p[:, ankle])
