@@ -82,9 +82,9 @@ def tour(groups: dict[str, list[str]], seconds: dict[str, float], label: str, st
 
 def snap(motion) -> float:
     """The 95th percentile over frames of the fastest joint's speed relative to the pelvis (m/s)."""
-    rel = motion.joints()
-    rel = rel - rel[:, :1]
-    return float(np.percentile((np.linalg.norm(np.diff(rel, axis=0), axis=-1) * motion.fps).max(axis=1), 95))
+    from mrgen_core.path_follow import fastest_joints
+
+    return float(np.percentile(fastest_joints(motion)[1], 95))
 
 
 def score(path: Path, codes: bool) -> dict:

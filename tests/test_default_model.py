@@ -64,6 +64,8 @@ def test_no_pop_where_two_labels_hold_far_apart_poses(model):
         elsewhere = accel[~near].max()
         for k, switch in enumerate(switches, start=1):
             window = slice(switch - 15, switch + 15)
+            if accel[window].max() < 1.5 * elsewhere:
+                continue  # (the samples with a label held on are only made where they are needed)
             held = [sample(labels[:k] + [labels[k - 1]] + labels[k + 1:], seed)[window].max(),
                     sample(labels[:k - 1] + [labels[k]] + labels[k:], seed)[window].max()]
             assert accel[window].max() < 1.5 * max(elsewhere, *held), (seed, labels[k - 1], labels[k],
