@@ -28,6 +28,7 @@ Usage::
     python benchmarks/bench_path.py --report results.jsonl       # the `path` section of BENCHMARKS.md
     python benchmarks/bench_path.py --summary a.jsonl b.jsonl    # one line per model and label
     python benchmarks/bench_path.py MODEL.pt --recognise walk,hop   # is the label still recognised on a path?
+    python benchmarks/bench_path.py MODEL.pt --label run --ease 2 --paths "line with a stop"   # generate --ease
 
 ``--recognise``: for each label, ``--num`` seeds of an unconstrained sample and of the line and the S-curve; a
 sample is recognised when its label's training clips are the nearest by local diversity (as
@@ -132,7 +133,9 @@ def plausible(sample, refs) -> float:
     return float(np.mean(best < THRESHOLD))
 
 
-def bench(model_path: str, name: str, label: str | None, seconds: float, num: int) -> list[dict]:
+def bench(model_path: str, name: str, label: str | None, seconds: float, num: int, ease: float = 0.0,
+          only: list[str] | None = None) -> list[dict]:
+    """Rows of the path table for ``model_path`` (``ease``: ``generate --ease``; ``only``: these paths alone)."""
     from mrgen_core import sampling
     from mrgen_core.metrics.coverage import coverage
     from mrgen_core.metrics.features import motion_features
@@ -171,16 +174,21 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     paths["line at 2x the fastest clip"] = check_path([[0, 0], [fast * seconds, 0]], [0, seconds])
     rows = []
     for pname, path in paths.items():
+        if only and pname not in only:
+            continue
+        shifts = []
         errs, maxs, heads, skates, fastj, cads, speeds, covs, warns, done = [], [], [], [], [], [], [], [], [], []
         own, own_max, own_head, methods, steered, nudge, plaus = [], [], [], [], [], [], []
         for k in range(num):
             try:
-                motions, warnings = follow(model, path, labels=label, seed=k)
+                motions, warnings = follow(model, path, labels=label, seed=k, ease=ease)
             except Exception as e:  # noqa: BLE001 - report a refusal as the result
                 warns.append(f"refused: {e}")
                 break
             m = motions[0]
             methods.append(m.meta["path_method"])
+            if "ease" in m.meta:
+                shifts.append(m.meta["ease"]["shift_cm"]["max"])
             if "model_path_error_cm" in m.meta:  # the trained route: how far the model got before the nudge
                 own.append(m.meta["model_path_error_cm"]["mean"])
                 own_max.append(m.meta["model_path_error_cm"]["max"])
@@ -198,6 +206,8 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             covs.append(coverage(motion_features(m), ref_feats))
             plaus.append(plausible(motion_features(m), ref_feats))
             warns.extend(w for w in warnings if w not in warns)
+        if ease:
+            pname = f"{pname}, --ease {ease:g}" + (f" (up to {max(shifts):.0f} cm off its timing)" if shifts else "")
         row = dict(base, path=pname, path_seconds=round(m.meta["path_seconds"] if errs else path.duration or 0, 2),
                    path_length=round(path.length, 2), warnings=warns,
                    method=", ".join(f"{x} ({methods.count(x)}/{len(methods)})" if len(set(methods)) > 1 else x
@@ -326,6 +336,8 @@ def main(argv=None) -> int:
     ap.add_argument("--report", metavar="RESULTS.jsonl")
     ap.add_argument("--summary", metavar="RESULTS.jsonl", nargs="+", help="one line per model and label")
     ap.add_argument("--recognise", metavar="LABELS", help="comma-separated labels: label recognition with a path")
+    ap.add_argument("--ease", type=float, default=0.0, help="generate --ease S: the paths' speed changes eased")
+    ap.add_argument("--paths", help="comma-separated path names: these alone (e.g. 'line with a stop')")
     args = ap.parse_args(argv)
     if args.summary:
         print(summary([json.loads(line) for p in args.summary for line in Path(p).read_text().splitlines()
@@ -348,7 +360,8 @@ def main(argv=None) -> int:
         print(f"all: free {100 * sum(r['free'] for r in res.values()) / n:.0f} %, "
               f"on paths {100 * sum(r['path'] for r in res.values()) / n:.0f} %")
         return 0
-    rows = bench(args.model, args.name or Path(args.model).stem, args.label, args.seconds, args.num)
+    rows = bench(args.model, args.name or Path(args.model).stem, args.label, args.seconds, args.num, args.ease,
+                 args.paths.split(",") if args.paths else None)
     if args.json:
         with open(args.json, "a") as fh:
             for r in rows:

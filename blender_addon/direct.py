@@ -7,8 +7,8 @@
   placed one after another from the current frame.
 - Blend's "Keep keyed frames": the frames of the source Action that hold keys (or a frame range) become the frames
   the result keeps exactly.
-- Generate's "Follow curve": a curve object's evaluated points on the floor, in metres, in the armature's space: the
-  ``path`` of a generate request (``mrgen_core.paths``).
+- Generate's "Follow curve": a curve object's evaluated points on the floor, in metres, in the armature's space (or
+  an object keyed along a path, frame by frame): the ``path`` of a generate request (``mrgen_core.paths``).
 """
 from __future__ import annotations
 
@@ -123,16 +123,18 @@ def _to_floor(context, pts, target) -> list[list[float]]:
 
 
 def keyed_waypoints(context, obj, fps: float, target=None) -> tuple[list[list[float]], list[float], int]:
-    """Timed floor waypoints from an object keyed along a path (e.g. an empty): its world position at each frame
-    where its location is keyed, in metres (as :func:`curve_points`), the times in seconds from the first key, and
-    that first frame. ValueError naming the object when it has fewer than two location keys."""
+    """A timed floor path from an object keyed along a path (e.g. an empty): its world position at every frame from
+    its first location key to its last (so the keys' interpolation, Bezier easing included, is followed as the
+    viewport plays it), in metres (as :func:`curve_points`), the times in seconds from the first key, and that
+    first frame. ValueError naming the object when it has fewer than two location keys."""
     action = obj.animation_data.action if obj.animation_data else None
-    frames = sorted({int(round(k.co[0])) for fc in (keyframes.fcurves_of(obj, action) or () if action else ())
-                     if fc.data_path == "location" for k in fc.keyframe_points})
-    if len(frames) < 2:
+    keyed = sorted({int(round(k.co[0])) for fc in (keyframes.fcurves_of(obj, action) or () if action else ())
+                    if fc.data_path == "location" for k in fc.keyframe_points})
+    if len(keyed) < 2:
         raise ValueError(f"Follow: {obj.name} is {'an' if obj.type == 'EMPTY' else 'a'} {obj.type.lower()} with "
-                         f"{'no' if not frames else 'one'} location key; pick a curve, or key its location at two "
+                         f"{'no' if not keyed else 'one'} location key; pick a curve, or key its location at two "
                          "or more frames (the waypoints)")
+    frames = list(range(keyed[0], keyed[-1] + 1))
     scene = context.scene
     here, pts = scene.frame_current, []
     try:

@@ -244,6 +244,7 @@ SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
     "gp_weight": (0.0, 1e6, False), "rec_weight": (0.0, 1e6, False), "contact_weight": (0.0, 1e6, False),
     "slide_weight": (0.0, 1e6, False), "path_weight": (0.0, 1e6, False), "patch_weight": (0.0, 1e6, False), "patch_size": (1, 10_000, False),
     "patch_margin": (0.0, 1e6, False), "patch_recall": (0.0, 1e6, False), "sample_recall": (0.0, 1e6, False),
+    "recall_memory": (0, 100_000, False),
     "vary_weight": (0.0, 1e6, False), "vary_ratio": (0.0, 1e6, False), "vary_from": (0.0, 1.0, False),
     "vary_smooth": (1, 31, False),
     "patch_pool": (1, 1_000_000, False), "patch_control": (0.0, 1e6, False), "label_mix": (0.0, 1.0, False),

@@ -51,6 +51,8 @@ ABSURD_SPEED = 12.0  # m/s
 MIN_TRAVEL_SPEED = 0.15
 #: A path that stands still (slower than MIN_TRAVEL_SPEED) this long (s) for a label whose clips never do is warned.
 STOP_SECONDS = 0.5
+#: Longest easing of a path's speed changes (``--ease``), seconds.
+MAX_EASE = 10.0
 #: The trained route hands over to the warp where the model, steered, still faces this far (degrees, on average)
 #: from the wanted facing: the nudge would have to turn the whole body that much.
 MAX_NUDGE_DEGREES = 30.0
@@ -152,17 +154,32 @@ class PathPlan:
     fps: float
     distance: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    eased: dict | None = None  # ``--ease``: its seconds and how far the eased timing is from the path's (cm)
 
     @property
     def frames(self) -> int:
         return len(self.distance)
 
 
+def ease_timing(distance: np.ndarray, seconds: float, fps: float) -> np.ndarray:
+    """``distance`` (n,), metres along the path at every frame, with its speed changes spread over about
+    ``seconds`` (the speed averaged twice over half of it, centred: a stop or a start becomes a smooth slowing down
+    or speeding up around the path's own moment); the start and the end stay where they were."""
+    w = 2 * int(round(seconds * fps / 4)) + 1  # odd: centred
+    if len(distance) < 3 or w < 3:
+        return distance.copy()
+    step = uniform_filter1d(uniform_filter1d(np.diff(distance), w, mode="nearest"), w, mode="nearest")
+    out = np.concatenate([[0.0], np.cumsum(step)])
+    span = float(distance[-1] - distance[0])
+    return distance[0] + (out * (span / out[-1]) if out[-1] > 0 else out)
+
+
 def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = None,
-         speed: float | None = None, natural: float | None = None) -> PathPlan:
+         speed: float | None = None, natural: float | None = None, ease: float = 0.0) -> PathPlan:
     """Time ``path`` (an untimed one by ``seconds``, ``speed`` or ``natural``, the gait's own speed, default the
-    training clips') and check its speeds against the training clips': a warning naming the ratio where it is
-    faster, MrgenError where absurd."""
+    training clips'; ``ease`` > 0: its speed changes spread over that many seconds, :func:`ease_timing`) and check
+    its speeds against the training clips': a warning naming the ratio where it is faster, MrgenError where
+    absurd."""
     where = path.source or "--path"
     natural = stats.natural if natural is None else natural
     if path.times is not None and (seconds is not None or speed is not None):
@@ -173,6 +190,8 @@ def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = 
         raise MrgenError(f"--speed must be positive, got {speed}")
     if seconds is not None and not (0 < seconds < math.inf):
         raise MrgenError(f"--seconds must be positive, got {seconds}")
+    if not (0 <= ease <= MAX_EASE):
+        raise MrgenError(f"--ease must be 0-{MAX_EASE:g} seconds, got {ease}")
     notes = []
     if path.times is None:
         if speed is None and seconds is None:
@@ -183,6 +202,12 @@ def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = 
         path = path.timed(seconds)
     n = int(round(path.duration * fps)) + 1
     distance = path.distance_at(np.arange(n) / fps)
+    eased = None
+    if ease > 0:
+        timed, distance = distance, ease_timing(distance, ease, fps)
+        shift = np.abs(distance - timed) * 100.0
+        eased = {"seconds": float(ease), "shift_cm": {"mean": round(float(shift.mean()), 2),
+                                                       "max": round(float(shift.max()), 2)}}
     v = uniform_filter1d(np.gradient(distance) * fps, max(1, int(round(0.5 * fps))), mode="nearest")
     vmax = float(v.max())
     ratio = vmax / max(stats.fastest, 1e-6)
@@ -204,7 +229,7 @@ def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = 
         warnings.append(f"the path stands still for {stop:.1f} s, but the training clips never do (their slowest "
                         f"5 % of frames: {stats.slowest:.2f} m/s): outside what the model has seen, expect the body "
                         f"to move oddly while it stands")
-    return PathPlan(path, fps, distance, warnings + notes)
+    return PathPlan(path, fps, distance, warnings + notes, eased)
 
 
 # --- the gait -------------------------------------------------------------------------------------------------------
@@ -273,14 +298,14 @@ def _gait_labels(labels: str | None, plan_: PathPlan, speed: float) -> str | Non
 
 
 def _generate_gait(model, path: FloorPath, stats: GaitStats, *, seconds, speed, labels, seed, noise,
-                   progress) -> tuple[Gait, PathPlan]:
+                   progress, ease=0.0) -> tuple[Gait, PathPlan]:
     """A cleaned gait that covers the path, and the path timed (an untimed path at the gait's own
     speed); a longer try when the first falls short. MrgenError when the gait hardly travels."""
     from . import sampling
 
     natural = stats.natural
     for attempt in range(3):
-        plan_ = plan(path, stats, model.fps, seconds, speed, natural)
+        plan_ = plan(path, stats, model.fps, seconds, speed, natural, ease)
         need = float(plan_.distance[-1])
         frames = int(math.ceil((need / natural * 1.15 + 2 * stats.period) * model.fps))
         motion = sampling.generate(model, frames=frames, seed=seed, labels=_gait_labels(labels, plan_, natural),
@@ -292,7 +317,7 @@ def _generate_gait(model, path: FloorPath, stats: GaitStats, *, seconds, speed, 
                              f"samples; its training clips: {stats.slowest:.2f}-{stats.fastest:.2f} m/s): the warp "
                              "fallback needs a gait that moves (another label, or a model trained on travelling "
                              "clips)")
-        plan_ = plan(path, stats, model.fps, seconds, speed, own)
+        plan_ = plan(path, stats, model.fps, seconds, speed, own, ease)
         if gait.length >= plan_.distance[-1] + 0.5 * own * stats.period:
             if path.times is None and speed is None:
                 plan_ = own_pace(gait, path, plan_, seconds)
@@ -375,10 +400,10 @@ def _turn_warning(path_dir: np.ndarray, fps: float, stats: GaitStats) -> list[st
     return []
 
 
-def _warped(model, path, stats, facing, *, seconds, speed, labels, seed, noise, cleanup, progress):
+def _warped(model, path, stats, facing, *, seconds, speed, labels, seed, noise, cleanup, progress, ease=0.0):
     """One motion by the warp route, its figures and warnings."""
     gait, plan_ = _generate_gait(model, path, stats, seconds=seconds, speed=speed, labels=labels, seed=seed,
-                                 noise=noise, progress=progress)
+                                 noise=noise, progress=progress, ease=ease)
     motion, figures = place(gait, plan_, facing, cleanup)
     mine = [w for w in plan_.warnings if not w.startswith("untimed")]
     lag = float((plan_.distance - figures.pop("along")).max())
@@ -399,9 +424,9 @@ def _warped(model, path, stats, facing, *, seconds, speed, labels, seed, noise, 
     return motion, plan_, figures, mine
 
 
-def _steered(model, path, stats, facing, *, seconds, speed, labels, seed, noise, cleanup, progress):
+def _steered(model, path, stats, facing, *, seconds, speed, labels, seed, noise, cleanup, progress, ease=0.0):
     """One motion by the trained route (:mod:`mrgen_core.path_steer`), its figures and warnings."""
-    plan_ = plan(path, stats, model.fps, seconds, speed)
+    plan_ = plan(path, stats, model.fps, seconds, speed, ease=ease)
     # never faster than the fastest training clip (a little over): beyond it the body falls behind the path
     step = STEER_MAX_RATIO * stats.fastest / model.fps
     capped = plan_.distance.copy()
@@ -445,12 +470,14 @@ def _cannot_steer(motion: Motion, figures: dict, stats: GaitStats) -> tuple[str,
 
 def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float | None = None,
            facing: Facing = Facing(), labels: str | None = None, seed: int = 0, num: int = 1,
-           noise: str = "auto", cleanup: bool = True, progress=None) -> tuple[list[Motion], list[str]]:
-    """``num`` motions of ``model`` following ``path`` (variation ``k``: seed ``seed + k``), each carrying its
+           noise: str = "auto", cleanup: bool = True, progress=None, ease: float = 0.0
+           ) -> tuple[list[Motion], list[str]]:
+    """``num`` motions of ``model`` following ``path`` (variation ``k``: seed ``seed + k``; ``ease`` > 0: the
+    path's speed changes spread over that many seconds, :func:`ease_timing`), each carrying its
     ``meta`` (``path_method``: ``"control"`` for a model trained with path control, :mod:`mrgen_core.path_steer`,
     else ``"warp"``; the figures of :func:`follow_figures`, warnings); and the warnings."""
     stats = GaitStats.of(model, labels)
-    plan(path, stats, model.fps, seconds, speed)  # bad timing refused before any work
+    plan(path, stats, model.fps, seconds, speed, ease=ease)  # bad timing refused before any work
     route, method = (_steered, STEERED) if follows_paths(model) else (_warped, METHOD)
     out, warnings = [], []
     for k in range(num):
@@ -458,7 +485,7 @@ def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float
             if progress is not None:
                 progress((k + f) / num, msg)
         kw = dict(seconds=seconds, speed=speed, labels=labels, seed=seed + k, noise=noise, cleanup=cleanup,
-                  progress=report)
+                  progress=report, ease=ease)
         motion, plan_, figures, mine = route(model, path, stats, facing, **kw)
         used, why = method, _cannot_steer(motion, figures, stats) if method == STEERED else None
         if why:  # the warp of the model's own gait is the nearer feasible motion, where that gait travels
@@ -478,6 +505,7 @@ def follow(model, path: FloorPath, *, seconds: float | None = None, speed: float
                     figures, used = {**warped, "steered": figures}, METHOD
         meta = {"path_method": used, "path": path.source or "inline", "facing": facing.describe(),
                 "path_seconds": round(plan_.frames / model.fps, 3), "path_length_m": round(path.length, 3),
+                **({"ease": plan_.eased} if plan_.eased else {}),
                 **figures, "training_speed_mps": [round(stats.slowest, 3), round(stats.fastest, 3)],
                 "warnings": mine}
         out.append(motion.copy(name=f"path_{seed + k}", meta=meta))

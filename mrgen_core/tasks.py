@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -210,8 +211,9 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
              cleanup: bool = True, loop: bool = False, cycles: int | None = None, keys: PathLike | None = None,
              key_frames: str | Sequence[int] | None = None, key_root: bool = False, mapping: PathLike | None = None,
              root: str = "keep", path: PathLike | dict | list | None = None, speed: float | None = None,
-             facing: str | None = None, device: str = "cpu", models: ModelCache | None = None,
-             progress: Progress | None = None, should_stop: ShouldStop | None = None) -> MotionFiles:
+             facing: str | None = None, ease: float | None = None, device: str = "cpu",
+             models: ModelCache | None = None, progress: Progress | None = None,
+             should_stop: ShouldStop | None = None) -> MotionFiles:
     """New motion from ``model``, one variation per path of ``outputs`` (.npz or .bvh; variation ``k`` uses seed
     ``seed + k``).
 
@@ -229,19 +231,22 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     ``path`` (a .json / .csv / .npz / .bvh file, or the parsed JSON of one): follow these floor waypoints
     (:mod:`mrgen_core.path_follow`, the model-agnostic warp; an untimed path takes ``seconds`` or ``speed`` m/s, else
     the gait's own speed), facing ``facing`` (``path``, degrees or a look-at ``X,Y``:
-    :func:`mrgen_core.paths.parse_facing`). Warnings (speeds or turns outside the training clips') come back in the
-    result.
+    :func:`mrgen_core.paths.parse_facing`), ``ease`` > 0: the path's speed changes (stops, starts) spread over that
+    many seconds (:func:`mrgen_core.path_follow.ease_timing`). Warnings (speeds or turns outside the training clips')
+    come back in the result.
     """
     outputs = _outputs(outputs, [model, audio, path if isinstance(path, (str, os.PathLike)) else None])
     _check_seconds(seconds)
     _check_frames(frames)
     if path not in (None, ""):
         return _follow_path(model, outputs, path, seconds=seconds, frames=frames, speed=speed, facing=facing,
-                            seed=seed, labels=labels, noise=noise, audio=audio, cleanup=cleanup, loop=loop,
+                            ease=ease, seed=seed, labels=labels, noise=noise, audio=audio, cleanup=cleanup, loop=loop,
                             keys=keys, mapping=mapping, root=root, device=device, models=models,
                             progress=progress, should_stop=should_stop)
-    if speed is not None or facing not in (None, "", "path"):
-        raise MrgenError(f"{'--speed' if speed is not None else '--facing'} goes with --path")
+    for flag, given in (("--speed", speed is not None), ("--facing", facing not in (None, "", "path")),
+                        ("--ease", ease not in (None, 0, 0.0))):
+        if given:
+            raise MrgenError(f"{flag} goes with --path")
     key_poses = _directions(loop, cycles, seconds, frames, keys, key_frames, key_root, mapping, root)
     from . import sampling
 
@@ -273,8 +278,23 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     return result
 
 
-def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, seed, labels, noise, audio, cleanup, loop,
-                 keys, mapping, root, device, models, progress, should_stop) -> MotionFiles:
+def _check_ease(ease) -> float:
+    """``--ease`` in seconds (None: 0), MrgenError unless a number in 0-:data:`~mrgen_core.path_follow.MAX_EASE`."""
+    from .path_follow import MAX_EASE
+
+    if ease is None:
+        return 0.0
+    try:
+        value = float(ease)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (0 <= value <= MAX_EASE):
+        raise MrgenError(f"--ease must be 0-{MAX_EASE:g} seconds, got {ease}")
+    return value
+
+
+def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, ease, seed, labels, noise, audio, cleanup,
+                 loop, keys, mapping, root, device, models, progress, should_stop) -> MotionFiles:
     """generate with ``path``: checked before any work, then :func:`mrgen_core.path_follow.follow`."""
     from .paths import parse_facing, read_path
 
@@ -283,6 +303,7 @@ def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, seed, 
         if given:
             raise MrgenError(f"--path cannot be combined with {flag}")
     face = parse_facing(facing)
+    ease = _check_ease(ease)
     floor = read_path(path, mapping=mapping or None)
     _check_schedules(labels=labels)  # a bad schedule is refused before the model loads
     from .path_follow import follow
@@ -294,7 +315,7 @@ def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, seed, 
 
     def make(first: int, count: int, part: Progress):
         motions, said = follow(m, floor, seconds=seconds, speed=speed, facing=face, labels=labels or None,
-                               seed=seed + first, num=count, noise=noise, cleanup=cleanup, progress=part)
+                               seed=seed + first, num=count, noise=noise, cleanup=cleanup, progress=part, ease=ease)
         warnings.extend(w for w in said if w not in warnings)
         return motions
 

@@ -21,8 +21,8 @@ Requests ``{"id": ..., "cmd": ..., ...}``:
                ``key_root`` (also its root positions), ``mapping`` (for a ``keys`` BVH rig), ``root`` (``"keep"``
                or ``"in-place"``), ``path`` (floor waypoints to follow: a path file, or inline ``{"points": [[x, y],
                ...], "times": [...]}``), ``speed`` (m/s, an untimed path), ``facing`` (``"path"``, degrees or
-               ``"X,Y"``) -> ``files`` (one ``.npz`` per variation), ``fps``, ``frames``, ``model_info``,
-               ``warnings``
+               ``"X,Y"``), ``ease`` (seconds over which the path's stops and starts are spread) -> ``files`` (one
+               ``.npz`` per variation), ``fps``, ``frames``, ``model_info``, ``warnings``
 ``blend``      ``model``, ``device``, ``source`` (motion file or training clip name), ``keep_levels``, ``seed``,
                ``num``, ``coarse_labels``, ``fine_labels``, ``switch_level``, ``keep_frames`` (``"0-30,200-240"``
                or a list of ``[start, end]``: source frames kept exactly, the rest regenerated; ``keep_levels`` 0
@@ -283,8 +283,8 @@ class Worker:
             wavlm=req.get("wavlm"), wavlm_if_needed=True, loop=bool(req.get("loop")), cycles=req.get("cycles"),
             keys=req.get("keys"), key_frames=req.get("key_frames"), key_root=bool(req.get("key_root")),
             mapping=req.get("mapping"), root=req.get("root") or "keep", path=req.get("path"),
-            speed=req.get("speed"), facing=req.get("facing"), device=_device(req), models=self._models,
-            progress=progress, should_stop=stop).as_dict()
+            speed=req.get("speed"), facing=req.get("facing"), ease=req.get("ease"), device=_device(req),
+            models=self._models, progress=progress, should_stop=stop).as_dict()
 
     def _cmd_blend(self, req, progress, stop) -> dict:
         model = _model_path(req)
@@ -333,11 +333,11 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "delay": (_NUM,), "procs": (_INT,), "loop": (_BOOL,), "cycles": (_INT,), "keys": (_STR,),
     "key_frames": (_STR, _LIST), "key_root": (_BOOL,), "mapping": (_STR,), "root": (_STR,),
     "keep_frames": (_STR, _LIST), "path": (_STR, _LIST, _OBJ), "speed": (_NUM,), "facing": (_STR,),
-    "path_control": (_BOOL,), "mirror": (_BOOL,),
+    "ease": (_NUM,), "path_control": (_BOOL,), "mirror": (_BOOL,),
 }
 _RANGES = {"seed": (-2**63, 2**63 - 1), "steps": (0, 100_000), "delay": (0.0, 60.0), "switch_level": (0, 1000),
            "keep_levels": (0, 1000), "procs": (0, 1 << 16), "cycles": (1, 100_000),
-           "speed": (0.0, 100.0)}
+           "speed": (0.0, 100.0), "ease": (0.0, 10.0)}
 
 
 def _is(value, kind: str) -> bool:

@@ -158,6 +158,38 @@ def test_a_stop_is_warned_where_the_clips_never_stand_still():
     assert not any("stands still" in w for w in plan(check_path([[0, 0], [6, 0]], [0, 6]), walks, 30.0).warnings)
 
 
+def test_ease_turns_a_dead_stop_into_slowing_down_and_speeding_up(tiny_model):
+    """``ease``: a path that stops dead and starts at full speed is timed with smooth speed changes over about the
+    seconds asked for (the acceleration bounded, no jump), centred on the path's own moments, the start and end
+    kept, and the shift from the path's timing reported; without it the timing is the path's own."""
+    path = check_path([[0, 0], [4, 0], [4, 0], [8, 0]], [0, 4, 6, 10])  # 1 m/s, a 2 s stop, 1 m/s
+    stats = GaitStats(natural=1.0, slowest=0.05, fastest=1.2, turn=0.5, period=1.0)
+    sharp, eased = plan(path, stats, 30.0), plan(path, stats, 30.0, ease=2.0)
+    assert sharp.eased is None and eased.frames == sharp.frames
+    assert eased.distance[0] == 0 and eased.distance[-1] == pytest.approx(8.0)
+    for p_ in (sharp, eased):
+        v = np.gradient(p_.distance) * 30
+        p_.accel = float(np.abs(np.gradient(v) * 30).max())
+    assert sharp.accel > 10 and eased.accel < 1.2  # 1 m/s gained over about 2 s, not in one frame
+    t = np.arange(eased.frames) / 30
+    assert np.all(np.diff(eased.distance) >= 0)  # never backwards
+    assert np.interp(5.0, t, eased.distance) == pytest.approx(4.0, abs=0.01)  # standing mid-stop, at the stop
+    assert np.interp(4.0, t, eased.distance) < 4.0 - 0.1  # still slowing down where the path stops dead
+    shift = np.abs(eased.distance - sharp.distance).max() * 100
+    assert eased.eased == {"seconds": 2.0, "shift_cm": {"mean": pytest.approx(eased.eased["shift_cm"]["mean"]),
+                                                         "max": pytest.approx(shift, abs=0.01)}}
+    assert 10 < shift < 40  # about a fifth of speed x ease
+    # a path at an even speed is not changed by easing
+    even = check_path([[0, 0], [8, 0]], [0, 8])
+    assert np.allclose(plan(even, stats, 30.0, ease=2.0).distance, plan(even, stats, 30.0).distance)
+    # through follow: the output says how it was eased
+    m = follow(load_model(tiny_model), path, ease=1.5)[0][0]
+    assert m.meta["ease"]["seconds"] == 1.5 and m.meta["ease"]["shift_cm"]["max"] > 5
+    assert "ease" not in follow(load_model(tiny_model), path)[0][0].meta
+    with pytest.raises(MrgenError, match="--ease must be 0-10 seconds"):
+        plan(path, stats, 30.0, ease=-1)
+
+
 def test_a_label_schedule_combines_with_a_path(tmp_path, tiny_labelled_model):
     res = tasks.generate(tiny_labelled_model, [tmp_path / "s.npz"], path={"points": [[0, 0], [8, 0]]},
                          speed=1.2, labels="walk:0-3,run:3-7")
@@ -195,6 +227,9 @@ def test_cli_path_and_preview(tmp_path, tiny_model, capsys):
     (["--path", "{d}/fast.json"], "refusing above"),
     (["--speed", "1"], "--speed goes with --path"),
     (["--path", "{d}/timed.json", "--facing", "north"], "--facing must be"),
+    (["--path", "{d}/timed.json", "--ease", "nan"], "--ease must be 0-10 seconds"),
+    (["--path", "{d}/timed.json", "--ease", "11"], "--ease must be 0-10 seconds"),
+    (["--ease", "1"], "--ease goes with --path"),
 ])
 def test_cli_bad_path_input_exits_2_and_writes_nothing(tmp_path, tiny_model, capsys, args, message):
     (tmp_path / "one.json").write_text("[[0, 0]]")

@@ -62,10 +62,12 @@ def test_generator_learns_to_reconstruct_its_clip(walk):
     assert (rec0 - real0).abs().mean() < 0.5 * real0.abs().mean()
 
 
-@pytest.mark.parametrize("extra", [{}, {"label_mix": 0.5, "sample_recall": 3.0}], ids=["plain", "label-mix"])
+@pytest.mark.parametrize("extra", [{}, {"label_mix": 0.5, "sample_recall": 3.0, "recall_memory": 4}],
+                         ids=["plain", "label-mix-and-recall-memory"])
 def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path, extra):
     """Stopping mid-run (as Ctrl-C does) and resuming gives exactly the weights and samples of a run that never
-    stopped: RNG, optimiser states, level, step and the bank (and the mixed-label entries) are all restored."""
+    stopped: RNG, optimiser states, level, step and the bank (and the mixed-label entries and the recall memory) are
+    all restored."""
     kw = dict(preset="tiny", label_per_clip=["walk", "run"], seed=3, quiet=True,
               overrides=dict(iterations=12, **extra))
     full = train([walk, run_clip], tmp_path / "full.pt", **kw)
@@ -138,6 +140,42 @@ def test_per_sample_recall_asks_each_sample_for_the_whole_clip():
     batch_recall = float(patch_nn_loss(halves, pool, 8, recall=1.0) - patch_nn_loss(halves, pool, 8))
     # the batch misses only the patches across the middle; each half-sample misses half the clip
     assert float(patch_recall_per_sample(halves, pool, 8)) > 3 * batch_recall > 0
+
+
+def test_recall_memory_counts_a_real_patch_reached_in_a_recent_step_as_covered():
+    """``recall_memory``: a crop of a long clip is no longer asked for all of the clip at once. The half of the clip
+    the previous step's crop held exerts no pull on this step's crop (the other half still does); a step older than
+    the memory is forgotten; with a random subset of the pool, each remembered distance stays with its patch."""
+    torch.manual_seed(0)
+    size = 8
+    real = torch.randn(1, 3, 40)
+    pools = {0: losses.patches(real, size)}  # 33 patches
+    first, second = real[..., :20], real[..., 20:]
+    key = torch.zeros(13, dtype=torch.long)
+
+    def recall_of(x, memory, **kw):
+        q = losses.patches(x, size).requires_grad_(True)
+        loss = losses.patch_nn_loss_by_key(q, key, pools, size, recall=1.0, memory=memory, **kw) \
+            - losses.patch_nn_loss_by_key(q.detach(), key, pools, size, **kw)
+        return float(loss.detach())
+
+    plain = recall_of(second, None)
+    memory = losses.RecallMemory(2)
+    recall_of(first, memory)  # step 1: the first half
+    held = recall_of(second, memory)  # step 2: the second half; the first half is remembered as covered
+    assert held < 0.5 * plain
+    recall_of(second, memory)  # step 3: the first half is two steps old, forgotten after this step
+    again = recall_of(second, memory)
+    assert again == pytest.approx(plain, rel=1e-5)
+    # a random subset of the pool each step: remembered distances keep to their patches
+    sub = losses.RecallMemory(4)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(6):
+        recall_of(first, sub, pool_max=20, generator=g)
+    near_first = losses._nearest(losses.patches(first, size), pools[0], size)[1]
+    best = torch.stack(sub.past[0]).min(dim=0).values
+    seen = torch.isfinite(best)
+    assert seen.sum() > 20 and torch.allclose(best[seen], near_first[seen], atol=1e-2)
 
 
 def test_smooth_mode_seeking_asks_for_slow_variation_not_noise_passed_through():

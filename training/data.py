@@ -235,6 +235,7 @@ class LevelData:
         self.pools: dict = {}  # real patches a generated crop is compared with, by pool key
         self.clip_patches: list = []  # ... of each clip
         self.patch_size = 0
+        self.recall_memory: losses.RecallMemory | None = None  # recall over the last steps (``recall_memory``)
         self.pool_key: list = []  # pool key of each clip (its dominant label; one pool when unlabelled)
         # label mixing (``label_mix`` > 0): per clip, controls whose label switches mid-sequence (at this level) and,
         # above level 0, samples of the levels below made under them; entry e belongs to clip e // mix_per_clip
@@ -312,6 +313,8 @@ class LevelData:
     def state(self) -> dict:
         """The bank (and the mixed-label entries) as plain CPU tensors, for a checkpoint."""
         out = dict(bank=None, bank_clip=None)
+        if self.recall_memory is not None:
+            out.update(recall_memory=self.recall_memory.state())
         if self.bank is not None:
             out.update(bank=self.bank.unflat(), bank_clip=self.bank_clip.clone())
         if self.mix_control is not None:
@@ -321,6 +324,9 @@ class LevelData:
 
     def restore(self, state: dict, device) -> None:
         """Take back the bank (and the mixed-label entries) of a checkpoint's :meth:`state`."""
+        if state.get("recall_memory") is not None:
+            self.recall_memory = losses.RecallMemory(0)
+            self.recall_memory.restore(state["recall_memory"], device)
         if state.get("bank") is not None:
             self.bank = Flat([x.to(device) for x in state["bank"]])
             self.bank_clip = state["bank_clip"]

@@ -159,7 +159,8 @@ def patch_recall_per_sample(fake: torch.Tensor, pool: torch.Tensor, size: int, m
 def patch_nn_loss_by_key(q: torch.Tensor, key: torch.Tensor, pools: dict, size: int, margin: float = 0.0,
                          recall: float = 0.0, pool_max: int | None = None, generator: torch.Generator | None = None,
                          total: torch.Tensor | None = None,
-                         others: tuple[torch.Tensor, torch.Tensor] | None = None, world: int = 1) -> torch.Tensor:
+                         others: tuple[torch.Tensor, torch.Tensor] | None = None, world: int = 1,
+                         memory: "RecallMemory | None" = None) -> torch.Tensor:
     """:func:`patch_nn_loss_patches` of generated patches ``q`` (Q, C*size), each against the real patches of its
     key ``key`` (Q,) in ``pools`` (key -> (P, C*size); at most ``pool_max`` of them, a random subset drawn from
     ``generator``), the keys in ascending order, each weighted by its share of the patches and added to ``total``
@@ -169,29 +170,71 @@ def patch_nn_loss_by_key(q: torch.Tensor, key: torch.Tensor, pools: dict, size: 
     term then asks every real patch to be near a patch of the whole step's batch, as one process with all the crops
     does, rather than of this rank's share alone; it is weighted by the key's share of the whole batch and by
     ``world``, so the gradients averaged over the ranks are those of the whole batch's recall.
+
+    ``memory``: the last steps' generated patches (:class:`RecallMemory`). A real patch that one of them came
+    near counts as covered (only the distance, no gradient, is kept): recall then asks the generator to reach the
+    real patches none of its recent crops reached, rather than every crop of a long clip for all of it at once.
     """
     total = q.new_zeros(()) if total is None else total
     for k in torch.unique(key).tolist():
         if k not in pools:
             continue
         sel = torch.nonzero(key == k).flatten().to(q.device)
-        pool = pools[k]
+        pool, pick = pools[k], None
         if pool_max is not None and pool.shape[0] > pool_max:
-            pool = pool[torch.randperm(pool.shape[0], generator=generator)[:pool_max]]
+            pick = torch.randperm(pool.shape[0], generator=generator)[:pool_max]
+            pool = pool[pick]
+        to_real, near = _nearest(q[sel], pool, size)
         if others is None:
-            loss = patch_nn_loss_patches(q[sel], pool, size, margin, recall)
+            if recall and memory is not None:
+                near = memory.cover(k, near, pick, pools[k].shape[0])
+            loss = F.relu(to_real - margin).mean()
+            if recall:
+                loss = loss + recall * F.relu(near - margin).mean()
             total = total + loss * (len(sel) / len(key))
             continue
-        to_real, near = _nearest(q[sel], pool, size)
         total = total + F.relu(to_real - margin).mean() * (len(sel) / len(key))
         if recall:
             q_o, key_o = others
             sel_o = torch.nonzero(key_o == k).flatten().to(q_o.device)
             if len(sel_o):
                 near = torch.minimum(near, _nearest(q_o[sel_o], pool, size)[1])
+            if memory is not None:
+                near = memory.cover(k, near, pick, pools[k].shape[0])
             whole = (len(sel) + len(sel_o)) / (len(key) + len(key_o))
             total = total + recall * F.relu(near - margin).mean() * whole * world
     return total
+
+
+class RecallMemory:
+    """Per pool key, the distance of every real patch to its nearest generated patch in each of the last ``steps``
+    steps (detached; infinite where a step's random subset of the pool left it out)."""
+
+    def __init__(self, steps: int):
+        self.steps, self.past = int(steps), {}
+
+    def cover(self, key, near: torch.Tensor, pick: torch.Tensor | None, size: int) -> torch.Tensor:
+        """``near``, this step's distances of pool ``key``'s patches (``pick`` of its ``size``, or all), capped by the
+        remembered ones; this step's are remembered."""
+        past = self.past.get(key, [])
+        out = near
+        if past:
+            best = torch.stack(past).min(dim=0).values
+            out = torch.minimum(near, best if pick is None else best[pick])
+        now = near.detach()
+        if pick is not None:
+            now = torch.full((size,), math.inf, dtype=near.dtype, device=near.device).index_put_((pick,), now)
+        self.past[key] = (past + [now])[-self.steps:]
+        return out
+
+    def state(self) -> dict:
+        """What a checkpoint keeps, to resume with the same memory."""
+        return dict(steps=self.steps, past={k: [t.cpu() for t in v] for k, v in self.past.items()})
+
+    def restore(self, state: dict, device) -> None:
+        """Take back :meth:`state`."""
+        self.steps = int(state["steps"])
+        self.past = {k: [t.to(device) for t in v] for k, v in state["past"].items()}
 
 
 def sample_recall_loss(fake: torch.Tensor, pools: list, size: int, margin: float = 0.0,

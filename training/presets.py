@@ -56,6 +56,8 @@ _BASE = dict(
     patch_size=8,             # frames per patch
     patch_margin=0.0,         # per-frame distance allowed without penalty (room for variation)
     patch_recall=3.0,         # weight of the reverse term (every real patch near a generated one: coverage)
+    recall_memory=0,          # ... counting a real patch as covered when a generated patch of the last this many steps
+                              # came near it (0: this step's alone; training/losses.py: RecallMemory)
     sample_recall=0.0,        # recall of each sample on its own where a crop is a whole clip (coarse levels)
     clip_codes=False,         # several clips and no labels: each clip learnt under a label of its own, and a free
                               # sample visits them all in turn (mrgen_core/clip_codes.py; on in every public preset,

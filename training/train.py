@@ -415,11 +415,13 @@ class Trainer:
             total = losses.sample_recall_loss(fake, own, data.patch_size, s["patch_margin"], s["sample_recall"])
         q = losses.patches(fake, data.patch_size)  # (B * P, C * size), crop by crop
         key = data.patch_keys(b, q.shape[0] // len(fake), len(model.labels))
+        if int(s.get("recall_memory", 0)) and data.recall_memory is None:
+            data.recall_memory = losses.RecallMemory(int(s["recall_memory"]))
         group = self.group if self.group is not None and self.group.world > 1 and s["patch_recall"] else None
         others = group.others(q, key) if group is not None else None  # the whole batch's recall, as one process
         return losses.patch_nn_loss_by_key(q, key, data.pools, data.patch_size, s["patch_margin"], s["patch_recall"],
                                            int(s["patch_pool"]), self.gen, total=total, others=others,
-                                           world=group.world if group is not None else 1)
+                                           world=group.world if group is not None else 1, memory=data.recall_memory)
 
     def variation_loss(self, G, data: LevelData, b: Batch, fake: torch.Tensor, x: torch.Tensor,
                        base: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

@@ -79,7 +79,8 @@ def path_params(context, s, fps: float, target_name: str | None) -> tuple[dict, 
     """The ``path`` and ``seconds`` of a Follow request (empty without it) and the frame the result starts at (None:
     where Generate puts it). A curve object: its points in metres, timed by the scene's frame range (from its
     first frame), the Seconds field or the gait's own speed. Any other object keyed along a path (e.g. an empty):
-    its keyed positions are timed waypoints, the result starting at its first key."""
+    its animated location from its first key to its last is the timed path, the result starting at its first
+    key."""
     if not s.follow_curve:
         return {}, None
     if s.loop:

@@ -84,6 +84,10 @@ def add_path_args(p) -> None:
     g.add_argument("--facing", metavar="path|DEG|X,Y",
                    help="with --path: face along the path (default), a fixed direction (degrees counter-clockwise "
                         "from +X) or a floor point X,Y")
+    g.add_argument("--ease", type=float, metavar="S",
+                   help="with --path: spread the path's speed changes (stops, starts) over S seconds, so the body "
+                        "slows down and speeds up instead of stopping dead; it is then up to ~S x speed / 5 off "
+                        "the path's timing (reported as ease.shift_cm in the output's metadata)")
 
 
 def add_root_arg(p) -> None:
@@ -110,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                       labels=args.labels, noise=args.noise, audio=args.audio, wavlm=args.wavlm,
                       cleanup=not args.no_cleanup, loop=args.loop, cycles=args.cycles, keys=args.keys,
                       key_frames=args.key_frames, key_root=args.key_root, mapping=args.mapping, root=args.root,
-                      path=args.path, speed=args.speed, facing=args.facing, device=args.device)
+                      path=args.path, speed=args.speed, facing=args.facing, ease=args.ease, device=args.device)
     print_written(result)
     return 0
 

@@ -174,8 +174,9 @@ def test_follow_curve_walks_the_circle_in_the_scene_frames(model_prefs):
 
 @pytest.mark.timeout(180)
 def test_follow_an_empty_keyed_at_waypoints(model_prefs):
-    """An empty keyed at three frames is a timed path: the result starts at its first key and the pelvis is near each
-    waypoint at its frame; an object with one location key is refused before any job starts."""
+    """An empty keyed at three frames is a timed path, sampled at every frame between its first and last key (the
+    keys' Bezier easing kept, not straight lines between the keys): the result starts at its first key and the
+    pelvis is near each waypoint at its frame; an object with one location key is refused before any job starts."""
     scene = bpy.context.scene
     scene.render.fps, scene.frame_start, scene.frame_end, scene.frame_current = 30, 1, 250, 40
     marker = bpy.data.objects.new("Waypoints", None)
@@ -184,6 +185,12 @@ def test_follow_an_empty_keyed_at_waypoints(model_prefs):
     for frame, (x, y) in keys.items():
         marker.location = (x, y, 0.0)
         marker.keyframe_insert("location", frame=frame)
+    points, times, first = addon_module("direct").keyed_waypoints(bpy.context, marker, 30.0)
+    assert first == 10 and len(points) == len(times) == 181 and times[-1] == pytest.approx(6.0)
+    scene.frame_set(25)
+    eased_x = marker.matrix_world.translation.x  # Bezier keys ease in: behind the straight line's 0.5 m
+    scene.frame_set(40)
+    assert points[15][0] == pytest.approx(eased_x, abs=1e-5) and eased_x < 0.5 - 0.1
     bpy.ops.object.select_all(action="DESELECT")
     bpy.context.view_layer.objects.active = None
     s = bpy.context.window_manager.mrgen_new
