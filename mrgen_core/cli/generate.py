@@ -86,7 +86,7 @@ def add_path_args(p) -> None:
                         "from +X) or a floor point X,Y")
     g.add_argument("--ease", type=float, metavar="S",
                    help="with --path: spread the path's speed changes (stops, starts) over S seconds, so the body "
-                        "slows down and speeds up instead of stopping dead; it is then up to ~S x speed / 5 off "
+                        "slows down and speeds up instead of stopping dead; it is then up to ~0.09 x S x speed off "
                         "the path's timing (reported as ease.shift_cm in the output's metadata)")
 
 

@@ -28,9 +28,10 @@
 # it: patch_recall 6 alone gave the dance 41 %). Coverage 87.8 -> 91.8 % (dance 67 -> 100 %, salsa 73 -> 78 %, walk
 # 92 -> 95 %), 7-label schedules 96.8 -> 95.8 %.
 #
-# Last run: 2026-12-07, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 641 s (another training beside it), 10
-# levels, 7.6 MB, bit for bit (all 218 tensors) the model `benchmarks/bench_shipped.py --train` made with these
-# settings (674 s, another training beside it).
+# Last run: 2026-12-07, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 651 s alone (641 s with another training
+# beside it; the machine ran about a quarter slower than on 2026-12-06, when this recipe without the recall memory
+# took 510-566 s; the memory itself costs no time measurable here), 10 levels, 7.6 MB, bit for bit (all 218 tensors)
+# the model `benchmarks/bench_shipped.py --train` made with these settings.
 # Sampled with noise at every level (`--noise auto`: a path-controlled model's steps come from it;
 # training/PROFILE.md, "Path control"). Label accuracy 100 % (5 samples per label, `benchmarks/bench_train.py`'s
 # measure, all 7 labels); label schedules cycling through all 7 labels: 95.8 % of frames nearest to their own
