@@ -92,8 +92,8 @@ class MRGEN_Settings(bpy.types.PropertyGroup):
                                            "the path (the model-agnostic warp), feet cleaned up")
     path_curve: StringProperty(name="Curve", default="",
                                description="The curve object to follow, or an object keyed along the path (e.g. an "
-                                           "empty: its animated location between its first and last key, easing included, is the timed "
-                                           "path; Timing is then its keys)")
+                                           "empty: its animated location between its first and last key, easing "
+                                           "included, is the timed path; Timing is then its keys)")
     path_timing: EnumProperty(name="Timing", default="scene", items=[
         ("scene", "Scene frames", "Walk the curve from the scene's first to its last frame"),
         ("seconds", "Seconds", "Walk the curve in Seconds"),

@@ -174,6 +174,19 @@ def ease_timing(distance: np.ndarray, seconds: float, fps: float) -> np.ndarray:
     return distance[0] + (out * (span / out[-1]) if out[-1] > 0 else out)
 
 
+def check_ease(ease) -> float:
+    """``--ease`` in seconds (None: 0); MrgenError unless a number from 0 to :data:`MAX_EASE`."""
+    if ease is None:
+        return 0.0
+    try:
+        value = float(ease)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (0 <= value <= MAX_EASE):
+        raise MrgenError(f"--ease must be 0-{MAX_EASE:g} seconds, got {ease}")
+    return value
+
+
 def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = None,
          speed: float | None = None, natural: float | None = None, ease: float = 0.0) -> PathPlan:
     """Time ``path`` (an untimed one by ``seconds``, ``speed`` or ``natural``, the gait's own speed, default the
@@ -190,8 +203,7 @@ def plan(path: FloorPath, stats: GaitStats, fps: float, seconds: float | None = 
         raise MrgenError(f"--speed must be positive, got {speed}")
     if seconds is not None and not (0 < seconds < math.inf):
         raise MrgenError(f"--seconds must be positive, got {seconds}")
-    if not (0 <= ease <= MAX_EASE):
-        raise MrgenError(f"--ease must be 0-{MAX_EASE:g} seconds, got {ease}")
+    ease = check_ease(ease)
     notes = []
     if path.times is None:
         if speed is None and seconds is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -278,24 +277,10 @@ def generate(model: PathLike, outputs: Sequence[PathLike], *, seconds: float | N
     return result
 
 
-def _check_ease(ease) -> float:
-    """``--ease`` in seconds (None: 0), MrgenError unless a number in 0-:data:`~mrgen_core.path_follow.MAX_EASE`."""
-    from .path_follow import MAX_EASE
-
-    if ease is None:
-        return 0.0
-    try:
-        value = float(ease)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (0 <= value <= MAX_EASE):
-        raise MrgenError(f"--ease must be 0-{MAX_EASE:g} seconds, got {ease}")
-    return value
-
-
 def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, ease, seed, labels, noise, audio, cleanup,
                  loop, keys, mapping, root, device, models, progress, should_stop) -> MotionFiles:
     """generate with ``path``: checked before any work, then :func:`mrgen_core.path_follow.follow`."""
+    from .path_follow import check_ease, follow
     from .paths import parse_facing, read_path
 
     for flag, given in (("--loop", loop), ("--keys", keys), ("--audio", audio), ("--frames", frames is not None),
@@ -303,10 +288,9 @@ def _follow_path(model, outputs, path, *, seconds, frames, speed, facing, ease, 
         if given:
             raise MrgenError(f"--path cannot be combined with {flag}")
     face = parse_facing(facing)
-    ease = _check_ease(ease)
+    ease = check_ease(ease)
     floor = read_path(path, mapping=mapping or None)
     _check_schedules(labels=labels)  # a bad schedule is refused before the model loads
-    from .path_follow import follow
 
     report = checked(progress, should_stop)
     report(0.0, "loading model")
