@@ -24,6 +24,8 @@ MAX_FRAMES = 216_000
 MAX_SECONDS = 3600.0
 #: Variations one ``generate`` / ``blend`` may write (made and written in batches of ``NUM_BATCH``).
 MAX_NUM = 1000
+#: Longest easing of a path's speed changes (``generate --path --ease``), seconds.
+MAX_EASE = 10.0
 NUM_BATCH = 8
 #: Largest absolute axis-angle component (radians) and root translation (metres) a motion may hold.
 MAX_ANGLE = 1e4

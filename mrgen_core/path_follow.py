@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from . import features as feat
+from . import features as feat, limits
 from .cleanup import _runs, cleanup_feet
 from .clip_codes import label_indices, public_labels
 from .contacts import foot_contacts, joint_speed
@@ -51,8 +51,6 @@ ABSURD_SPEED = 12.0  # m/s
 MIN_TRAVEL_SPEED = 0.15
 #: A path that stands still (slower than MIN_TRAVEL_SPEED) this long (s) for a label whose clips never do is warned.
 STOP_SECONDS = 0.5
-#: Longest easing of a path's speed changes (``--ease``), seconds.
-MAX_EASE = 10.0
 #: The trained route hands over to the warp where the model, steered, still faces this far (degrees, on average)
 #: from the wanted facing: the nudge would have to turn the whole body that much.
 MAX_NUDGE_DEGREES = 30.0
@@ -175,15 +173,15 @@ def ease_timing(distance: np.ndarray, seconds: float, fps: float) -> np.ndarray:
 
 
 def check_ease(ease) -> float:
-    """``--ease`` in seconds (None: 0); MrgenError unless a number from 0 to :data:`MAX_EASE`."""
+    """``--ease`` in seconds (None: 0); MrgenError unless a number from 0 to :data:`mrgen_core.limits.MAX_EASE`."""
     if ease is None:
         return 0.0
     try:
         value = float(ease)
     except (TypeError, ValueError):
         value = math.nan
-    if not (0 <= value <= MAX_EASE):
-        raise MrgenError(f"--ease must be 0-{MAX_EASE:g} seconds, got {ease}")
+    if not (0 <= value <= limits.MAX_EASE):
+        raise MrgenError(f"--ease must be 0-{limits.MAX_EASE:g} seconds, got {ease}")
     return value
 
 

@@ -337,7 +337,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 }
 _RANGES = {"seed": (-2**63, 2**63 - 1), "steps": (0, 100_000), "delay": (0.0, 60.0), "switch_level": (0, 1000),
            "keep_levels": (0, 1000), "procs": (0, 1 << 16), "cycles": (1, 100_000),
-           "speed": (0.0, 100.0), "ease": (0.0, 10.0)}
+           "speed": (0.0, 100.0), "ease": (0.0, limits.MAX_EASE)}
 
 
 def _is(value, kind: str) -> bool:
