@@ -337,6 +337,7 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--genmm-seed", type=int, default=0)
     ap.add_argument("--no-genmm", action="store_true", help="score only the mrgen models")
+    ap.add_argument("--genmm-only", action="store_true", help="score only GenMM (no mrgen model is trained or scored)")
     ap.add_argument("--work", default=None, help="folder for the clips, samples and eval files (default: temp)")
     ap.add_argument("--json", default=None, help="append result rows (JSON lines) to this file")
     ap.add_argument("--report", default=None, metavar="RESULTS.jsonl",
@@ -356,6 +357,8 @@ def main(argv=None) -> int:
         overrides = dict(parse_setting(kv, args.preset) for kv in args.set)
     except MrgenError as e:
         ap.error(str(e))
+    if args.no_genmm and args.genmm_only:
+        ap.error("--no-genmm and --genmm-only leave nothing to run")
     genmm = None
     if not args.no_genmm:
         if not args.genmm:
@@ -380,7 +383,7 @@ def main(argv=None) -> int:
             done_genmm.add(spec["genmm"])
             row = run_genmm(spec["genmm"], clips, work, genmm, python, args.samples, args.genmm_seed, log)
             emit(dict(bench=spec["genmm"], machine=info, **row), args.json)
-        for seed in (args.seed if "model" not in spec else [0]):
+        for seed in ([] if args.genmm_only else args.seed if "model" not in spec else [0]):
             for row in run_mrgen(name, spec, clips, models, args.preset, seed, args.samples, work, log,
                                  overrides):
                 emit(dict(bench=name, machine=info, **row), args.json)

@@ -49,6 +49,17 @@ def test_yaw_rate_of_a_steady_turn(rate):
     assert yaw_rate(axis_angle_to_matrix(m60.poses[:, 0]), 60.0).mean() == pytest.approx(rate, abs=0.02)
 
 
+@pytest.mark.parametrize("rate", [17.5, -20.0])
+def test_yaw_rate_of_a_fast_spin_is_not_aliased(rate):
+    """A spin of more than half a turn over the 0.2 s span (900 deg/s; the CMU salsa follower's reach 1,100) is
+    measured as the spin it is: each frame's heading change is unwrapped before they are summed, where wrapping the
+    change over the whole span turned it into a spin the other way (17.5 rad/s came out as about -13.9)."""
+    m = turning_walk(rate)
+    got = yaw_rate(axis_angle_to_matrix(m.poses[:, 0]), m.fps)
+    assert got.mean() == pytest.approx(rate, abs=0.05)
+    np.testing.assert_allclose(got, rate, atol=0.3)
+
+
 def test_fair_features_ignore_the_heading_but_see_the_turning():
     walk = synthetic_walk(150)
     straight = motion_features(walk)

@@ -79,10 +79,13 @@ def yaw_rate(root_rotmats: np.ndarray, fps: float, span: float = YAW_RATE_SPAN) 
     """Yaw rate (T,) in rad/s: the rate of change of the heading that :func:`remove_heading` removes,
     counter-clockwise seen from above positive, over ``span`` seconds around each frame.
 
-    Frame ``t``: the heading change from frame ``t-k`` to ``t+k`` (wrapped to (-pi, pi]) over the time between them,
+    Frame ``t``: the heading change from frame ``t-k`` to ``t+k`` over the time between them,
     ``k = max(1, round(span * fps / 2))`` (indices clamped at the ends), times the smaller forward-axis horizontal
     length of the two frames, so the rate fades out where the heading is undefined (lying face up or down) instead
-    of jumping. Tilting and rolling without turning give 0. A single frame has no rate (0).
+    of jumping. The change is the sum of the frame-to-frame changes, each wrapped to (-pi, pi], so a spin of any
+    speed up to half a turn per frame is measured as it is (wrapping the change over the whole span instead would
+    alias a spin faster than half a turn per span, 900 deg/s at the default span, into a spin the other way).
+    Tilting and rolling without turning give 0. A single frame has no rate (0).
     """
     yaw, weight = heading_and_weight(root_rotmats)
     n = len(yaw)
@@ -91,7 +94,8 @@ def yaw_rate(root_rotmats: np.ndarray, fps: float, span: float = YAW_RATE_SPAN) 
     k = max(1, round(span * fps / 2))
     t = np.arange(n)
     hi, lo = np.minimum(t + k, n - 1), np.maximum(t - k, 0)
-    turn = np.angle(np.exp(1j * (yaw[hi] - yaw[lo])))
+    heading = np.concatenate([[0.0], np.cumsum(np.angle(np.exp(1j * np.diff(yaw))))])  # unwrapped
+    turn = heading[hi] - heading[lo]
     return turn * np.minimum(weight[hi], weight[lo]) * fps / (hi - lo)
 
 
