@@ -26,7 +26,8 @@
 # patch loss's recall term counts a real patch as covered when a generated patch of the last 8 steps came near it,
 # so the one crop a step gives the 7 s dance clip is no longer pulled towards all of the clip at once (which blurred
 # it: patch_recall 6 alone gave the dance 41 %). Coverage 87.8 -> 91.8 % (dance 67 -> 100 %, salsa 73 -> 78 %, walk
-# 92 -> 95 %), 7-label schedules 96.8 -> 95.8 %.
+# 92 -> 95 %), 7-label schedules 96.8 -> 95.8 %. With the fair features' yaw rate unaliased (2026-12-07; PROFILE.md,
+# "The salsa's spins"): 95.9 %, salsa 94 %. recall_memory 4 covers 97.1 % but follows paths worse: not used.
 #
 # Last run: 2026-12-07, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 651 s alone (641 s with another training
 # beside it; the machine ran about a quarter slower than on 2026-12-06, when this recipe without the recall memory
