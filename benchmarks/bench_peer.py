@@ -5,7 +5,7 @@ is in this repository and nothing is downloaded: point the benchmark at a local 
 dependencies (torch, unfoldNd, pyyaml, tqdm, imageio), e.g.
 
     git clone https://github.com/wyysf-98/GenMM /tmp/GenMM && git -C /tmp/GenMM checkout fae65cd
-    python -m venv /tmp/genmm-venv && /tmp/genmm-venv/bin/pip install torch unfoldNd pyyaml tqdm imageio
+    python -m venv /tmp/genmm-venv && /tmp/genmm-venv/bin/pip install torch==2.13.0 unfoldNd pyyaml tqdm imageio
     export GENMM_DIR=/tmp/GenMM GENMM_PYTHON=/tmp/genmm-venv/bin/python
     .venv/bin/python benchmarks/bench_peer.py --bench single cmu131 --models /tmp/models \
         --json benchmarks/results/peer.jsonl
@@ -255,13 +255,15 @@ def report(rows: list[dict]) -> str:
         "",
         "```sh",
         "git clone https://github.com/wyysf-98/GenMM /tmp/GenMM && git -C /tmp/GenMM checkout fae65cd",
-        "python -m venv /tmp/genmm-venv && /tmp/genmm-venv/bin/pip install torch unfoldNd pyyaml tqdm imageio",
+        "python -m venv /tmp/genmm-venv && /tmp/genmm-venv/bin/pip install torch==2.13.0 unfoldNd pyyaml tqdm imageio",
         "export GENMM_DIR=/tmp/GenMM GENMM_PYTHON=/tmp/genmm-venv/bin/python   # or --genmm DIR --genmm-python PY",
         ".venv/bin/python benchmarks/bench_peer.py --bench single cmu131 cmu131u --seed 0 1 2 3 "
         "--models /tmp/models \\",
         "    --json benchmarks/results/peer.jsonl           # trains missing models into /tmp/models, one at a time",
         ".venv/bin/python benchmarks/bench_peer.py --no-genmm --bench shipped --samples 10 "
         "--json benchmarks/results/peer.jsonl",
+        ".venv/bin/python benchmarks/bench_peer.py --genmm-only --bench single cmu131 "
+        "--json new.jsonl   # GenMM's rows alone (e.g. after a metric change)",
         ".venv/bin/python benchmarks/bench_peer.py --report benchmarks/results/peer.jsonl   # rewrites this section",
         "```",
         "",
