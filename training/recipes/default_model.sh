@@ -29,10 +29,11 @@
 # 92 -> 95 %), 7-label schedules 96.8 -> 95.8 %. With the fair features' yaw rate unaliased (2026-12-07; PROFILE.md,
 # "The salsa's spins"): 95.9 %, salsa 94 %. recall_memory 4 covers 97.1 % but follows paths worse: not used.
 #
-# Last run: 2026-12-07, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 651 s alone (641 s with another training
-# beside it; the machine ran about a quarter slower than on 2026-12-06, when this recipe without the recall memory
-# took 510-566 s; the memory itself costs no time measurable here), 10 levels, 7.6 MB, bit for bit (all 218 tensors)
-# the model `benchmarks/bench_shipped.py --train` made with these settings.
+# Last run: 2026-12-07 05:58 UTC, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 728 s alone, bit for bit (all 218
+# tensors) the shipped model (02:40 UTC: 651 s alone, 641 s with another training beside it; on 2026-12-06 this
+# recipe without the recall memory took 510-566 s; the memory itself costs no time measurable here: the machine's
+# speed moves from day to day), 10 levels, 7.6 MB, the same weights as `benchmarks/bench_shipped.py --train` makes
+# with these settings.
 # Sampled with noise at every level (`--noise auto`: a path-controlled model's steps come from it;
 # training/PROFILE.md, "Path control"). Label accuracy 100 % (5 samples per label, `benchmarks/bench_train.py`'s
 # measure, all 7 labels); label schedules cycling through all 7 labels: 95.8 % of frames nearest to their own
