@@ -140,7 +140,12 @@ def _nearest(q: torch.Tensor, pool: torch.Tensor, size: int) -> tuple[torch.Tens
 def patch_nn_loss_patches(q: torch.Tensor, pool: torch.Tensor, size: int, margin: float = 0.0,
                           recall: float = 0.0) -> torch.Tensor:
     """:func:`patch_nn_loss` on generated patches already cut, ``q`` (Q, C*size)."""
-    to_real, to_fake = _nearest(q, pool, size)
+    return _nn_terms(*_nearest(q, pool, size), margin, recall)
+
+
+def _nn_terms(to_real: torch.Tensor, to_fake: torch.Tensor, margin: float, recall: float) -> torch.Tensor:
+    """The patch loss from :func:`_nearest`'s distances: generated patches near real ones, plus ``recall`` times
+    real patches near generated ones, each beyond ``margin``."""
     loss = F.relu(to_real - margin).mean()
     if recall:
         loss = loss + recall * F.relu(to_fake - margin).mean()
@@ -188,10 +193,7 @@ def patch_nn_loss_by_key(q: torch.Tensor, key: torch.Tensor, pools: dict, size: 
         if others is None:
             if recall and memory is not None:
                 near = memory.cover(k, near, pick, pools[k].shape[0])
-            loss = F.relu(to_real - margin).mean()
-            if recall:
-                loss = loss + recall * F.relu(near - margin).mean()
-            total = total + loss * (len(sel) / len(key))
+            total = total + _nn_terms(to_real, near, margin, recall) * (len(sel) / len(key))
             continue
         total = total + F.relu(to_real - margin).mean() * (len(sel) / len(key))
         if recall:

@@ -266,6 +266,8 @@ class Trainer:
             g.requires_grad_(i == level)
             d.requires_grad_(i == level)
         data = LevelData(model, level)
+        if int(s.get("recall_memory", 0)):
+            data.recall_memory = losses.RecallMemory(int(s["recall_memory"]))
         if level > 0:
             data.make_rec_below(model)
         opt_g = torch.optim.Adam(model.generators[level].parameters(), lr=s["lr_g"], betas=tuple(s["betas"]),
@@ -415,8 +417,6 @@ class Trainer:
             total = losses.sample_recall_loss(fake, own, data.patch_size, s["patch_margin"], s["sample_recall"])
         q = losses.patches(fake, data.patch_size)  # (B * P, C * size), crop by crop
         key = data.patch_keys(b, q.shape[0] // len(fake), len(model.labels))
-        if int(s.get("recall_memory", 0)) and data.recall_memory is None:
-            data.recall_memory = losses.RecallMemory(int(s["recall_memory"]))
         group = self.group if self.group is not None and self.group.world > 1 and s["patch_recall"] else None
         others = group.others(q, key) if group is not None else None  # the whole batch's recall, as one process
         return losses.patch_nn_loss_by_key(q, key, data.pools, data.patch_size, s["patch_margin"], s["patch_recall"],
