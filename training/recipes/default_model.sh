@@ -29,8 +29,9 @@
 # 92 -> 95 %), 7-label schedules 96.8 -> 95.8 %. With the fair features' yaw rate unaliased (2026-12-07; PROFILE.md,
 # "The salsa's spins"): 95.9 %, salsa 94 %. recall_memory 4 covers 97.1 % but follows paths worse: not used.
 #
-# Last run: 2026-12-07 05:58 UTC, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 728 s alone, bit for bit (all 218
-# tensors) the shipped model (02:40 UTC: 651 s alone, 641 s with another training beside it; on 2026-12-06 this
+# Last run: 2026-12-07 08:30 UTC, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 515 s alone, bit for bit (all 218
+# tensors) the shipped model (05:58 UTC: 728 s alone, 02:40 UTC: 651 s alone, on a slower machine: training/PROFILE.md,
+# "The crop length"; 641 s with another training beside it; on 2026-12-06 this
 # recipe without the recall memory took 510-566 s; the memory itself costs no time measurable here: the machine's
 # speed moves from day to day), 10 levels, 7.6 MB, the same weights as `benchmarks/bench_shipped.py --train` makes
 # with these settings.
