@@ -279,7 +279,7 @@ def report(rows: list[dict]) -> str:
         "coverage weighted by their windows (GenMM has no labels: its samples against all clips; cmu131u is the "
         "same clips unlabelled, which `default` learns with clip codes: each clip under a label of its own, each "
         "free sample visiting every clip in turn, scored like GenMM's against all clips). GenMM fae65cd stops on the shipped model's 12 clips (its coarsest level is "
-        "shorter than one 11-frame patch for the 43-frame jump, with either coarse-level setting of its config), "
+        "shorter than one 11-frame patch for the 43-frame run, with either coarse-level setting of its config), "
         "so that row has no peer. *fair*: heading "
         "removed, turning (yaw rate) kept, mrgen's default; *literal*: GANimator's features, which published "
         "figures (GANimator 97.2 % / 1.29 global / 1.19 local on its own data) use. mrgen rows as `mrgen generate` "
