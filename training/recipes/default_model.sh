@@ -30,11 +30,10 @@
 # "The salsa's spins"): 95.9 %, salsa 94 %. recall_memory 4 covers 97.1 % but follows paths worse: not used.
 #
 # Last run: 2026-12-07 08:30 UTC, torch 2.13.0 CPU, one thread, AMD EPYC 2 cores: 515 s alone, bit for bit (all 218
-# tensors) the shipped model (05:58 UTC: 728 s alone, 02:40 UTC: 651 s alone, on a slower machine: training/PROFILE.md,
-# "The crop length"; 641 s with another training beside it; on 2026-12-06 this
-# recipe without the recall memory took 510-566 s; the memory itself costs no time measurable here: the machine's
-# speed moves from day to day), 10 levels, 7.6 MB, the same weights as `benchmarks/bench_shipped.py --train` makes
-# with these settings.
+# tensors) the shipped model and the model `benchmarks/bench_shipped.py --train` makes with these settings; 10 levels,
+# 7.6 MB. Earlier the same day, on a slower machine, the same weights took 651 s (02:40 UTC) and 728 s (05:58 UTC)
+# alone, 641 s beside another training (training/PROFILE.md, "The crop length"); the recall memory costs no time
+# measurable here.
 # Sampled with noise at every level (`--noise auto`: a path-controlled model's steps come from it;
 # training/PROFILE.md, "Path control"). Label accuracy 100 % (5 samples per label, `benchmarks/bench_train.py`'s
 # measure, all 7 labels); label schedules cycling through all 7 labels: 95.8 % of frames nearest to their own
