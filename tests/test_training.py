@@ -62,8 +62,9 @@ def test_generator_learns_to_reconstruct_its_clip(walk):
     assert (rec0 - real0).abs().mean() < 0.5 * real0.abs().mean()
 
 
-@pytest.mark.parametrize("extra", [{}, {"label_mix": 0.5, "sample_recall": 3.0, "recall_memory": 4}],
-                         ids=["plain", "label-mix-and-recall-memory"])
+@pytest.mark.parametrize("extra", [{}, {"label_mix": 0.5, "sample_recall": 3.0, "recall_memory": 4, "end_crops": 0.2,
+                                         "patch_end": 3.0}],
+                         ids=["plain", "label-mix-recall-memory-clip-ends"])
 def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path, extra):
     """Stopping mid-run (as Ctrl-C does) and resuming gives exactly the weights and samples of a run that never
     stopped: RNG, optimiser states, level, step and the bank (and the mixed-label entries and the recall memory) are
@@ -278,6 +279,47 @@ def test_batch_and_generator_inputs(walk, run_clip):
             assert (a is None) == (c is None) == (level == 0 and name != "mix_control"), name
             if a is not None:
                 assert torch.equal(a.data, c.data) and torch.equal(a.lengths, c.lengths), name
+
+
+def test_end_crops_and_the_end_channel_tie_a_crop_at_its_clips_end_to_that_end(walk, run_clip):
+    """``end_crops``: that share of the crops ends where its clip ends (0 draws nothing more from the RNG, so
+    models trained without it are made as before). ``patch_end``: every real patch, and every generated crop, carries
+    how near it lies to its clip's end (the weight on the last frame, 1/e of it ``patch_end_seconds`` before), so
+    patch matching pairs a crop at a clip's end with that end rather than with the clip's middle."""
+    assert get_preset("default")["end_crops"] == 0 and get_preset("default")["patch_end"] == 0  # opt-in
+    s = get_preset("tiny")
+    gen = torch.Generator().manual_seed(0)
+    model = prepare([walk, run_clip], s, label_per_clip=["walk", "run"], generator=gen)
+    trainer = Trainer(model, s, gen, torch.device("cpu"))
+    level = model.num_levels - 1
+    data, _, _ = trainer.start_level(level, None)
+    m, crop = model.margin, int(s["crop"])
+    state = gen.get_state()
+    plain = sample_batch(data, 64, crop, m, gen)
+    gen.set_state(state)
+    assert torch.equal(sample_batch(data, 64, crop, m, gen, end_crops=0.0).frames, plain.frames)
+    at_end = lambda b: b.frames[:, -1] == data.n[b.clip] - 1  # noqa: E731
+    assert at_end(plain).float().mean() < 0.2
+    assert bool(at_end(sample_batch(data, 64, crop, m, gen, end_crops=1.0)).all())
+    half = at_end(sample_batch(data, 400, crop, m, gen, end_crops=0.5)).float().mean()
+    assert 0.4 < half < 0.65
+
+    data.make_pools(model, 4)
+    width = data.pools[0].shape[1]
+    data.pools.clear()
+    data.make_pools(model, 4, end=2.0, end_seconds=0.5)
+    assert data.pools[0].shape[1] == width + 4  # one more channel, 4 frames a patch
+    b = sample_batch(data, 8, crop, m, gen, end_crops=1.0)
+    ch = data.end_channel(b.clip, b.frames)[:, 0]  # (B, n)
+    frames = round(0.5 * model.level_fps(level))
+    assert torch.allclose(ch[:, -1], torch.tensor(2.0)) and bool((ch[:, 1:] >= ch[:, :-1]).all())
+    assert torch.allclose(ch[:, -1 - frames], torch.tensor(2.0 / np.e), rtol=0.1)
+    # the walk's real patches carry it: the weight on its last frame, fading towards its start
+    walk_patches = data.clip_patches[0].reshape(-1, width // 4 + 1, 4)[:, -1]  # (P, 4) the channel per patch
+    assert torch.allclose(walk_patches[-1, -1], torch.tensor(2.0))
+    n = int(data.n[0])
+    assert torch.allclose(walk_patches[0, 0], torch.tensor(2.0 * np.exp(-(n - 1) / data.end_frames), dtype=torch.float32), rtol=1e-4)
+    assert walk_patches[0, 0] < 0.1 < walk_patches[-1, 0]
 
 
 def test_steady_travel_crops_average_the_path_control_and_keep_the_labels(walk, run_clip):

@@ -235,6 +235,8 @@ class LevelData:
         self.pools: dict = {}  # real patches a generated crop is compared with, by pool key
         self.clip_patches: list = []  # ... of each clip
         self.patch_size = 0
+        self.end_weight = 0.0  # the end channel's weight in patch matching (``patch_end``; 0: none) ...
+        self.end_frames = 1.0  # ... and its length scale, in this level's frames
         self.recall_memory: losses.RecallMemory | None = None  # recall over the last steps (``recall_memory``)
         self.pool_key: list = []  # pool key of each clip (its dominant label; one pool when unlabelled)
         # label mixing (``label_mix`` > 0): per clip, controls whose label switches mid-sequence (at this level) and,
@@ -243,10 +245,11 @@ class LevelData:
         self.mix_bank = None
         self.mix_per_clip = 0
 
-    def make_pools(self, model: MotionModel, size: int, scale: float = 1.0) -> None:
+    def make_pools(self, model: MotionModel, size: int, scale: float = 1.0, end: float = 0.0,
+                   end_seconds: float = 1.0) -> None:
         """Real patches of ``size`` frames at this level, pooled by the clips' dominant label; with continuous
         control, each patch carries its control (times ``scale``) so a generated patch is matched to real patches
-        made under a similar control."""
+        made under a similar control; with ``end`` > 0, how near it lies to its clip's end (:meth:`end_channel`)."""
         keys = [dominant_label(c) for c in model.clips]
         self.pool_key = keys
         seqs = [self.real.data[:, o:o + n] for o, n in zip(self.real.offsets.tolist(), self.real.lengths.tolist())]
@@ -254,10 +257,23 @@ class LevelData:
             ctrl = [control_part(model, self.control.data[:, o:o + n], scale)
                     for o, n in zip(self.control.offsets.tolist(), self.control.lengths.tolist())]
             seqs = [torch.cat([x, c]) for x, c in zip(seqs, ctrl)]
+        self.end_weight = float(end)
+        if self.end_weight > 0:
+            level_fps = model.fps * float(self.n.sum()) / float(sum(model.clip_lengths))
+            self.end_frames = max(float(end_seconds) * level_fps, 1e-3)
+            seqs = [torch.cat([x, self.end_channel(torch.tensor([c]), torch.arange(n)[None])[0].to(x.device)])
+                    for c, (x, n) in enumerate(zip(seqs, self.n.tolist()))]
         self.patch_size = min(size, int(self.n.min()))  # a crop is never shorter than the shortest clip
         self.clip_patches = [losses.patches(x[None], self.patch_size) for x in seqs]
         for k in sorted(set(keys)):
             self.pools[k] = torch.cat([p for p, kk in zip(self.clip_patches, keys) if kk == k])
+
+    def end_channel(self, clip: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """(B, 1, n): how near frames (B, n) of clips (B,) lie to their clip's end, ``exp(-d / end_frames)`` times
+        the weight (1 on the last frame): patch matching then pairs a crop at a clip's end with that end."""
+        last = (self.n[clip] - 1)[:, None].to(frames.dtype)
+        d = (last - frames).clamp(min=0).to(torch.float32)[:, None]
+        return torch.exp(-d / self.end_frames) * self.end_weight
 
     def make_bank(self, model: MotionModel, bank_frames: int, generator: torch.Generator) -> None:
         """Random samples of the frozen levels below (per clip ~``bank_frames`` frames in all, at least one)."""
@@ -392,14 +408,17 @@ class Batch:
 
 
 def sample_batch(data: LevelData, batch: int, crop: int, margin: int, generator: torch.Generator,
-                 label_mix: float = 0.0) -> Batch:
+                 label_mix: float = 0.0, end_crops: float = 0.0) -> Batch:
     """Random crops: clip of each item (chance ~ its length), first frame, the frames with margins; with
-    ``label_mix`` > 0, about that share of the crops take a random mixed-label entry of their clip (its control
-    and, above level 0, its sample of the levels below)."""
+    ``end_crops`` > 0, about that share of them end where their clip ends; with ``label_mix`` > 0, about that
+    share take a random mixed-label entry of their clip (its control and, above level 0, its sample of the levels
+    below)."""
     n = int(min(crop, int(data.n.min())))
     weights = (data.n - n + 1).double()
     clip = torch.multinomial(weights, batch, replacement=True, generator=generator)
     start = (torch.rand(batch, generator=generator) * (data.n[clip] - n + 1)).long()
+    if end_crops > 0:
+        start = torch.where(torch.rand(batch, generator=generator) < float(end_crops), data.n[clip] - n, start)
     frames = start[:, None] + torch.arange(n)[None]
     padded = start[:, None] + torch.arange(-margin, n + margin)[None]
     mixed = None

@@ -72,6 +72,12 @@ _BASE = dict(
     vary_from=0.0,            # ... on the levels from this fraction of the pyramid up (0: all above level 0)
     patch_pool=2048,          # real patches compared per step at most (random subset beyond)
     patch_control=3.0,        # weight of continuous control channels in patch matching (matched with their control)
+    patch_end=0.0,            # weight of a channel in patch matching that says how near a patch lies to its clip's
+    patch_end_seconds=1.0,    # end (exp(-frames to the end / this long)): a generated crop that ends where its clip
+                              # does (the generator's quiet margin) is matched to, and recalls, the clip's own end
+    end_crops=0.0,            # share of the crops drawn to end where their clip ends (uniform starts give a clip's
+                              # last frames 1/crop of the crops its middle gets); with patch_end, a model learns how
+                              # its clips come to rest (training/PROFILE.md, "Clip ends")
     label_mix=0.25,           # share of generated training crops whose label switches mid-sequence (needs two
                               # labels): teaches the generator to follow a label schedule where it switches
     bank_frames=1200,         # frames of samples of the frozen levels below (per clip, at least one sample),

@@ -314,7 +314,8 @@ class Trainer:
         model, s = self.model, self.s
         G = model.generators[level]
         with record_function("batch"):
-            b = sample_batch(data, self.batch, int(s["crop"]), model.margin, self.gen, self.label_mix)
+            b = sample_batch(data, self.batch, int(s["crop"]), model.margin, self.gen, self.label_mix,
+                             float(s["end_crops"]))
             if self.steady > 0:
                 width = int(round(float(s["path_steady_seconds"]) * model.level_fps(level)))
                 steady_travel(b, self.steady, self.rec_batch, len(model.labels), width, self.gen)
@@ -408,9 +409,12 @@ class Trainer:
         continuous control, of a similar control), plus the per-sample recall of the crops that are a whole clip."""
         model, s = self.model, self.s
         if not data.pools:
-            data.make_pools(model, int(s["patch_size"]), float(s["patch_control"]))
+            data.make_pools(model, int(s["patch_size"]), float(s["patch_control"]), float(s["patch_end"]),
+                            float(s["patch_end_seconds"]))
         if model.control_spec.continuous:
             fake = torch.cat([fake, control_part(model, b.ctrl_fake, float(s["patch_control"]))], dim=1)
+        if data.end_weight > 0:
+            fake = torch.cat([fake, data.end_channel(b.clip, b.frames).to(fake.device)], dim=1)
         total = fake.new_zeros(())
         if s["sample_recall"]:
             own = [data.clip_patches[c] if w else None for c, w in zip(b.clip.tolist(), data.whole_crops(b).tolist())]
