@@ -270,7 +270,7 @@ class LevelData:
 
     def end_channel(self, clip: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """(B, 1, n): how near frames (B, n) of clips (B,) lie to their clip's end, ``exp(-d / end_frames)`` times
-        the weight (1 on the last frame): patch matching then pairs a crop at a clip's end with that end."""
+        the weight (all of it on the last frame): patch matching then pairs a crop at a clip's end with that end."""
         last = (self.n[clip] - 1)[:, None].to(frames.dtype)
         d = (last - frames).clamp(min=0).to(torch.float32)[:, None]
         return torch.exp(-d / self.end_frames) * self.end_weight
