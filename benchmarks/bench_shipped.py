@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -41,6 +42,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_peer import BENCHES, DATA, machine, mrgen  # noqa: E402
 
 RECIPE = REPO / "training" / "recipes" / "default_model.sh"
+#: what the recipe exports: torch's CPU kernels pinned to AVX2 (AVX-512 kernels round otherwise)
+RECIPE_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2"}
 SPEC = BENCHES["shipped"]
 SCHEDULE = "walk:0-4,jump:4-8,walk:8-12"
 SHARE = 0.75  # tests/test_default_model.py's threshold for the walk segments
@@ -67,6 +70,8 @@ def train(out: Path, changes: list[str], seed: int | None, codes: bool, procs: i
             *recipe_flags(), *[x for ch in changes for x in ("--set", ch)],
             *(["--seed", str(seed)] if seed is not None else []),
             *(["--procs", str(procs)] if procs is not None else []), "-o", out]
+    for key, value in RECIPE_ENV.items():  # the recipe's CPU kernels, for its weights bit for bit
+        os.environ.setdefault(key, value)
     t0 = time.perf_counter()
     mrgen(*args)
     return time.perf_counter() - t0

@@ -46,8 +46,9 @@ def loop_start(x: np.ndarray, contacts: np.ndarray, fps: float) -> int:
     """Where in a synthesised period (features ``x`` (T, C), normalised; predicted ``contacts`` (T, 4)) the loop's
     first frame is taken: any frame will do for a period, so the calmest one (least feature change and acceleration
     over a few frames) that is at least the foot cleanup's fade from any contact change, where the cleanup moves the
-    feet most, and away from the period's own start: every level of the pyramid has a frame boundary there, so the
-    kinks of the levels' linear upsampling line up and the motion is a little rougher there than elsewhere."""
+    feet most (where contacts change more often, as far from them as the period allows), and away from the period's
+    own start: every level of the pyramid has a frame boundary there, so the kinks of the levels' linear upsampling
+    line up and the motion is a little rougher there than elsewhere."""
     from .cleanup import BLEND_SECONDS
 
     x = np.asarray(x, dtype=np.float64)
@@ -63,11 +64,12 @@ def loop_start(x: np.ndarray, contacts: np.ndarray, fps: float) -> int:
     ok = np.minimum(idx, t - idx) > 3  # away from the period's own start
     on = np.asarray(contacts) > 0.5
     change = np.flatnonzero((on != np.roll(on, 1, axis=0)).any(axis=1))
-    if len(change):
+    if len(change) and ok.any():
         d = np.abs(idx[:, None] - change[None, :])
         near = np.minimum(d, t - d).min(axis=1)
-        calm = ok & (near > BLEND_SECONDS * fps)
-        ok = calm if calm.any() else ok
+        # more than a fade's length from every contact change or, where contacts change more often (a walk's
+        # four feet), as far from them as the period allows
+        ok &= near >= min(np.floor(BLEND_SECONDS * fps) + 1, near[ok].max())
     if not ok.any():
         return 0
     return int(idx[ok][np.argmin(score[ok])])

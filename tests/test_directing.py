@@ -74,6 +74,20 @@ def test_a_loop_runs_on_from_its_last_frame_into_its_first(model):
     assert abs((h[1] - h[0] + np.pi) % (2 * np.pi) - np.pi) < 0.01
 
 
+def test_a_loop_starts_as_far_from_contact_changes_as_its_period_allows():
+    # contacts change every 4 frames (a walk's four feet): no frame is a cleanup fade (6 frames) from every change;
+    # the calmest stretch of the features lies on a change (frame 32), so the calmest frame alone would seam there
+    t = 64
+    x = np.random.default_rng(0).normal(size=(t, 5))
+    x[29:36] = x[29]
+    contacts = ((np.arange(t) // 4) % 2 == 0)[:, None].repeat(4, axis=1).astype(float)
+    start = loops.loop_start(x, contacts, 30.0)
+    assert min(start % 4, 4 - start % 4) == 2, start  # as far from a change as these contacts allow
+    assert start in (30, 34)  # and the calmest of those frames
+    contacts[:] = 1.0  # no change at all: the calmest frame
+    assert loops.loop_start(x, contacts, 30.0) in (31, 32)
+
+
 def test_an_in_place_loop_stays_put_and_cycles_follow_the_label_period(model, tiny_model, tmp_path):
     period = label_period(model, "walk")
     assert 0.9 < period < 1.3  # a CMU walk stride (02_01: 1.1 s)
