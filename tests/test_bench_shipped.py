@@ -36,7 +36,9 @@ def test_the_bench_trains_the_recipe_as_it_stands(bench):
     assert flags[:2] == ["--preset", "default"] and "--path-control" in flags
     assert flags[flags.index("--procs") + 1] == "1" and flags[flags.index("--seed") + 1] == "0"
     sets = [flags[i + 1] for i, f in enumerate(flags) if f == "--set"]
-    assert "iterations=800" in sets and "label_codes=true" in sets and all("=" in s for s in sets)
+    assert "label_codes=true" in sets and "patch_end=10" in sets and all("=" in s for s in sets)  # past a line break
+    for key, value in bench.RECIPE_ENV.items():  # the CPU kernels the recipe pins, which --train sets too
+        assert f"{key}=${{{key}:-{value}}}" in text
     assert len({bench.code_of(c) for c in bench.SPEC["clips"]}) == len(bench.SPEC["clips"])  # one code per clip
 
 
