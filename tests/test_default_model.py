@@ -133,3 +133,20 @@ def test_every_label_stands_on_the_floor(model):
     for label in public_labels(model):
         feet = generate(model, 6.0, seed=0, labels=label)[0].joints()[:, list(FOOT_JOINTS), 2]
         assert feet.min() < 0.02, (label, feet.min())
+
+
+def test_the_shipped_run_keeps_its_limb_speeds_round_a_tight_circle(model):
+    """Steered round a 2 m circle at its clip's 2.44 m/s, the run (one straight 1.4 s clip) moves its limbs, relative
+    to the pelvis, no faster than 1.25x its clip's (95th percentiles), whichever route it takes: a candidate recipe
+    that covered its clips better flailed there at 1.8x, none of its windows like the clip's (training/PROFILE.md,
+    "Clip ends")."""
+    from mrgen_core.path_follow import fastest_joints, follow
+    from mrgen_core.paths import check_path
+
+    clip = next(m for m, c in zip(model.training_motions(), model.clips) if "002_03" in c["name"])
+    limit = 1.25 * np.percentile(fastest_joints(clip)[1], 95)
+    t = np.linspace(0, 10, 201)
+    circle = np.stack([2 * np.sin(1.22 * t), 2 - 2 * np.cos(1.22 * t)], axis=1)
+    for seed in range(3):
+        m = follow(model, check_path(circle.tolist(), t.tolist()), labels="run", seed=seed)[0][0]
+        assert np.percentile(fastest_joints(m)[1], 95) <= limit, (seed, m.meta["path_method"])
