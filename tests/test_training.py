@@ -96,6 +96,25 @@ def test_train_resume_equals_uninterrupted(walk, run_clip, tmp_path, extra):
         train([], tmp_path / "again.pt", resume=full, quiet=True)
 
 
+def test_a_run_saved_before_the_clip_end_settings_resumes(walk, tmp_path):
+    """A stopped run whose settings predate ``end_crops`` / ``patch_end`` (saved by an earlier mrgen) resumes with
+    both off, as it was trained, instead of failing on the missing keys."""
+    kw = dict(preset="tiny", seed=1, quiet=True, overrides=dict(iterations=4))
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    part = train([walk], tmp_path / "part.pt", should_stop=stop, **kw)
+    blob = torch.load(part, map_location="cpu", weights_only=True)
+    for key in ("end_crops", "patch_end", "patch_end_seconds"):
+        del blob["training"]["settings"][key]
+    torch.save(blob, part)
+    resumed = load_model(train([], tmp_path / "resumed.pt", resume=part, quiet=True))
+    assert resumed.trained_levels == resumed.num_levels
+
+
 def test_label_mix_switches_the_label_inside_a_sample(walk, run_clip):
     """Label mixing: each mixed entry's control carries the clip's own label on one side of a switch and the other
     label on the other; above level 0 the entries come with samples of the levels below; a step trains on them."""

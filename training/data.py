@@ -259,6 +259,8 @@ class LevelData:
             seqs = [torch.cat([x, c]) for x, c in zip(seqs, ctrl)]
         self.end_weight = float(end)
         if self.end_weight > 0:
+            # this level's frames per second of clip as its clips were resampled (within 0.4 % of
+            # model.level_fps; kept so that models trained with it stay bit for bit)
             level_fps = model.fps * float(self.n.sum()) / float(sum(model.clip_lengths))
             self.end_frames = max(float(end_seconds) * level_fps, 1e-3)
             seqs = [torch.cat([x, self.end_channel(torch.tensor([c]), torch.arange(n)[None])[0].to(x.device)])

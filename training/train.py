@@ -315,7 +315,7 @@ class Trainer:
         G = model.generators[level]
         with record_function("batch"):
             b = sample_batch(data, self.batch, int(s["crop"]), model.margin, self.gen, self.label_mix,
-                             float(s["end_crops"]))
+                             float(s.get("end_crops", 0.0)))  # absent from runs saved before it: off
             if self.steady > 0:
                 width = int(round(float(s["path_steady_seconds"]) * model.level_fps(level)))
                 steady_travel(b, self.steady, self.rec_batch, len(model.labels), width, self.gen)
@@ -409,8 +409,8 @@ class Trainer:
         continuous control, of a similar control), plus the per-sample recall of the crops that are a whole clip."""
         model, s = self.model, self.s
         if not data.pools:
-            data.make_pools(model, int(s["patch_size"]), float(s["patch_control"]), float(s["patch_end"]),
-                            float(s["patch_end_seconds"]))
+            data.make_pools(model, int(s["patch_size"]), float(s["patch_control"]), float(s.get("patch_end", 0.0)),
+                            float(s.get("patch_end_seconds", 1.0)))
         if model.control_spec.continuous:
             fake = torch.cat([fake, control_part(model, b.ctrl_fake, float(s["patch_control"]))], dim=1)
         if data.end_weight > 0:
