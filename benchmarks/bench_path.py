@@ -29,6 +29,7 @@ Usage::
     python benchmarks/bench_path.py --summary a.jsonl b.jsonl    # one line per model and label
     python benchmarks/bench_path.py MODEL.pt --recognise walk,hop   # is the label still recognised on a path?
     python benchmarks/bench_path.py MODEL.pt --label run --ease 2 --paths "line with a stop"   # generate --ease
+    python benchmarks/bench_path.py MODEL.pt --label walk --speed 1.15 --json results.jsonl   # paths at 1.15 m/s
 
 ``--recognise``: for each label, ``--num`` seeds of an unconstrained sample and of the line and the S-curve; a
 sample is recognised when its label's training clips are the nearest by local diversity (as
@@ -123,19 +124,30 @@ def fast_p99(motions) -> float:
 
 
 def plausible(sample, refs) -> float:
-    """Share (0-1) of the sample's (features (T, F)) coverage windows within the coverage threshold of a window of
-    one of the clips ``refs`` (features): coverage with the roles of sample and clips swapped."""
-    from mrgen_core.metrics.coverage import THRESHOLD, WINDOW, coverage_costs
+    """Share (0-1) of the sample's coverage windows near a window of the clips ``refs`` (features):
+    :func:`mrgen_core.metrics.coverage.plausible`."""
+    from mrgen_core.metrics.coverage import plausible as share
 
-    if len(sample) < WINDOW:
-        return float("nan")
-    best = np.min([coverage_costs(r, sample) for r in refs if len(r) >= WINDOW], axis=0)
-    return float(np.mean(best < THRESHOLD))
+    return share(sample, refs)
+
+
+def played_clips(model, label, motion) -> list[int] | None:
+    """Indices into :func:`label_clips` of the clips whose codes a path sample toured (its ``clip_tour``, where the
+    model chose them by the path's travel, :mod:`mrgen_core.path_codes`), else None."""
+    from mrgen_core.control import parse_schedule
+
+    tour = motion.meta.get("clip_tour")
+    if not tour:
+        return None
+    codes = {lab for _, _, lab in parse_schedule(tour)}
+    code_of = {c["name"]: model.labels[int(c["labels"][0])] for c in model.clips if c.get("labels") is not None}
+    return [i for i, m in enumerate(label_clips(model, label)) if code_of.get(m.name) in codes] or None
 
 
 def bench(model_path: str, name: str, label: str | None, seconds: float, num: int, ease: float = 0.0,
-          only: list[str] | None = None) -> list[dict]:
-    """Rows of the path table for ``model_path`` (``ease``: ``generate --ease``; ``only``: these paths alone)."""
+          only: list[str] | None = None, pace: float | None = None) -> list[dict]:
+    """Rows of the path table for ``model_path`` (``ease``: ``generate --ease``; ``only``: these paths alone;
+    ``pace``: the paths' speed (m/s) instead of the gait's)."""
     from mrgen_core import sampling
     from mrgen_core.metrics.coverage import coverage
     from mrgen_core.metrics.features import motion_features
@@ -158,6 +170,8 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             speed = float(np.mean([10.0 / m.meta["path_seconds"] for m in probe]))
         except Exception:  # noqa: BLE001 - a gait that hardly travels: every path is refused below
             speed = float(np.mean([root_speed(m) for m in free]))
+    if pace:
+        speed = float(pace)
     fastest_clip = max(root_speed(r) for r in refs)
     free_cov = float(np.mean([coverage(motion_features(m), ref_feats) for m in free]))
     free_plaus = float(np.mean([plausible(motion_features(m), ref_feats) for m in free]))
@@ -179,6 +193,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
         shifts = []
         errs, maxs, heads, skates, fastj, cads, speeds, covs, warns, done = [], [], [], [], [], [], [], [], [], []
         own, own_max, own_head, methods, steered, nudge, plaus = [], [], [], [], [], [], []
+        played, free_played = [], []
         for k in range(num):
             try:
                 motions, warnings = follow(model, path, labels=label, seed=k, ease=ease)
@@ -205,6 +220,10 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             speeds.append(root_speed(m))
             covs.append(coverage(motion_features(m), ref_feats))
             plaus.append(plausible(motion_features(m), ref_feats))
+            clips = played_clips(model, label, m)
+            if clips:  # coverage of the clips it toured, and of the same clips by the free sample of its seed
+                played.append(coverage(motion_features(m), [ref_feats[i] for i in clips]))
+                free_played.append(coverage(motion_features(free[k]), [ref_feats[i] for i in clips]))
             warns.extend(w for w in warnings if w not in warns)
         if ease:
             pname = f"{pname}, --ease {ease:g}" + (f" (up to {max(shifts):.0f} cm off its timing)" if shifts else "")
@@ -223,12 +242,15 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
                        speed=round(float(np.mean(speeds)), 3), coverage=round(float(np.mean(covs)), 4),
                        plausible=round(float(np.mean(plaus)), 4),
                        fast_p99=round(fast_p99(done), 2))
+        if played:
+            row.update(played_coverage=round(float(np.mean(played)), 4),
+                       free_played_coverage=round(float(np.mean(free_played)), 4), played_num=len(played))
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
 
 
-def recognise(model_path: str, labels: list[str], seconds: float, num: int) -> dict:
+def recognise(model_path: str, labels: list[str], seconds: float, num: int, pace: float | None = None) -> dict:
     """Share of samples whose nearest label (local diversity to each label's clips) is their own: free, on paths."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from bench_train import features_by_label, nearest_label
@@ -241,7 +263,7 @@ def recognise(model_path: str, labels: list[str], seconds: float, num: int) -> d
 
     out = {}
     for lab in labels:
-        paths = make_paths(GaitStats.of(model, lab).natural, seconds)
+        paths = make_paths(pace or GaitStats.of(model, lab).natural, seconds)
         free = [sampling.generate(model, seconds=seconds, labels=lab, seed=s, cleanup=False)[0] for s in range(num)]
         free = [nearest_label(m, by_label) == lab for m in free]
         on_path = [nearest_label(follow(model, paths[p], labels=lab, seed=s)[0][0], by_label) == lab
@@ -267,12 +289,16 @@ def report(rows: list[dict]) -> str:
         return cell
 
     def plausible_cell(r):
-        return f"; {f(100 * r['plausible'])} ({f(100 * r['free_plausible'])})" if "plausible" in r else ""
+        cell = f"; {f(100 * r['plausible'])} ({f(100 * r['free_plausible'])})" if "plausible" in r else ""
+        if "played_coverage" in r:  # a label of several clips, toured by the path's travel (path_codes)
+            cell += f"; of the clips played {f(100 * r['played_coverage'])} ({f(100 * r['free_played_coverage'])})"
+        return cell
 
     out = ["| model (label), gait speed | path | route | path error mean / max (cm) | heading error (deg) | model "
            "alone: path error mean / max (cm), heading (deg); steered (cm); nudge (deg) | foot skating (cm/s; "
            "clips') | fastest joint (m/s; clips', free; p99: 99th percentile over frames, where measured) | "
-           "cadence (/s; free) | coverage % (free); plausible windows %, where measured (free) |",
+           "cadence (/s; free) | coverage % (free); plausible windows %, where measured (free); coverage of the clips "
+           "it played, for a label of several clips (free sample of the seed, of the same clips) |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error_mean" not in r:
@@ -338,6 +364,7 @@ def main(argv=None) -> int:
     ap.add_argument("--recognise", metavar="LABELS", help="comma-separated labels: label recognition with a path")
     ap.add_argument("--ease", type=float, default=0.0, help="generate --ease S: the paths' speed changes eased")
     ap.add_argument("--paths", help="comma-separated path names: these alone (e.g. 'line with a stop')")
+    ap.add_argument("--speed", type=float, help="pace the paths at this speed (m/s) instead of the gait's")
     args = ap.parse_args(argv)
     if args.summary:
         print(summary([json.loads(line) for p in args.summary for line in Path(p).read_text().splitlines()
@@ -353,7 +380,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     if args.recognise:
-        res = recognise(args.model, args.recognise.split(","), args.seconds, args.num)
+        res = recognise(args.model, args.recognise.split(","), args.seconds, args.num, args.speed)
         for lab, r in res.items():
             print(f"{lab}: recognised free {100 * r['free']:.0f} %, on paths {100 * r['path']:.0f} %")
         n = len(res)
@@ -361,7 +388,7 @@ def main(argv=None) -> int:
               f"on paths {100 * sum(r['path'] for r in res.values()) / n:.0f} %")
         return 0
     rows = bench(args.model, args.name or Path(args.model).stem, args.label, args.seconds, args.num, args.ease,
-                 args.paths.split(",") if args.paths else None)
+                 args.paths.split(",") if args.paths else None, args.speed)
     if args.json:
         with open(args.json, "a") as fh:
             for r in rows:

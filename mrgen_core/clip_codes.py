@@ -52,7 +52,7 @@ def rounds(codes: list[str], seconds: dict[str, float], start: float, end: float
     return out
 
 
-def _clip_seconds(model) -> dict[str, float]:
+def clip_seconds(model) -> dict[str, float]:
     """How long each clip's code lasts: its clip's length in seconds (mirrored copies share their clip's code)."""
     seconds: dict[str, float] = {}
     for clip in model.clips:
@@ -65,7 +65,7 @@ def tour(model, frames: int, seed: int) -> list[Segment]:
     """A free sample's label schedule of ``frames`` frames: rounds that visit every clip's code once, each round in
     a random order drawn from ``seed``, each code for as long as its clip (mirrored copies share their clip's code
     and do not add a visit)."""
-    seconds = _clip_seconds(model)
+    seconds = clip_seconds(model)
     if not seconds:  # nothing to tour (a model file without its clips' labels): the first label, as for any model
         return [(0.0, None, model.labels[0])]
     return rounds(list(seconds), seconds, 0.0, frames / float(model.fps), np.random.default_rng(int(seed)))
@@ -118,7 +118,7 @@ def resolve(model, segments: list[Segment], frames: int, seed: int) -> list[Segm
     groups = groups_of(model)
     if not groups:
         return segments
-    seconds, rng = _clip_seconds(model), np.random.default_rng(int(seed))
+    seconds, rng = clip_seconds(model), np.random.default_rng(int(seed))
     out: list[Segment] = []
     for start, end, label in segments:
         codes = groups.get(label)

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from . import features as feat, path_control
+from .path_codes import matched_labels
 from .cleanup import cleanup_feet
 from .contacts import foot_contacts
 from .features import Start
@@ -109,6 +110,7 @@ def steer(model, plan_, facing: Facing, *, labels: str | None, seed: int, noise:
     target = path.at_length(plan_.distance)
     face = wanted_facing(path, plan_.distance, facing, reach)
     control = path_control.of_track(target, face, fps)
+    asked, labels = labels, matched_labels(model, labels, control, seed)
     start = Start(float(target[0, 0]), float(target[0, 1]), float(face[0] + np.pi / 2))
     figures, best = {}, None
 
@@ -131,4 +133,5 @@ def steer(model, plan_, facing: Facing, *, labels: str | None, seed: int, noise:
     steered = follow_figures(raw, path, plan_.distance, face)
     motion, size = nudge(raw, target, face, period, cleanup)
     return motion, {**figures, "steered_path_error_cm": steered["path_error_cm"],
-                    "steered_heading_error_deg": steered["heading_error_deg"], **size}
+                    "steered_heading_error_deg": steered["heading_error_deg"], **size,
+                    **({"clip_tour": labels} if labels != asked else {})}

@@ -375,3 +375,19 @@ def test_real_clip_baselines():
     assert res["literal"]["global_diversity"] < 0.1 < res["fair"]["global_diversity"]
     assert res["local_diversity"] > 0.2 and res["literal"]["local_diversity"] > 0.2
     assert res["jitter"] > res["reference"]["jitter"]  # the seams jump
+
+
+def test_plausible_is_coverage_with_the_roles_swapped():
+    """The share of a sample's windows near some window of the clips: a sample made of a clip's frames is all
+    plausible (while covering only part of the clip), one half made of far-off frames half plausible."""
+    from mrgen_core.metrics import plausible
+
+    rng = np.random.default_rng(0)
+    clip = np.cumsum(rng.normal(0, 0.5, (200, 8)), axis=0)
+    part = clip[50:110]
+    assert plausible(part, [clip]) == 1.0 and coverage(part, [clip]) < 0.5
+    odd = np.concatenate([part, part[-1] + 50.0 + rng.normal(0, 0.05, (61, 8))])
+    assert 0.2 < plausible(odd, [clip]) < 0.6
+    # another clip holds the far-off part: all windows but the 29 that straddle the jump
+    assert plausible(odd, [clip, odd[60:]]) == pytest.approx(1 - 29 / 92)
+    assert np.isnan(plausible(part[:20], [clip]))

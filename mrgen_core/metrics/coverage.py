@@ -26,3 +26,14 @@ def coverage(sample: np.ndarray, references, window: int = WINDOW, threshold: fl
     """Covered fraction (0-1) of the reference clips' ``window``-frame windows by the sample (features (T, F))."""
     s, refs = check_inputs(sample, references, window)
     return float(np.mean(np.concatenate([coverage_costs(s, r, window) for r in refs]) < threshold))
+
+
+def plausible(sample: np.ndarray, references, window: int = WINDOW, threshold: float = THRESHOLD) -> float:
+    """Share (0-1) of the sample's (features (T, F)) ``window``-frame windows that lie within ``threshold`` of a
+    window of one of the reference clips: coverage with the roles of sample and clips swapped (coverage asks a
+    sample to hold all of its clips; this asks only that what it holds be like them). NaN for a sample shorter
+    than a window."""
+    if len(sample) < window:
+        return float("nan")
+    s, refs = check_inputs(sample, references, window)
+    return float(np.mean(np.min([coverage_costs(r, s, window) for r in refs], axis=0) < threshold))
