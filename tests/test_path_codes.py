@@ -98,3 +98,15 @@ def test_labels_of_one_clip_and_codes_asked_by_name_are_kept(model):
     mixed = parse_schedule(matched_labels(model, "walk:0-10,run:10-15", _line(1.15), seed=0))
     assert mixed[-1] == (10.0, 15.0, "run")
     assert {lab for a, _, lab in mixed if a < 10} == {"walk/02_01", "walk/007_01"}
+
+
+def test_an_untimed_path_is_walked_at_the_pace_of_the_steady_walk_clips(model):
+    """The shipped walk's own pace (an untimed path's) is that of its two steady walk clips, not the median of all
+    four where they move (0.53 m/s, a pace no walk clip keeps); a label of one clip keeps its clip's pace."""
+    from mrgen_core.path_follow import GaitStats, _steady
+
+    assert 1.15 <= GaitStats.of(model, "walk").natural <= 1.35
+    assert 2.3 <= GaitStats.of(model, "run").natural <= 2.5
+    assert 0.5 <= GaitStats.of(model, "hop").natural <= 0.65  # its clip hops about: median where it moves
+    assert _steady(np.full(50, 1.2)) and _steady(np.r_[np.full(40, 1.2), np.full(10, 0.3)])
+    assert not _steady(np.r_[np.full(39, 1.2), np.full(11, 0.3)]) and not _steady(np.full(50, 0.1))
