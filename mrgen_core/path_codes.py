@@ -34,22 +34,30 @@ def fitting(travel: np.ndarray, clips: list[np.ndarray]) -> np.ndarray:
     """(T, K) bool: which of ``clips`` (each its path control (T_k, 3), unnormalised) fit each frame of a path's
     ``travel`` (T, 3): enough of the clip's frames move at the path's speed and turn as fast (either way: a clip
     that turns left is the nearest guide to a right turn); where no clip travels so, all of them."""
-    speed = np.hypot(travel[:, 0], travel[:, 1])[:, None]
-    tol = np.maximum(SPEED_MPS, SPEED_SHARE * speed)
-    turn = np.abs(travel[:, 2:3])
-    share = np.stack([np.mean((np.abs(np.hypot(c[:, 0], c[:, 1])[None] - speed) <= tol)
-                              & (np.abs(np.abs(c[None, :, 2]) - turn) <= TURN_RADS), axis=1) for c in clips], axis=1)
+    share = np.concatenate([_shares(travel[k:k + _BLOCK], clips) for k in range(0, len(travel), _BLOCK)])
     best = share.max(axis=1, keepdims=True)
     fits = (share >= MIN_SHARE) & (share >= NEAR_BEST * best)
     fits[best[:, 0] < MIN_SHARE] = True  # no clip travels there: every code, as without a path
     return fits
 
 
+_BLOCK = 2048  # path frames at a time (a frame-by-clip-frame table of a long path would not fit in memory)
+
+
+def _shares(travel: np.ndarray, clips: list[np.ndarray]) -> np.ndarray:
+    """(T, K): the share of each clip's frames that travel as each frame of ``travel`` does."""
+    speed = np.hypot(travel[:, 0], travel[:, 1])[:, None]
+    tol = np.maximum(SPEED_MPS, SPEED_SHARE * speed)
+    turn = np.abs(travel[:, 2:3])
+    return np.stack([np.mean((np.abs(np.hypot(c[:, 0], c[:, 1])[None] - speed) <= tol)
+                             & (np.abs(np.abs(c[None, :, 2]) - turn) <= TURN_RADS), axis=1) for c in clips], axis=1)
+
+
 def _runs(fits: np.ndarray, min_frames: int) -> list[tuple[int, int, np.ndarray]]:
     """Stretches ``[a, b)`` of one set of fitting codes, none shorter than ``min_frames`` (a short one joins the
     stretch before it, or after it at the start)."""
-    key = fits @ (1 << np.arange(fits.shape[1]))
-    edges = [0] + [k for k in range(1, len(key)) if key[k] != key[k - 1]] + [len(key)]
+    change = np.flatnonzero((fits[1:] != fits[:-1]).any(axis=1)) + 1
+    edges = [0, *change.tolist(), len(fits)]
     runs = [[a, b] for a, b in zip(edges, edges[1:])]
     merged: list[list[int]] = []
     for a, b in runs:
@@ -83,7 +91,7 @@ def matched_labels(model, labels: str | None, travel: np.ndarray, seed: int) -> 
     rate, unnormalised), stretch by stretch, each stretch's rounds in an order drawn from ``seed``; where every code
     fits, or none, the tour a free sample of ``seed`` plays there. Labels of models without codes, and codes asked
     for by name, are kept."""
-    if not path_control.follows_paths(model):
+    if not path_control.follows_paths(model) or not len(travel):
         return labels
     groups = groups_of(model)
     default = next(iter(groups)) if groups else None  # no labels: the model's first label, or its clip codes
