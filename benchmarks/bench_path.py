@@ -123,14 +123,6 @@ def fast_p99(motions) -> float:
     return float(np.percentile(np.concatenate([joint_speeds(m) for m in motions]), 99))
 
 
-def plausible(sample, refs) -> float:
-    """Share (0-1) of the sample's coverage windows near a window of the clips ``refs`` (features):
-    :func:`mrgen_core.metrics.coverage.plausible`."""
-    from mrgen_core.metrics.coverage import plausible as share
-
-    return share(sample, refs)
-
-
 def played_clips(model, label, motion) -> list[int] | None:
     """Indices into :func:`label_clips` of the clips whose codes a path sample toured (its ``clip_tour``, where the
     model chose them by the path's travel, :mod:`mrgen_core.path_codes`), else None."""
@@ -149,7 +141,7 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     """Rows of the path table for ``model_path`` (``ease``: ``generate --ease``; ``only``: these paths alone;
     ``pace``: the paths' speed (m/s) instead of the gait's)."""
     from mrgen_core import sampling
-    from mrgen_core.metrics.coverage import coverage
+    from mrgen_core.metrics.coverage import coverage, plausible
     from mrgen_core.metrics.features import motion_features
     from mrgen_core.metrics.realism import foot_skating
     from mrgen_core.control import follows_paths
@@ -173,8 +165,9 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
     if pace:
         speed = float(pace)
     fastest_clip = max(root_speed(r) for r in refs)
-    free_cov = float(np.mean([coverage(motion_features(m), ref_feats) for m in free]))
-    free_plaus = float(np.mean([plausible(motion_features(m), ref_feats) for m in free]))
+    free_feats = [motion_features(m) for m in free]
+    free_cov = float(np.mean([coverage(f, ref_feats) for f in free_feats]))
+    free_plaus = float(np.mean([plausible(f, ref_feats) for f in free_feats]))
     base = dict(model=name, label=label, seconds=seconds, num=num, gait_speed=round(speed, 3),
                 train_skate=round(ref_skate, 2), train_fastest_joint=round(ref_fast, 2),
                 free_coverage=round(free_cov, 4), free_plausible=round(free_plaus, 4),
@@ -218,12 +211,13 @@ def bench(model_path: str, name: str, label: str | None, seconds: float, num: in
             done.append(m)
             cads.append(cadence(m))
             speeds.append(root_speed(m))
-            covs.append(coverage(motion_features(m), ref_feats))
-            plaus.append(plausible(motion_features(m), ref_feats))
+            feats = motion_features(m)
+            covs.append(coverage(feats, ref_feats))
+            plaus.append(plausible(feats, ref_feats))
             clips = played_clips(model, label, m)
             if clips:  # coverage of the clips it toured, and of the same clips by the free sample of its seed
-                played.append(coverage(motion_features(m), [ref_feats[i] for i in clips]))
-                free_played.append(coverage(motion_features(free[k]), [ref_feats[i] for i in clips]))
+                played.append(coverage(feats, [ref_feats[i] for i in clips]))
+                free_played.append(coverage(free_feats[k], [ref_feats[i] for i in clips]))
             warns.extend(w for w in warnings if w not in warns)
         if ease:
             pname = f"{pname}, --ease {ease:g}" + (f" (up to {max(shifts):.0f} cm off its timing)" if shifts else "")

@@ -28,6 +28,7 @@ MIN_SHARE = 0.1
 NEAR_BEST = 0.5
 #: A stretch of the path with one set of fitting codes lasts at least this long (shorter ones join a neighbour).
 MIN_SECONDS = 1.0
+_BLOCK = 2048  # path frames at a time (a frame-by-clip-frame table of a long path would not fit in memory)
 
 
 def fitting(travel: np.ndarray, clips: list[np.ndarray]) -> np.ndarray:
@@ -39,9 +40,6 @@ def fitting(travel: np.ndarray, clips: list[np.ndarray]) -> np.ndarray:
     fits = (share >= MIN_SHARE) & (share >= NEAR_BEST * best)
     fits[best[:, 0] < MIN_SHARE] = True  # no clip travels there: every code, as without a path
     return fits
-
-
-_BLOCK = 2048  # path frames at a time (a frame-by-clip-frame table of a long path would not fit in memory)
 
 
 def _shares(travel: np.ndarray, clips: list[np.ndarray]) -> np.ndarray:
@@ -96,7 +94,7 @@ def matched_labels(model, labels: str | None, travel: np.ndarray, seed: int) -> 
     groups = groups_of(model)
     default = next(iter(groups)) if groups else None  # no labels: the model's first label, or its clip codes
     segments: list[Segment] = parse_schedule(labels) if labels else [(0.0, None, default)]
-    if not any(_group(model, lab) and len(_group(model, lab)) > 1 for _, _, lab in segments):
+    if not any(len(_group(model, lab) or ()) > 1 for _, _, lab in segments):
         return labels
     fps, n = float(model.fps), len(travel)
     clip_travel = path_control.clip_travel(model)
